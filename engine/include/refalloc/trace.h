@@ -1,0 +1,149 @@
+/*
+ * trace.h — traces, the lingua franca: the text format of TRACE.md parsed
+ * into an array of operations (the IR every front end produces: the text
+ * parser, the binary fuzz decoder, importers), and the replay of that array
+ * against a fresh machine.
+ */
+#ifndef REFALLOC_TRACE_H
+#define REFALLOC_TRACE_H
+
+#include "refalloc/refalloc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* X(code, "name", side) — side: K kernel, U user (needs a task), C control */
+#define RA_OP_LIST(X) \
+	X(MACHINE, "machine", 'C') X(SYSCTL, "sysctl", 'C') X(SLUB_DEBUG, "slub_debug", 'C') \
+	X(ALLOC_PAGES, "alloc_pages", 'K') X(FREE_PAGES, "free_pages", 'K') \
+	X(KMALLOC, "kmalloc", 'K') X(KZALLOC, "kzalloc", 'K') X(KREALLOC, "krealloc", 'K') X(KFREE, "kfree", 'K') \
+	X(CACHE_CREATE, "kmem_cache_create", 'K') X(CACHE_ALLOC, "kmem_cache_alloc", 'K') \
+	X(CACHE_FREE, "kmem_cache_free", 'K') X(CACHE_SHRINK, "kmem_cache_shrink", 'K') \
+	X(CACHE_DESTROY, "kmem_cache_destroy", 'K') \
+	X(VMALLOC, "vmalloc", 'K') X(VZALLOC, "vzalloc", 'K') X(VFREE, "vfree", 'K') \
+	X(IOREMAP, "ioremap", 'K') X(IOUNMAP, "iounmap", 'K') \
+	X(POKE, "poke", 'K') X(PEEK, "peek", 'K') X(CPU, "cpu", 'C') \
+	X(TASK, "task", 'C') X(SWITCH, "@", 'C') X(FORK, "fork", 'U') X(EXIT, "exit", 'U') \
+	X(MALLOC, "malloc", 'U') X(CALLOC, "calloc", 'U') X(REALLOC, "realloc", 'U') \
+	X(MEMALIGN, "memalign", 'U') X(FREE, "free", 'U') X(MALLOPT, "mallopt", 'U') \
+	X(MALLOC_TRIM, "malloc_trim", 'U') X(MMAP, "mmap", 'U') X(MUNMAP, "munmap", 'U') X(BRK, "brk", 'U') \
+	X(MLOCKALL, "mlockall", 'U') X(TOUCH, "touch", 'U') X(READ, "read", 'U') \
+	X(OOM_SCORE_ADJ, "oom_score_adj", 'U') X(OOM_ADJ, "oom_adj", 'U') \
+	X(FAIL, "fail", 'C') X(BALLOON, "balloon", 'K') X(UNBALLOON, "unballoon", 'K') \
+	X(CHECK, "check", 'C') X(DUMP, "dump", 'C') X(EXPECT, "expect", 'C')
+
+enum ra_opcode {
+#define RA_OP_ENUM(code, name, side) RA_OP_##code,
+	RA_OP_LIST(RA_OP_ENUM)
+#undef RA_OP_ENUM
+	RA_OP_NR
+};
+
+extern const char *const ra_op_names[RA_OP_NR];
+extern const char ra_op_side[RA_OP_NR];
+
+#define RA_NONAME UINT32_MAX
+#define RA_OP_NARGS 6
+
+/* Flags of an op (op.flags) */
+#define RA_OPF_POPULATE   0x01   /* mmap populate */
+#define RA_OPF_LOCKED     0x02   /* mmap locked */
+#define RA_OPF_CURRENT    0x04   /* mlockall current */
+#define RA_OPF_FUTURE     0x08   /* mlockall future */
+#define RA_OPF_FULL       0x10   /* check full */
+#define RA_OPF_HAS_OFF    0x20   /* touch/read with OFFSET */
+#define RA_OPF_HAS_LEN    0x40   /* touch/read with LEN */
+#define RA_OPF_HAS_ALIGN  0x80
+#define RA_OPF_HAS_ADJ    0x100  /* task oom_score_adj= */
+#define RA_OPF_HAS_BYTE   0x200  /* poke byte= */
+
+/* expect kinds (a[0]) */
+enum { RA_EXPECT_OK, RA_EXPECT_FAIL, RA_EXPECT_OOM_KILL };
+
+/* One operation. Numeric arguments in a[], handle arguments as name ids in
+ * h[] (into the trace's name table), the bound name in out, a string
+ * argument (cache/task/view name, knob assignment, slub_debug spec) as an
+ * offset into the string pool (str, RA_NONAME if none). */
+struct ra_op {
+	uint16_t code;
+	uint16_t col;                 /* column of the operation's first token */
+	uint32_t line;
+	uint32_t flags;
+	uint32_t gfp;
+	int64_t  a[RA_OP_NARGS];
+	uint32_t h[2];
+	uint32_t out;
+	uint32_t str;
+	uint16_t hcol[2];             /* columns of h[0], h[1] (for errors) */
+};
+
+struct ra_trace {
+	char     *file;
+	struct ra_op *ops;
+	uint32_t  nops, cap;
+	char    **names;              /* handle names by id */
+	uint32_t  nnames, names_cap;
+	uint32_t *hash;               /* open addressing over names, ids+1 */
+	uint32_t  hash_cap;
+	char     *pool;               /* strings, NUL-terminated */
+	size_t    pool_len, pool_cap;
+	int       has_machine;
+	struct ra_config cfg;
+};
+
+struct ra_trace_error {
+	uint32_t line, col;
+	char     msg[256];
+};
+
+/* Parse text (len bytes, may hold anything) as a trace named file.
+ * 0 on success; -1 with err filled ("FILE:LINE:COL: error: MSG"). */
+int  ra_trace_parse(const char *file, const char *text, size_t len, struct ra_trace **out, struct ra_trace_error *err);
+int  ra_trace_load(const char *path, struct ra_trace **out, struct ra_trace_error *err);
+void ra_trace_free(struct ra_trace *t);
+/* Building traces programmatically (decoders, importers, tests). */
+struct ra_trace *ra_trace_new(const char *file);
+struct ra_op *ra_trace_add(struct ra_trace *t, enum ra_opcode code);
+uint32_t ra_trace_name(struct ra_trace *t, const char *name, size_t len);
+uint32_t ra_trace_str(struct ra_trace *t, const char *s, size_t len);
+static inline const char *ra_trace_strp(const struct ra_trace *t, uint32_t off) { return t->pool + off; }
+/* Print one op / a whole trace in the text format (round-trips with parse). */
+void ra_op_print(const struct ra_trace *t, const struct ra_op *op, FILE *f);
+void ra_trace_print(const struct ra_trace *t, FILE *f);
+
+/* Exit codes of a replay (and of `refalloc replay`). */
+enum ra_exit {
+	RA_EXIT_OK = 0,        /* every check and expect held */
+	RA_EXIT_FAIL = 1,      /* an expect or invariant failed, or corruption was reported */
+	RA_EXIT_TRACE = 2,     /* the trace could not be read */
+	RA_EXIT_PANIC = 3,     /* the simulated kernel panicked (vm.panic_on_oom) */
+	RA_EXIT_USAGE = 64,    /* bad command line */
+	RA_EXIT_INTERNAL = 70, /* host failure (out of host memory, I/O) */
+};
+
+struct ra_replay_opts {
+	enum ra_check_level check;    /* after each operation; the end always gets a full check unless OFF */
+	const char *const *sets;      /* "NAME=VALUE" knob assignments, applied after `machine` */
+	unsigned nsets;
+	const char *const *dumps;     /* views printed at the end */
+	unsigned ndumps;
+	int  leaks;                   /* 0 off, 1 report at the end, 2 report and fail if any */
+	uint64_t fail_nth;            /* >0: the nth allocation of any kind fails (allocation-failure replay) */
+	int  quiet_errors;            /* do not print reports (fuzzing) */
+	FILE *out, *err;
+};
+
+void ra_replay_opts_default(struct ra_replay_opts *o);
+/* Replay t on a fresh machine. Returns an enum ra_exit code. */
+int  ra_replay(const struct ra_trace *t, const struct ra_replay_opts *o);
+/* Statistics of the last ra_replay in this thread's caller-provided struct. */
+struct ra_replay_stats {
+	uint64_t ops, allocations, alloc_failures, reports, injected;
+};
+int  ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struct ra_replay_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* REFALLOC_TRACE_H */

@@ -1,0 +1,926 @@
+/*
+ * buddy.c — the page allocator: zones, free_area[order][migratetype],
+ * pageblock migratetypes with fallback and stealing, watermarks and lowmem
+ * reserves, per-cpu page lists, the fast and slow allocation paths.
+ *
+ * It follows mm/page_alloc.c closely; where a function here mirrors one
+ * there it carries the kernel's name with two underscores dropped, so the
+ * source can be read side by side:
+ *
+ *   free_one_page()      __free_one_page(): merge with free buddies while the
+ *                        buddy (pfn ^ (1 << order)) is free, of the same order
+ *                        and zone; at or above pageblock_order only between
+ *                        mergeable types. The result goes to the list head,
+ *                        or the tail when the next-order buddy is free too.
+ *   expand()             hand the upper halves back, orders high-1 .. low.
+ *   rmqueue_smallest()   scan orders upward, take the list head.
+ *   rmqueue_fallback()   largest block of a fallback type first; steal the
+ *                        whole pageblock when allowed; smallest for Movable
+ *                        requests that cannot steal.
+ *   pcp_alloc/pcp_free   per-cpu lists for orders 0..3, refilled and drained
+ *                        in batches, drained round-robin from list tails.
+ *
+ * Accounting: a zone's free_pages are the pages on its buddy lists only
+ * (pages on per-cpu lists are not free in that count, as in the kernel).
+ */
+#include "internal.h"
+#include "san.h"
+
+/* === Lists of frames ==================================================== */
+
+static inline void plist_add_head(ra_machine *m, struct ra_plist *l, uint32_t pfn)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	p->prev = RA_NOPFN;
+	p->next = l->head;
+	if (l->head != RA_NOPFN)
+		pfn_page(m, l->head)->prev = pfn;
+	else
+		l->tail = pfn;
+	l->head = pfn;
+}
+
+static inline void plist_add_tail(ra_machine *m, struct ra_plist *l, uint32_t pfn)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	p->next = RA_NOPFN;
+	p->prev = l->tail;
+	if (l->tail != RA_NOPFN)
+		pfn_page(m, l->tail)->next = pfn;
+	else
+		l->head = pfn;
+	l->tail = pfn;
+}
+
+static inline void plist_del(ra_machine *m, struct ra_plist *l, uint32_t pfn)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	if (p->prev != RA_NOPFN)
+		pfn_page(m, p->prev)->next = p->next;
+	else
+		l->head = p->next;
+	if (p->next != RA_NOPFN)
+		pfn_page(m, p->next)->prev = p->prev;
+	else
+		l->tail = p->prev;
+	p->next = p->prev = 0;
+}
+
+static inline void clear_head(struct ra_page *p) { memset(p, 0, sizeof(*p)); }
+
+/* === Free lists ========================================================= */
+
+static inline void account_free(struct ra_zone *z, int mt, int64_t pages)
+{
+	z->free_pages += (uint64_t)pages;
+	if (mt == MT_CMA)
+		z->free_cma += (uint64_t)pages;
+}
+
+static void add_to_free_list(ra_machine *m, struct ra_zone *z, uint32_t pfn, unsigned order, int mt, bool tail)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	struct ra_free_area *a = &z->area[order];
+	p->owner = PO_BUDDY;
+	p->order = (uint8_t)order;
+	p->mt = (uint8_t)mt;
+	p->flags = 0;
+	p->priv = 0;
+	p->count = 0;
+	if (tail)
+		plist_add_tail(m, &a->list[mt], pfn);
+	else
+		plist_add_head(m, &a->list[mt], pfn);
+	a->nr_free++;
+	a->nr_type[mt]++;
+	account_free(z, mt, 1 << order);
+}
+
+static void del_from_free_list(ra_machine *m, struct ra_zone *z, uint32_t pfn, unsigned order)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	struct ra_free_area *a = &z->area[order];
+	int mt = p->mt;
+	RA_DEBUG_ON(m, p->owner != PO_BUDDY || p->order != order);
+	plist_del(m, &a->list[mt], pfn);
+	a->nr_free--;
+	a->nr_type[mt]--;
+	account_free(z, mt, -(1 << order));
+	p->owner = PO_NONE;
+}
+
+static void move_to_free_list(ra_machine *m, struct ra_zone *z, uint32_t pfn, unsigned order, int mt)
+{
+	del_from_free_list(m, z, pfn, order);
+	add_to_free_list(m, z, pfn, order, mt, false);
+}
+
+static inline bool mt_mergeable(int mt) { return mt < MT_PCPTYPES; }
+
+/* page_is_buddy(): the buddy is a free head of the same order in the same zone. */
+static inline bool is_buddy(ra_machine *m, struct ra_zone *z, uint32_t buddy, unsigned order)
+{
+	if (buddy < z->start_pfn || buddy >= z->end_pfn)
+		return false;
+	const struct ra_page *b = pfn_page(m, buddy);
+	return b->owner == PO_BUDDY && b->order == order;
+}
+
+/* __free_one_page() */
+static void free_one_page(ra_machine *m, struct ra_zone *z, uint32_t pfn, unsigned order, int mt, bool to_tail)
+{
+	uint32_t buddy = 0;
+	bool merge_stopped = false;
+	clear_head(pfn_page(m, pfn));
+	while (order < RA_MAX_ORDER) {
+		buddy = pfn ^ (1u << order);
+		if (!is_buddy(m, z, buddy, order)) {
+			merge_stopped = true;
+			break;
+		}
+		if (order >= RA_PAGEBLOCK_ORDER) {
+			int bmt = pageblock_mt(m, buddy);
+			if (mt != bmt && (!mt_mergeable(mt) || !mt_mergeable(bmt))) {
+				merge_stopped = true;
+				break;
+			}
+		}
+		del_from_free_list(m, z, buddy, order);
+		clear_head(pfn_page(m, buddy));
+		clear_head(pfn_page(m, pfn));
+		pfn &= buddy;
+		order++;
+	}
+	if (!to_tail && merge_stopped && order < RA_MAX_ORDER - 1) {
+		/* buddy_merge_likely(): is the buddy of the next order free? */
+		uint32_t higher = buddy & pfn;
+		uint32_t hbuddy = higher ^ (1u << (order + 1));
+		to_tail = is_buddy(m, z, hbuddy, order + 1);
+	}
+	add_to_free_list(m, z, pfn, order, mt, to_tail);
+}
+
+/* expand(): split a block of order high, keep [pfn, pfn + 2^low). */
+static void expand(ra_machine *m, struct ra_zone *z, uint32_t pfn, unsigned low, unsigned high, int mt)
+{
+	while (high > low) {
+		high--;
+		add_to_free_list(m, z, pfn + (1u << high), high, mt, false);
+	}
+}
+
+/* __rmqueue_smallest(): returns the head pfn (off the lists) or RA_NOPFN. */
+static uint32_t rmqueue_smallest(ra_machine *m, struct ra_zone *z, unsigned order, int mt)
+{
+	for (unsigned o = order; o < RA_NR_ORDERS; o++) {
+		uint32_t pfn = z->area[o].list[mt].head;
+		if (pfn == RA_NOPFN)
+			continue;
+		del_from_free_list(m, z, pfn, o);
+		expand(m, z, pfn, order, o, mt);
+		pfn_page(m, pfn)->mt = (uint8_t)mt;
+		return pfn;
+	}
+	return RA_NOPFN;
+}
+
+static const int fallbacks[MT_PCPTYPES][2] = {
+	[MT_UNMOVABLE]   = { MT_RECLAIMABLE, MT_MOVABLE },
+	[MT_MOVABLE]     = { MT_RECLAIMABLE, MT_UNMOVABLE },
+	[MT_RECLAIMABLE] = { MT_UNMOVABLE, MT_MOVABLE },
+};
+
+/* can_steal_fallback() */
+static bool can_steal_fallback(unsigned order, int start_mt)
+{
+	if (order >= RA_PAGEBLOCK_ORDER)
+		return true;
+	return order >= RA_PAGEBLOCK_ORDER / 2 || start_mt == MT_RECLAIMABLE || start_mt == MT_UNMOVABLE;
+}
+
+/* find_suitable_fallback() */
+static int find_suitable_fallback(struct ra_free_area *a, unsigned order, int start_mt, bool *can_steal)
+{
+	*can_steal = false;
+	if (a->nr_free == 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		int fmt = fallbacks[start_mt][i];
+		if (a->list[fmt].head == RA_NOPFN)
+			continue;
+		*can_steal = can_steal_fallback(order, start_mt);
+		return fmt;
+	}
+	return -1;
+}
+
+/* move_freepages_block(): move every free block inside the pageblock of pfn
+ * to the lists of type mt; counts free pages and allocated movable pages. */
+static uint64_t move_freepages_block(ra_machine *m, struct ra_zone *z, uint32_t pfn, int mt, uint64_t *movable)
+{
+	uint32_t start = pfn & ~(RA_PAGEBLOCK_PAGES - 1);
+	uint32_t end = start + RA_PAGEBLOCK_PAGES;
+	uint64_t moved = 0;
+	if (movable)
+		*movable = 0;
+	if (start < z->start_pfn || end > z->end_pfn)
+		return 0;
+	for (uint32_t p = start; p < end;) {
+		struct ra_page *pg = pfn_page(m, p);
+		if (pg->owner == PO_BUDDY) {
+			unsigned o = pg->order;
+			if (pg->mt != mt)
+				move_to_free_list(m, z, p, o, mt);
+			moved += 1u << o;
+			p += 1u << o;
+			continue;
+		}
+		if (pg->owner != PO_NONE) {
+			if (movable && pg->owner != PO_PCP && pg->mt == MT_MOVABLE)
+				*movable += 1u << pg->order;
+			p += 1u << pg->order;
+			continue;
+		}
+		p++;
+	}
+	return moved;
+}
+
+/* steal_suitable_fallback() */
+static void steal_suitable_fallback(ra_machine *m, struct ra_zone *z, uint32_t pfn, unsigned cur_order,
+                                    int start_mt, bool whole_block)
+{
+	int old_mt = pageblock_mt(m, pfn);
+	z->nr_steal++;
+	if (cur_order >= RA_PAGEBLOCK_ORDER) {
+		for (uint32_t p = pfn; p < pfn + (1u << cur_order); p += RA_PAGEBLOCK_PAGES)
+			set_pageblock_mt(m, p, start_mt);
+		move_to_free_list(m, z, pfn, cur_order, start_mt);
+		return;
+	}
+	if (whole_block) {
+		uint64_t movable, alike;
+		uint64_t free_pages = move_freepages_block(m, z, pfn, start_mt, &movable);
+		if (start_mt == MT_MOVABLE)
+			alike = movable;
+		else if (old_mt == MT_MOVABLE)
+			alike = RA_PAGEBLOCK_PAGES - (free_pages + movable);
+		else
+			alike = 0;
+		if (free_pages) {
+			if (free_pages + alike >= (RA_PAGEBLOCK_PAGES >> 1))
+				set_pageblock_mt(m, pfn, start_mt);
+			return;
+		}
+	}
+	move_to_free_list(m, z, pfn, cur_order, start_mt);
+}
+
+/* __rmqueue_fallback(): steal from another type; true when it moved a block. */
+static bool rmqueue_fallback(ra_machine *m, struct ra_zone *z, unsigned order, int start_mt, unsigned alloc_flags)
+{
+	unsigned min_order = order;
+	bool can_steal;
+	int fmt;
+	int cur;
+	if (alloc_flags & ALLOC_NOFRAGMENT)
+		min_order = RA_PAGEBLOCK_ORDER;
+	for (cur = RA_MAX_ORDER; cur >= (int)min_order; cur--) {
+		fmt = find_suitable_fallback(&z->area[cur], (unsigned)cur, start_mt, &can_steal);
+		if (fmt < 0)
+			continue;
+		if (!can_steal && start_mt == MT_MOVABLE && (unsigned)cur > order)
+			goto find_smallest;
+		goto do_steal;
+	}
+	return false;
+find_smallest:
+	for (cur = (int)order; cur < RA_NR_ORDERS; cur++) {
+		fmt = find_suitable_fallback(&z->area[cur], (unsigned)cur, start_mt, &can_steal);
+		if (fmt >= 0)
+			break;
+	}
+	RA_BUG_ON(m, cur >= RA_NR_ORDERS);
+do_steal:
+	z->nr_fallback++;
+	steal_suitable_fallback(m, z, z->area[cur].list[fmt].head, (unsigned)cur, start_mt, can_steal);
+	return true;
+}
+
+/* __rmqueue() */
+static uint32_t rmqueue_one(ra_machine *m, struct ra_zone *z, unsigned order, int mt, unsigned alloc_flags)
+{
+	uint32_t pfn;
+	if ((alloc_flags & ALLOC_CMA) && z->free_cma > z->free_pages / 2) {
+		pfn = rmqueue_smallest(m, z, order, MT_CMA);
+		if (pfn != RA_NOPFN)
+			return pfn;
+	}
+retry:
+	pfn = rmqueue_smallest(m, z, order, mt);
+	if (pfn == RA_NOPFN) {
+		if (alloc_flags & ALLOC_CMA) {
+			pfn = rmqueue_smallest(m, z, order, MT_CMA);
+			if (pfn != RA_NOPFN)
+				return pfn;
+		}
+		if (rmqueue_fallback(m, z, order, mt, alloc_flags))
+			goto retry;
+	}
+	return pfn;
+}
+
+/* === Accounting ========================================================== */
+
+void ra_account(ra_machine *m, enum ra_owner owner, int mt, int64_t pages)
+{
+	switch (owner) {
+	case PO_PAGES:   m->st.pages_alloc_pages += (uint64_t)pages; break;
+	case PO_KMALLOC: m->st.kmalloc_large_pages += (uint64_t)pages; break;
+	case PO_SLAB:
+		if (mt == MT_RECLAIMABLE)
+			m->st.slab_reclaimable_pages += (uint64_t)pages;
+		else
+			m->st.slab_unreclaimable_pages += (uint64_t)pages;
+		break;
+	case PO_VMALLOC: m->st.vmalloc_pages += (uint64_t)pages; break;
+	case PO_BALLOON: m->st.balloon_pages += (uint64_t)pages; break;
+	case PO_USER:    m->st.user_pages += (uint64_t)pages; break;
+	case PO_PGTABLE: m->st.pgtable_pages += (uint64_t)pages; break;
+	case PO_PCP:     m->st.pcp_pages += (uint64_t)pages; break;
+	default: break;
+	}
+}
+
+/* === Per-cpu lists ====================================================== */
+
+static inline unsigned pindex(unsigned order, int mt) { return order * MT_PCPTYPES + (unsigned)mt; }
+
+/* free_pcppages_bulk(): drain count pages, the requested list first, then
+ * round-robin, each list from its tail (the coldest pages). */
+static void free_pcppages_bulk(ra_machine *m, struct ra_zone *z, struct ra_pcp *pcp, int64_t count, unsigned pidx)
+{
+	count = RA_MIN(count, (int64_t)pcp->count);
+	int idx = (int)pidx - 1;
+	while (count > 0) {
+		struct ra_plist *l;
+		do {
+			if (++idx > RA_NR_PCP_LISTS - 1)
+				idx = 0;
+			l = &pcp->lists[idx];
+		} while (l->head == RA_NOPFN);
+		unsigned order = (unsigned)idx / MT_PCPTYPES;
+		do {
+			uint32_t pfn = l->tail;
+			struct ra_page *p = pfn_page(m, pfn);
+			int mt = p->mt;
+			plist_del(m, l, pfn);
+			pcp->nr_blocks[idx]--;
+			pcp->count -= 1u << order;
+			count -= 1 << order;
+			ra_account(m, PO_PCP, 0, -(1 << order));
+			free_one_page(m, z, pfn, order, mt, false);
+		} while (count > 0 && l->head != RA_NOPFN);
+	}
+}
+
+void ra_drain_pcp_zone_cpu(ra_machine *m, struct ra_zone *z, unsigned cpu)
+{
+	struct ra_pcp *pcp = &z->pcp[cpu];
+	if (pcp->count)
+		free_pcppages_bulk(m, z, pcp, pcp->count, 0);
+}
+
+void ra_drain_pcp_all(ra_machine *m)
+{
+	m->st.pcp_drain_all++;
+	for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++)
+		if (m->populated[zi])
+			for (unsigned c = 0; c < m->ncpus; c++)
+				ra_drain_pcp_zone_cpu(m, &m->zones[zi], c);
+}
+
+/* rmqueue_bulk() into the list's tail */
+static unsigned rmqueue_bulk(ra_machine *m, struct ra_zone *z, unsigned order, unsigned count, struct ra_pcp *pcp,
+                             unsigned pidx, int mt, unsigned alloc_flags)
+{
+	unsigned got = 0;
+	for (; got < count; got++) {
+		uint32_t pfn = rmqueue_one(m, z, order, mt, alloc_flags);
+		if (pfn == RA_NOPFN)
+			break;
+		struct ra_page *p = pfn_page(m, pfn);
+		p->owner = PO_PCP;
+		p->order = (uint8_t)order;
+		p->priv = m->cpu;
+		plist_add_tail(m, &pcp->lists[pidx], pfn);
+		pcp->nr_blocks[pidx]++;
+	}
+	pcp->count += got << order;
+	ra_account(m, PO_PCP, 0, (int64_t)got << order);
+	return got;
+}
+
+static uint32_t pcp_alloc(ra_machine *m, struct ra_zone *z, unsigned order, int mt, unsigned alloc_flags)
+{
+	struct ra_pcp *pcp = &z->pcp[m->cpu];
+	unsigned idx = pindex(order, mt);
+	struct ra_plist *l = &pcp->lists[idx];
+	if (l->head == RA_NOPFN) {
+		unsigned batch = RA_MAX(pcp->batch >> order, 2u);
+		if (!rmqueue_bulk(m, z, order, batch, pcp, idx, mt, alloc_flags))
+			return RA_NOPFN;
+	}
+	uint32_t pfn = l->head;
+	plist_del(m, l, pfn);
+	pcp->nr_blocks[idx]--;
+	pcp->count -= 1u << order;
+	ra_account(m, PO_PCP, 0, -(1 << order));
+	return pfn;
+}
+
+/* free_unref_page() + free_unref_page_commit() */
+static void pcp_free(ra_machine *m, struct ra_zone *z, uint32_t pfn, unsigned order)
+{
+	int mt = pageblock_mt(m, pfn);
+	if (mt == MT_ISOLATE) {
+		free_one_page(m, z, pfn, order, mt, false);
+		return;
+	}
+	int list_mt = mt >= MT_PCPTYPES ? MT_MOVABLE : mt;
+	struct ra_pcp *pcp = &z->pcp[m->cpu];
+	unsigned idx = pindex(order, list_mt);
+	struct ra_page *p = pfn_page(m, pfn);
+	p->owner = PO_PCP;
+	p->order = (uint8_t)order;
+	p->mt = (uint8_t)mt;          /* the pageblock's type: where it returns to */
+	p->flags = 0;
+	p->priv = m->cpu;
+	p->count = 0;
+	plist_add_head(m, &pcp->lists[idx], pfn);
+	pcp->nr_blocks[idx]++;
+	pcp->count += 1u << order;
+	ra_account(m, PO_PCP, 0, 1 << order);
+	if (pcp->count >= pcp->high)
+		free_pcppages_bulk(m, z, pcp, pcp->batch, idx);
+}
+
+/* === Watermarks ========================================================= */
+
+uint64_t ra_wmark_pages(struct ra_zone *z, unsigned alloc_flags)
+{
+	return z->wmark[alloc_flags & ALLOC_WMARK_MASK];
+}
+
+/* __zone_watermark_ok() */
+bool ra_zone_watermark_ok(ra_machine *m, struct ra_zone *z, unsigned order, uint64_t mark,
+                          int classzone, unsigned alloc_flags, int64_t free_pages)
+{
+	(void)m;
+	int64_t min = (int64_t)mark;
+	/* __zone_watermark_unusable_free() */
+	int64_t unusable = (1 << order) - 1;
+	if (!(alloc_flags & ALLOC_RESERVES))
+		unusable += (int64_t)z->nr_reserved_highatomic;
+	if (!(alloc_flags & ALLOC_CMA))
+		unusable += (int64_t)z->free_cma;
+	free_pages -= unusable;
+	if (alloc_flags & ALLOC_RESERVES) {
+		if (alloc_flags & ALLOC_HIGH) {
+			min -= min / 2;
+			if (alloc_flags & ALLOC_HARDER)
+				min -= min / 4;
+		}
+		if (alloc_flags & ALLOC_OOM)
+			min -= min / 2;
+	}
+	if (free_pages <= min + (int64_t)z->lowmem_reserve[classzone])
+		return false;
+	if (!order)
+		return true;
+	for (unsigned o = order; o < RA_NR_ORDERS; o++) {
+		struct ra_free_area *a = &z->area[o];
+		if (!a->nr_free)
+			continue;
+		for (int t = 0; t < MT_PCPTYPES; t++)
+			if (a->list[t].head != RA_NOPFN)
+				return true;
+		if ((alloc_flags & ALLOC_CMA) && a->list[MT_CMA].head != RA_NOPFN)
+			return true;
+		if ((alloc_flags & (ALLOC_HIGHATOMIC | ALLOC_OOM)) && a->list[MT_HIGHATOMIC].head != RA_NOPFN)
+			return true;
+	}
+	return false;
+}
+
+/* === GFP mapping ======================================================== */
+
+int ra_gfp_zone(ra_gfp_t gfp)
+{
+	if (gfp & RA___GFP_DMA)
+		return ZONE_DMA;
+	if (gfp & RA___GFP_DMA32)
+		return ZONE_DMA32;
+	return ZONE_NORMAL;
+}
+
+int ra_gfp_migratetype(ra_gfp_t gfp)
+{
+	if (gfp & RA___GFP_MOVABLE)
+		return MT_MOVABLE;
+	if (gfp & RA___GFP_RECLAIMABLE)
+		return MT_RECLAIMABLE;
+	return MT_UNMOVABLE;
+}
+
+/* gfp_to_alloc_flags() for the slow path */
+static unsigned gfp_to_alloc_flags(ra_gfp_t gfp, unsigned order)
+{
+	unsigned f = ALLOC_WMARK_MIN | ALLOC_CPUSET;
+	if (gfp & RA___GFP_HIGH)
+		f |= ALLOC_HIGH;
+	if (gfp & RA___GFP_KSWAPD_RECLAIM)
+		f |= ALLOC_KSWAPD;
+	if (!(gfp & RA___GFP_DIRECT_RECLAIM)) {
+		if (!(gfp & RA___GFP_NOMEMALLOC)) {
+			f |= ALLOC_HARDER;
+			if (order > 0)
+				f |= ALLOC_HIGHATOMIC;
+		}
+		if (f & ALLOC_HIGH)
+			f &= ~ALLOC_CPUSET;
+	}
+	if (ra_gfp_migratetype(gfp) == MT_MOVABLE)
+		f |= ALLOC_CMA;
+	return f;
+}
+
+/* === Highatomic reserve ================================================== */
+
+/* reserve_highatomic_pageblock() */
+static void reserve_highatomic_pageblock(ra_machine *m, struct ra_zone *z, uint32_t pfn)
+{
+	uint64_t max_managed = z->managed / 100 + RA_PAGEBLOCK_PAGES;
+	if (z->nr_reserved_highatomic >= max_managed)
+		return;
+	int mt = pageblock_mt(m, pfn);
+	if (!mt_mergeable(mt))
+		return;
+	uint32_t start = pfn & ~(RA_PAGEBLOCK_PAGES - 1);
+	if (start < z->start_pfn || start + RA_PAGEBLOCK_PAGES > z->end_pfn)
+		return;
+	z->nr_reserved_highatomic += RA_PAGEBLOCK_PAGES;
+	set_pageblock_mt(m, pfn, MT_HIGHATOMIC);
+	move_freepages_block(m, z, pfn, MT_HIGHATOMIC, NULL);
+}
+
+/* unreserve_highatomic_pageblock(): give reserved blocks back before OOM. */
+static bool unreserve_highatomic_pageblock(ra_machine *m, int classzone, bool force)
+{
+	for (int zi = classzone; zi >= 0; zi--) {
+		struct ra_zone *z = &m->zones[zi];
+		if (!m->populated[zi])
+			continue;
+		if (!force && z->nr_reserved_highatomic <= RA_PAGEBLOCK_PAGES)
+			continue;
+		for (unsigned o = 0; o < RA_NR_ORDERS; o++) {
+			uint32_t pfn = z->area[o].list[MT_HIGHATOMIC].head;
+			if (pfn == RA_NOPFN)
+				continue;
+			if (pageblock_mt(m, pfn) == MT_HIGHATOMIC) {
+				z->nr_reserved_highatomic -= RA_MIN((uint64_t)RA_PAGEBLOCK_PAGES, z->nr_reserved_highatomic);
+			}
+			int newmt = MT_MOVABLE;
+			set_pageblock_mt(m, pfn, newmt);
+			move_freepages_block(m, z, pfn, newmt, NULL);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* === The allocation paths ============================================== */
+
+/* rmqueue(): pcp for orders up to costly, else the buddy lists. */
+static uint32_t rmqueue(ra_machine *m, struct ra_zone *z, unsigned order, int mt, unsigned alloc_flags)
+{
+	uint32_t pfn;
+	if (order <= RA_COSTLY_ORDER) {
+		pfn = pcp_alloc(m, z, order, mt, alloc_flags);
+		if (pfn != RA_NOPFN)
+			return pfn;
+	}
+	pfn = RA_NOPFN;
+	if (alloc_flags & ALLOC_HIGHATOMIC)
+		pfn = rmqueue_smallest(m, z, order, MT_HIGHATOMIC);
+	if (pfn == RA_NOPFN) {
+		pfn = rmqueue_one(m, z, order, mt, alloc_flags);
+		if (pfn == RA_NOPFN && (alloc_flags & (ALLOC_OOM | ALLOC_HARDER)))
+			pfn = rmqueue_smallest(m, z, order, MT_HIGHATOMIC);
+	}
+	return pfn;
+}
+
+/* alloc_flags_nofragment(): a Normal-zone request avoids fragmenting by
+ * preferring whole-pageblock steals, then lower zones, before falling back. */
+static unsigned alloc_flags_nofragment(ra_machine *m, int preferred)
+{
+	if (preferred != ZONE_NORMAL || !m->populated[ZONE_NORMAL] || !m->populated[ZONE_DMA32])
+		return 0;
+	return ALLOC_NOFRAGMENT;
+}
+
+/* get_page_from_freelist(): walk the zonelist from the highest allowed zone. */
+static uint32_t get_page_from_freelist(ra_machine *m, ra_gfp_t gfp, unsigned order, unsigned alloc_flags,
+                                       int classzone, int mt)
+{
+retry:
+	for (int zi = classzone; zi >= 0; zi--) {
+		if (!m->populated[zi])
+			continue;
+		struct ra_zone *z = &m->zones[zi];
+		if (!(alloc_flags & ALLOC_NO_WATERMARKS)) {
+			uint64_t mark = ra_wmark_pages(z, alloc_flags);
+			if (!ra_zone_watermark_ok(m, z, order, mark, classzone, alloc_flags, (int64_t)z->free_pages)) {
+				z->nr_wmark_fail++;
+				continue;
+			}
+		}
+		uint32_t pfn = rmqueue(m, z, order, mt, alloc_flags);
+		if (pfn != RA_NOPFN) {
+			if (order && (alloc_flags & ALLOC_HIGHATOMIC))
+				reserve_highatomic_pageblock(m, z, pfn);
+			z->nr_alloc[order]++;
+			return pfn;
+		}
+	}
+	if (alloc_flags & ALLOC_NOFRAGMENT) {
+		alloc_flags &= ~ALLOC_NOFRAGMENT;
+		goto retry;
+	}
+	(void)gfp;
+	return RA_NOPFN;
+}
+
+static void warn_alloc(ra_machine *m, ra_gfp_t gfp, unsigned order)
+{
+	if (gfp & RA___GFP_NOWARN)
+		return;
+	char names[256];
+	ra_gfp_format(gfp, names, sizeof(names));
+	ra_log(m, "page allocation failure: order:%u, mode:%#x(%s)", order, gfp, names);
+}
+
+/* __alloc_pages(): fast path at the low watermark, then the slow path. */
+static uint32_t alloc_pages_nodemask(ra_machine *m, ra_gfp_t gfp, unsigned order)
+{
+	int classzone = ra_gfp_zone(gfp);
+	int mt = ra_gfp_migratetype(gfp);
+	unsigned alloc_flags = ALLOC_WMARK_LOW | alloc_flags_nofragment(m, classzone);
+	if (mt == MT_MOVABLE)
+		alloc_flags |= ALLOC_CMA;
+	uint32_t pfn = get_page_from_freelist(m, gfp, order, alloc_flags, classzone, mt);
+	if (likely(pfn != RA_NOPFN))
+		return pfn;
+
+	/* __alloc_pages_slowpath() */
+	alloc_flags = gfp_to_alloc_flags(gfp, order);
+	if (alloc_flags & ALLOC_KSWAPD)
+		m->st.kswapd_wake++;
+	bool drained = false;
+	int oom_rounds = 0;
+retry:
+	pfn = get_page_from_freelist(m, gfp, order, alloc_flags, classzone, mt);
+	if (pfn != RA_NOPFN)
+		return pfn;
+	if (!(gfp & RA___GFP_DIRECT_RECLAIM))
+		goto nopage;
+	/* Direct reclaim: the model has no page cache or swap; what it can give
+	 * back is per-cpu lists and highatomic reserves, once. */
+	m->st.direct_reclaim++;
+	if (!drained) {
+		unreserve_highatomic_pageblock(m, classzone, false);
+		ra_drain_pcp_all(m);
+		drained = true;
+		goto retry;
+	}
+	if (gfp & RA___GFP_NORETRY)
+		goto nopage;
+	if (order > RA_COSTLY_ORDER && !(gfp & RA___GFP_RETRY_MAYFAIL) && !(gfp & RA___GFP_NOFAIL))
+		goto nopage;
+	/* __alloc_pages_may_oom() */
+	if ((gfp & RA___GFP_FS) && classzone >= ZONE_NORMAL && order <= RA_COSTLY_ORDER &&
+	    !(gfp & (RA___GFP_RETRY_MAYFAIL | RA___GFP_THISNODE)) && oom_rounds < 4096) {
+		while (unreserve_highatomic_pageblock(m, classzone, true))
+			;
+		oom_rounds++;
+		if (ra_oom_hook(m, gfp, order)) {
+			pfn = get_page_from_freelist(m, gfp, order, ALLOC_WMARK_HIGH | ALLOC_CPUSET, classzone, mt);
+			if (pfn != RA_NOPFN)
+				return pfn;
+			goto retry;
+		}
+	}
+nopage:
+	if (gfp & RA___GFP_NOFAIL) {
+		/* __alloc_pages_cpuset_fallback(): some access to reserves, never
+		 * ALLOC_NO_WATERMARKS. A kernel would loop forever past this point. */
+		pfn = get_page_from_freelist(m, gfp, order, ALLOC_WMARK_MIN | ALLOC_HIGH | ALLOC_HARDER, classzone, mt);
+		if (pfn != RA_NOPFN)
+			return pfn;
+		m->st.nofail_failed++;
+		ra_log(m, "__GFP_NOFAIL allocation of order %u cannot be satisfied: a kernel would loop here forever", order);
+	}
+	m->st.alloc_fail++;
+	if (m->populated[classzone < RA_NR_REAL_ZONES ? classzone : ZONE_NORMAL])
+		m->zones[classzone < RA_NR_REAL_ZONES ? classzone : ZONE_NORMAL].nr_alloc_fail[order]++;
+	warn_alloc(m, gfp, order);
+	return RA_NOPFN;
+}
+
+/* Weak default OOM hook: without a user side there is nobody to kill. */
+__attribute__((weak)) bool ra_oom_hook(ra_machine *m, ra_gfp_t gfp, unsigned order)
+{
+	(void)m; (void)gfp; (void)order;
+	return false;
+}
+
+/* prep_new_page(): set the owner, zero if asked, tell the sanitizers. */
+uint32_t ra_alloc_pages_pfn(ra_machine *m, ra_gfp_t gfp, unsigned order, enum ra_owner owner)
+{
+	if (order > RA_MAX_ORDER)
+		return RA_NOPFN;
+	if (!(gfp & RA___GFP_NOFAIL) && ra_should_fail(m, FAIL_PAGE_ALLOC, gfp))
+		return RA_NOPFN;
+	uint32_t pfn = alloc_pages_nodemask(m, gfp, order);
+	if (pfn == RA_NOPFN)
+		return pfn;
+	struct ra_page *p = pfn_page(m, pfn);
+	p->owner = (uint8_t)owner;
+	p->order = (uint8_t)order;
+	p->mt = (uint8_t)ra_gfp_migratetype(gfp);
+	p->flags = 0;
+	p->priv = 0;
+	p->count = 0;
+	p->next = p->prev = 0;
+	ra_account(m, owner, p->mt, 1 << order);
+	uint8_t *host = pfn_host(m, pfn);
+	size_t len = (size_t)RA_PAGE_SIZE << order;
+	ra_san_unpoison(host, len);
+	if (gfp & RA___GFP_ZERO)
+		memset(host, 0, len);
+	return pfn;
+}
+
+/* __free_pages(): orders up to costly through the per-cpu lists. */
+void ra_free_pages_pfn(ra_machine *m, uint32_t pfn, unsigned order)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	struct ra_zone *z = pfn_zone(m, pfn);
+	RA_BUG_ON(m, !z);
+	ra_account(m, (enum ra_owner)p->owner, p->mt, -(1 << order));
+	ra_san_poison(pfn_host(m, pfn), (size_t)RA_PAGE_SIZE << order);
+	if (order <= RA_COSTLY_ORDER)
+		pcp_free(m, z, pfn, order);
+	else
+		free_one_page(m, z, pfn, order, pageblock_mt(m, pfn), false);
+}
+
+/* === Public page interface ============================================== */
+
+ra_addr_t ra_alloc_pages(ra_machine *m, ra_gfp_t gfp, unsigned order)
+{
+	uint32_t pfn = ra_alloc_pages_pfn(m, gfp, order, PO_PAGES);
+	return pfn == RA_NOPFN ? 0 : pfn_to_kaddr(pfn);
+}
+
+int ra_free_pages(ra_machine *m, ra_addr_t addr, unsigned order)
+{
+	if (!addr)
+		return 0;
+	if (!kaddr_valid(m, addr) || (addr & (RA_PAGE_SIZE - 1)))
+		return ra_report(m, RC_INVALID_FREE, "free_pages", "%#llx is not a page address",
+		                 (unsigned long long)addr);
+	uint32_t pfn = kaddr_pfn(addr);
+	struct ra_page *p = pfn_page(m, pfn);
+	if (p->owner == PO_BUDDY || p->owner == PO_PCP)
+		return ra_report(m, RC_DOUBLE_FREE, "free_pages", "pfn %#x (order %u) is already free",
+		                 pfn, p->order);
+	if (p->owner != PO_PAGES) {
+		uint32_t head = ra_block_head(m, pfn);
+		if (p->owner == PO_NONE && head != RA_NOPFN &&
+		    (pfn_page(m, head)->owner == PO_BUDDY || pfn_page(m, head)->owner == PO_PCP))
+			return ra_report(m, RC_DOUBLE_FREE, "free_pages", "pfn %#x lies in a free block", pfn);
+		return ra_report(m, RC_INVALID_FREE, "free_pages", "pfn %#x was not allocated by alloc_pages", pfn);
+	}
+	if (p->order != order)
+		return ra_report(m, RC_BAD_ORDER, "free_pages", "pfn %#x allocated with order %u, freed with order %u",
+		                 pfn, p->order, order);
+	ra_free_pages_pfn(m, pfn, order);
+	return 0;
+}
+
+/* === Boot and zone parameters =========================================== */
+
+void ra_buddy_init(ra_machine *m)
+{
+	/* memblock_free_all(): free each zone in the largest aligned blocks,
+	 * to the list tails (FPI_TO_TAIL), so the lowest blocks are used first. */
+	for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++) {
+		if (!m->populated[zi])
+			continue;
+		struct ra_zone *z = &m->zones[zi];
+		uint32_t pfn = z->start_pfn;
+		while (pfn < z->end_pfn) {
+			unsigned o = RA_MAX_ORDER;
+			while (o > 0 && ((pfn & ((1u << o) - 1)) || pfn + (1u << o) > z->end_pfn ||
+			                 (pfn < m->cma_start && pfn + (1u << o) > m->cma_start)))
+				o--;
+			free_one_page(m, z, pfn, o, pageblock_mt(m, pfn), true);
+			pfn += 1u << o;
+		}
+		z->cma_pages = 0;
+		if (m->cma_start < z->end_pfn && m->cma_end > z->start_pfn)
+			z->cma_pages = RA_MIN(z->end_pfn, m->cma_end) - RA_MAX(z->start_pfn, m->cma_start);
+	}
+	/* Free RAM is poisoned until allocated (ASan build). */
+	ra_san_poison(m->ram, m->ram_map_len);
+}
+
+static uint64_t mult_frac(uint64_t x, uint64_t n, uint64_t d) { return (x / d) * n + ((x % d) * n) / d; }
+
+/* zone_batchsize() */
+static uint32_t zone_batchsize(struct ra_zone *z)
+{
+	uint64_t batch = RA_MIN(z->managed >> 10, 256u);
+	batch /= 4;
+	if (batch < 1)
+		batch = 1;
+	batch = ra_rounddown_pow2(batch + batch / 2) - 1;
+	return (uint32_t)RA_MAX(batch, 1u);
+}
+
+/* zone_highsize() */
+static uint32_t zone_highsize(ra_machine *m, struct ra_zone *z, uint32_t batch)
+{
+	int64_t fraction = KNOB(m, VM_PERCPU_PAGELIST_HIGH_FRACTION);
+	uint64_t total = fraction ? z->managed / (uint64_t)fraction : z->wmark[1];
+	uint64_t high = total / m->ncpus;
+	return (uint32_t)RA_MAX(high, (uint64_t)batch << 2);
+}
+
+/* setup_per_zone_wmarks(), setup_per_zone_lowmem_reserve(),
+ * calculate_totalreserve_pages() and the pcp limits that follow them. */
+void ra_recompute_zone_params(ra_machine *m)
+{
+	uint64_t pages_min = (uint64_t)KNOB(m, VM_MIN_FREE_KBYTES) >> (RA_PAGE_SHIFT - 10);
+	uint64_t lowmem = 0;
+	for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++)
+		lowmem += m->zones[zi].managed;
+	uint64_t wsf = (uint64_t)KNOB(m, VM_WATERMARK_SCALE_FACTOR);
+	for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++) {
+		struct ra_zone *z = &m->zones[zi];
+		if (!m->populated[zi])
+			continue;
+		uint64_t tmp = lowmem ? pages_min * z->managed / lowmem : 0;
+		z->wmark[0] = tmp;
+		tmp = RA_MAX(tmp >> 2, mult_frac(z->managed, wsf, 10000));
+		z->wmark[1] = z->wmark[0] + tmp;
+		z->wmark[2] = z->wmark[1] + tmp;
+	}
+	const int64_t *ratio = m->knobs.v[K_VM_LOWMEM_RESERVE_RATIO];
+	for (int i = 0; i < RA_NR_ZONES; i++) {
+		struct ra_zone *z = &m->zones[i];
+		uint64_t managed = 0;
+		bool clear = ratio[i] < 1 || !z->managed;
+		memset(z->lowmem_reserve, 0, sizeof(z->lowmem_reserve));
+		for (int j = i + 1; j < RA_NR_ZONES; j++) {
+			managed += m->zones[j].managed;
+			z->lowmem_reserve[j] = clear ? 0 : managed / (uint64_t)ratio[i];
+		}
+	}
+	m->totalreserve = 0;
+	for (int i = 0; i < RA_NR_REAL_ZONES; i++) {
+		struct ra_zone *z = &m->zones[i];
+		if (!m->populated[i])
+			continue;
+		uint64_t max = 0;
+		for (int j = i; j < RA_NR_ZONES; j++)
+			max = RA_MAX(max, z->lowmem_reserve[j]);
+		max += z->wmark[2];
+		if (max > z->managed)
+			max = z->managed;
+		m->totalreserve += max;
+	}
+	for (int i = 0; i < RA_NR_REAL_ZONES; i++) {
+		struct ra_zone *z = &m->zones[i];
+		if (!m->populated[i])
+			continue;
+		uint32_t batch = zone_batchsize(z);
+		uint32_t high = zone_highsize(m, z, batch);
+		for (unsigned c = 0; c < m->ncpus; c++) {
+			z->pcp[c].batch = batch;
+			z->pcp[c].high = high;
+		}
+	}
+}

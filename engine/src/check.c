@@ -1,0 +1,208 @@
+/*
+ * check.c — validators in tiers. Each returns the number of problems it
+ * found and reports every one through the funnel (ra_problem).
+ *
+ *   op    after every operation in debug and fuzz builds or --check=op:
+ *         the counters that must agree (zone free pages vs. free-area
+ *         counts, pcp counts vs. their lists' blocks, meminfo's sum).
+ *   full  `check full` / --check=full / the end of every fuzz input: walks
+ *         every frame, free list, per-cpu list, slab, vmap area and task.
+ */
+#include "internal.h"
+#include <inttypes.h>
+
+__attribute__((weak)) long ra_mm_validate(ra_machine *m, bool full) { (void)m; (void)full; return 0; }
+
+static long check_counters(ra_machine *m)
+{
+	long problems = 0;
+	uint64_t pcp_total = 0;
+	for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++) {
+		if (!m->populated[zi])
+			continue;
+		struct ra_zone *z = &m->zones[zi];
+		uint64_t pages = 0, cma = 0;
+		for (unsigned o = 0; o < RA_NR_ORDERS; o++) {
+			uint64_t sum = 0;
+			for (int t = 0; t < MT_NR; t++)
+				sum += z->area[o].nr_type[t];
+			if (sum != z->area[o].nr_free)
+				ra_problem(m, &problems, "zone %s order %u: nr_free %" PRIu64 " but per-type counts sum to %"
+				           PRIu64, z->name, o, z->area[o].nr_free, sum);
+			pages += z->area[o].nr_free << o;
+			cma += z->area[o].nr_type[MT_CMA] << o;
+		}
+		if (pages != z->free_pages)
+			ra_problem(m, &problems, "zone %s: free pages %" PRIu64 " but the free areas hold %" PRIu64,
+			           z->name, z->free_pages, pages);
+		if (cma != z->free_cma)
+			ra_problem(m, &problems, "zone %s: free CMA pages %" PRIu64 " but the CMA lists hold %" PRIu64,
+			           z->name, z->free_cma, cma);
+		for (unsigned c = 0; c < m->ncpus; c++) {
+			struct ra_pcp *pcp = &z->pcp[c];
+			uint64_t n = 0;
+			for (int l = 0; l < RA_NR_PCP_LISTS; l++)
+				n += (uint64_t)pcp->nr_blocks[l] << (l / MT_PCPTYPES);
+			if (n != pcp->count)
+				ra_problem(m, &problems, "zone %s cpu %u: pcp count %u but its lists hold %" PRIu64 " pages",
+				           z->name, c, pcp->count, n);
+			pcp_total += pcp->count;
+		}
+	}
+	if (pcp_total != m->st.pcp_pages)
+		ra_problem(m, &problems, "per-cpu lists hold %" PRIu64 " pages, counted %" PRIu64, pcp_total,
+		           m->st.pcp_pages);
+	return problems + ra_check_meminfo(m);
+}
+
+long ra_check_meminfo(ra_machine *m)
+{
+	long problems = 0;
+	struct ra_meminfo mi;
+	ra_meminfo_compute(m, &mi);
+	uint64_t held = mi.free + mi.pcp + mi.slab_rcl + mi.slab_unrcl + mi.vmalloc + mi.pagetables + mi.anon +
+	                mi.other_kernel + m->st.zeropage_pages;
+	if (held != mi.total)
+		ra_problem(m, &problems, "meminfo: MemTotal %" PRIu64 " kB but free %" PRIu64 " + per-cpu %" PRIu64
+		           " + slab %" PRIu64 " + vmalloc %" PRIu64 " + page tables %" PRIu64 " + anon %" PRIu64
+		           " + alloc_pages %" PRIu64 " + zero page %" PRIu64 " = %" PRIu64 " kB",
+		           mi.total * 4, mi.free * 4, mi.pcp * 4, (mi.slab_rcl + mi.slab_unrcl) * 4, mi.vmalloc * 4,
+		           mi.pagetables * 4, mi.anon * 4, mi.other_kernel * 4, m->st.zeropage_pages * 4, held * 4);
+	return problems;
+}
+
+/* Walk one list of frames; every entry must satisfy want(). Returns the
+ * number of entries, stopping (with a report) at a cycle or a bad entry. */
+static uint64_t walk_list(ra_machine *m, const struct ra_plist *l, uint64_t limit, long *problems,
+                          const char *what, unsigned order, int mt, uint8_t owner, struct ra_zone *z)
+{
+	uint64_t n = 0;
+	uint32_t prev = RA_NOPFN;
+	for (uint32_t pfn = l->head; pfn != RA_NOPFN; pfn = pfn_page(m, pfn)->next) {
+		if (pfn >= m->nr_pages || ++n > limit) {
+			ra_problem(m, problems, "%s: list broken at pfn %#x (cycle or pfn out of range)", what, pfn);
+			return n;
+		}
+		struct ra_page *p = pfn_page(m, pfn);
+		if (p->owner != owner || p->order != order || (mt >= 0 && p->mt != mt) ||
+		    pfn < z->start_pfn || pfn + (1u << order) > z->end_pfn || (pfn & ((1u << order) - 1)) ||
+		    p->prev != prev) {
+			ra_problem(m, problems, "%s: pfn %#x has owner %u order %u type %u (want owner %u order %u%s), "
+			           "in zone %s [%#x,%#x), prev %#x", what, pfn, p->owner, p->order, p->mt, owner, order,
+			           mt >= 0 ? "" : " any type", z->name, z->start_pfn, z->end_pfn, p->prev);
+			return n;
+		}
+		prev = pfn;
+	}
+	if (prev != l->tail)
+		ra_problem(m, problems, "%s: tail %#x but the last entry is %#x", what, l->tail, prev);
+	return n;
+}
+
+long ra_check_buddy(ra_machine *m, bool full)
+{
+	long problems = check_counters(m);
+	if (!full)
+		return problems;
+	uint64_t owners[PO_NR] = { 0 };
+	for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++) {
+		if (!m->populated[zi])
+			continue;
+		struct ra_zone *z = &m->zones[zi];
+		char what[64];
+		uint64_t limit = z->end_pfn - z->start_pfn;
+		for (unsigned o = 0; o < RA_NR_ORDERS; o++)
+			for (int t = 0; t < MT_NR; t++) {
+				snprintf(what, sizeof(what), "zone %s free_area[%u] %s", z->name, o, t < MT_NR ? "list" : "");
+				uint64_t n = walk_list(m, &z->area[o].list[t], limit, &problems, what, o, t, PO_BUDDY, z);
+				if (n != z->area[o].nr_type[t])
+					ra_problem(m, &problems, "zone %s order %u type %d: %" PRIu64 " blocks on the list, counted %"
+					           PRIu64, z->name, o, t, n, z->area[o].nr_type[t]);
+			}
+		for (unsigned c = 0; c < m->ncpus; c++)
+			for (int l = 0; l < RA_NR_PCP_LISTS; l++) {
+				snprintf(what, sizeof(what), "zone %s cpu %u pcp list %d", z->name, c, l);
+				uint64_t n = walk_list(m, &z->pcp[c].lists[l], limit, &problems, what, (unsigned)l / MT_PCPTYPES,
+				                       -1, PO_PCP, z);
+				if (n != z->pcp[c].nr_blocks[l])
+					ra_problem(m, &problems, "%s: %" PRIu64 " blocks, counted %u", what, n, z->pcp[c].nr_blocks[l]);
+			}
+		/* Every frame belongs to exactly one block: heads tile the zone. */
+		uint32_t pfn = z->start_pfn;
+		while (pfn < z->end_pfn) {
+			struct ra_page *p = pfn_page(m, pfn);
+			if (p->owner == PO_NONE || p->owner >= PO_NR) {
+				ra_problem(m, &problems, "zone %s: pfn %#x belongs to no block (owner %u)", z->name, pfn, p->owner);
+				pfn++;
+				continue;
+			}
+			unsigned o = p->order;
+			if (o > RA_MAX_ORDER || (pfn & ((1u << o) - 1)) || pfn + (1u << o) > z->end_pfn) {
+				ra_problem(m, &problems, "zone %s: block at pfn %#x of order %u is misaligned or crosses the zone",
+				           z->name, pfn, o);
+				pfn++;
+				continue;
+			}
+			owners[p->owner] += 1u << o;
+			for (uint32_t t = 1; t < (1u << o); t++) {
+				struct ra_page *tp = pfn_page(m, pfn + t);
+				if (tp->owner != PO_NONE || tp->order || tp->flags || tp->priv) {
+					ra_problem(m, &problems, "zone %s: pfn %#x inside the order-%u block at %#x has state "
+					           "(owner %u order %u)", z->name, pfn + t, o, pfn, tp->owner, tp->order);
+					break;
+				}
+			}
+			/* No two free buddies left unmerged where merging was allowed. */
+			if (p->owner == PO_BUDDY && o < RA_MAX_ORDER) {
+				uint32_t b = pfn ^ (1u << o);
+				if (b >= z->start_pfn && b < z->end_pfn && b > pfn) {
+					struct ra_page *bp = pfn_page(m, b);
+					bool mergeable = o < RA_PAGEBLOCK_ORDER ||
+					                 pageblock_mt(m, pfn) == pageblock_mt(m, b) ||
+					                 (pageblock_mt(m, pfn) < MT_PCPTYPES && pageblock_mt(m, b) < MT_PCPTYPES);
+					if (bp->owner == PO_BUDDY && bp->order == o && mergeable)
+						ra_problem(m, &problems, "zone %s: free buddies %#x and %#x of order %u are not merged",
+						           z->name, pfn, b, o);
+				}
+			}
+			pfn += 1u << o;
+		}
+		uint64_t ha = 0;
+		for (uint32_t b = z->start_pfn; b < z->end_pfn; b += RA_PAGEBLOCK_PAGES)
+			ha += pageblock_mt(m, b) == MT_HIGHATOMIC;
+		if (ha * RA_PAGEBLOCK_PAGES != z->nr_reserved_highatomic)
+			ra_problem(m, &problems, "zone %s: %" PRIu64 " highatomic pageblocks but %" PRIu64 " pages reserved",
+			           z->name, ha, z->nr_reserved_highatomic);
+	}
+	const struct { int owner; uint64_t counted; const char *name; } acct[] = {
+		{ PO_PAGES, m->st.pages_alloc_pages, "alloc_pages" },
+		{ PO_KMALLOC, m->st.kmalloc_large_pages, "large kmalloc" },
+		{ PO_SLAB, m->st.slab_reclaimable_pages + m->st.slab_unreclaimable_pages, "slab" },
+		{ PO_VMALLOC, m->st.vmalloc_pages, "vmalloc" },
+		{ PO_BALLOON, m->st.balloon_pages, "balloon" },
+		{ PO_USER, m->st.user_pages, "user" },
+		{ PO_PGTABLE, m->st.pgtable_pages, "page table" },
+		{ PO_PCP, m->st.pcp_pages, "per-cpu list" },
+		{ PO_ZEROPAGE, m->st.zeropage_pages, "zero page" },
+	};
+	for (size_t i = 0; i < RA_ARRAY_SIZE(acct); i++)
+		if (owners[acct[i].owner] != acct[i].counted)
+			ra_problem(m, &problems, "%s pages: %" PRIu64 " frames owned, %" PRIu64 " counted", acct[i].name,
+			           owners[acct[i].owner], acct[i].counted);
+	return problems;
+}
+
+long ra_check(ra_machine *m, enum ra_check_level lvl)
+{
+	if (lvl == RA_CHECK_OFF)
+		return 0;
+	bool full = lvl == RA_CHECK_FULL;
+	long n = ra_check_buddy(m, full);
+	n += ra_slab_validate(m, full);
+	n += ra_vmalloc_validate(m, full);
+	n += ra_mm_validate(m, full);
+	return n;
+}
+
+/* The per-operation tier: counters only, O(zones x orders x cpus). */
+long ra_check_op(ra_machine *m) { return check_counters(m); }

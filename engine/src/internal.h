@@ -1,0 +1,461 @@
+/*
+ * internal.h — the engine's shared types and the internal interface between
+ * its layers. Declarations are grouped under the file that owns them.
+ *
+ * Layering (ARCHITECTURE.md): phys <- buddy <- {slab, vmalloc, mm} <- umalloc.
+ * Views and checkers read every layer and change nothing.
+ *
+ * Page frames: one struct ra_page per 4 KiB frame, in an array reserved
+ * lazily from the host (MAP_NORESERVE), so untouched frames of a large
+ * machine cost nothing. The all-zero ra_page is meaningful: it is a "tail"
+ * frame, i.e. a frame that is not the head of any block. Only block heads
+ * carry state (owner, order, migratetype); a block of order k covers its head
+ * and the 2^k - 1 zero frames after it. Booting a 64 GiB machine therefore
+ * writes one ra_page per 4 MiB.
+ */
+#ifndef RA_INTERNAL_H
+#define RA_INTERNAL_H
+
+#include "refalloc/refalloc.h"
+#include <stdarg.h>
+#include <string.h>
+#include <stdlib.h>
+
+/* === Assertions in tiers ================================================ */
+
+/* RA_BUG_ON: cheap, always on; an engine bug, never a trace's fault. */
+#define RA_BUG_ON(m, cond) \
+	do { if (__builtin_expect(!!(cond), 0)) ra_engine_bug((m), __FILE__, __LINE__, #cond); } while (0)
+/* RA_DEBUG_ON: evaluated only in debug builds; type-checked always. */
+#ifdef RA_DEBUG
+#define RA_DEBUG_ON(m, cond) RA_BUG_ON(m, cond)
+#else
+#define RA_DEBUG_ON(m, cond) do { if (0 && (cond)) {} } while (0)
+#endif
+
+#define RA_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define RA_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define RA_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define RA_ALIGN(x, a) (((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
+#define RA_ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
+#define RA_UNUSED __attribute__((unused))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* === Constants as on x86-64 ============================================== */
+
+#define RA_NR_ORDERS          (RA_MAX_ORDER + 1)
+#define RA_PAGEBLOCK_ORDER    9
+#define RA_PAGEBLOCK_PAGES    (1u << RA_PAGEBLOCK_ORDER)
+#define RA_COSTLY_ORDER       3                     /* PAGE_ALLOC_COSTLY_ORDER */
+#define RA_DIRECT_MAP_BASE    0xffff888000000000ULL /* page_offset_base */
+#define RA_VMALLOC_START      0xffffc90000000000ULL
+#define RA_VMALLOC_SIZE       (32ULL << 40)
+#define RA_VMALLOC_END        (RA_VMALLOC_START + RA_VMALLOC_SIZE)
+#define RA_NOPFN              UINT32_MAX
+
+enum ra_mt {
+	MT_UNMOVABLE, MT_MOVABLE, MT_RECLAIMABLE, MT_HIGHATOMIC, MT_CMA, MT_ISOLATE, MT_NR
+};
+#define MT_PCPTYPES 3
+#define RA_NR_PCP_LISTS (MT_PCPTYPES * (RA_COSTLY_ORDER + 1))
+
+enum ra_zone_idx { ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, ZONE_MOVABLE, RA_NR_ZONES };
+#define RA_NR_REAL_ZONES 3   /* Movable exists in tables only: it is never populated */
+
+/* Who holds a block (set on its head frame). PO_NONE = tail or never used. */
+enum ra_owner {
+	PO_NONE = 0,
+	PO_BUDDY,       /* free, on a buddy free list */
+	PO_PCP,         /* free, on a per-cpu list */
+	PO_PAGES,       /* alloc_pages by a trace or caller */
+	PO_KMALLOC,     /* kmalloc larger than the biggest cache */
+	PO_SLAB,        /* a slab of a kmem cache; priv = slab id */
+	PO_VMALLOC,     /* backs a vmalloc area; priv = area id */
+	PO_BALLOON,     /* taken by the balloon; priv = balloon id */
+	PO_USER,        /* anonymous user page; count = mapcount */
+	PO_PGTABLE,     /* page-table page of a task */
+	PO_ZEROPAGE,    /* the shared zero page */
+	PO_NR
+};
+
+/* ra_page.flags */
+#define PGF_ZEROED   0x01   /* contents known to be zero (fresh from the host) */
+#define PGF_MLOCKED  0x02
+#define PGF_DIRTY    0x04
+
+struct ra_page {
+	uint32_t next, prev;  /* list links (free list, pcp list), RA_NOPFN at the ends */
+	uint8_t  owner;       /* enum ra_owner */
+	uint8_t  order;
+	uint8_t  mt;          /* migratetype: of the list it is on, or of the allocation */
+	uint8_t  flags;
+	uint32_t priv;        /* owner's id (slab, vm area, balloon, pcp cpu) */
+	uint32_t count;       /* mapcount of user pages */
+};
+
+/* A doubly linked list of frames by pfn. */
+struct ra_plist { uint32_t head, tail; };
+
+/* === GFP -> allocation context ========================================== */
+
+/* alloc_flags, named as in the kernel (ALLOC_HIGH is 6.x's ALLOC_MIN_RESERVE,
+ * ALLOC_HARDER is ALLOC_NON_BLOCK). */
+#define ALLOC_WMARK_MIN       0x00
+#define ALLOC_WMARK_LOW       0x01
+#define ALLOC_WMARK_HIGH      0x02
+#define ALLOC_NO_WATERMARKS   0x04
+#define ALLOC_WMARK_MASK      (ALLOC_NO_WATERMARKS - 1)
+#define ALLOC_OOM             0x08
+#define ALLOC_HARDER          0x10
+#define ALLOC_HIGH            0x20
+#define ALLOC_CPUSET          0x40
+#define ALLOC_CMA             0x80
+#define ALLOC_NOFRAGMENT      0x100
+#define ALLOC_HIGHATOMIC      0x200
+#define ALLOC_KSWAPD          0x800
+#define ALLOC_RESERVES        (ALLOC_HARDER | ALLOC_HIGH | ALLOC_HIGHATOMIC | ALLOC_OOM)
+
+/* === Zones, free areas, per-cpu lists (buddy.c) ========================= */
+
+struct ra_free_area {
+	struct ra_plist list[MT_NR];
+	uint64_t nr_free;            /* blocks, all types */
+	uint64_t nr_type[MT_NR];     /* blocks per type (pagetypeinfo) */
+};
+
+struct ra_pcp {
+	uint32_t count;              /* pages on all lists */
+	uint32_t high, batch;
+	struct ra_plist lists[RA_NR_PCP_LISTS];
+	uint32_t nr_blocks[RA_NR_PCP_LISTS];
+};
+
+struct ra_zone {
+	int      idx;
+	const char *name;
+	uint32_t start_pfn, end_pfn;           /* spanned [start, end) */
+	uint64_t present, managed;
+	uint64_t free_pages;                   /* NR_FREE_PAGES: on buddy lists */
+	uint64_t free_cma;                     /* NR_FREE_CMA_PAGES */
+	uint64_t cma_pages;                    /* pages in CMA pageblocks */
+	uint64_t nr_reserved_highatomic;
+	uint64_t wmark[3];                     /* min, low, high */
+	uint64_t lowmem_reserve[RA_NR_ZONES];
+	struct ra_free_area area[RA_NR_ORDERS];
+	struct ra_pcp *pcp;                    /* [ncpus] */
+	/* counters */
+	uint64_t nr_alloc[RA_NR_ORDERS], nr_alloc_fail[RA_NR_ORDERS];
+	uint64_t nr_wmark_fail;                /* watermark checks failed here */
+	uint64_t nr_steal, nr_fallback;
+};
+
+/* === Knobs (knobs.c) ==================================================== */
+
+#include "knobs.h"
+
+/* === Slab (slab.c) ====================================================== */
+
+struct ra_track { uint32_t site_file, site_line, cpu, when; };
+
+struct ra_slab {
+	uint32_t pfn;                /* head frame */
+	uint32_t cache;              /* owning cache id */
+	uint32_t next, prev;         /* partial/full list links (slab ids) */
+	ra_addr_t freelist;          /* first free object (in-band chain), 0 = none */
+	uint16_t inuse, objects;
+	uint8_t  frozen;             /* the cpu slab of some cpu */
+	uint8_t  on_list;            /* 0 none, 1 partial, 2 full */
+	uint8_t  cpu;                /* when frozen */
+	uint8_t  pad;
+	uint64_t *live;              /* allocation bitmap: the engine's own truth */
+};
+
+struct ra_slab_list { uint32_t head, tail, nr; };
+
+struct ra_cpu_slab {
+	uint32_t slab;               /* slab id or RA_NOSLAB */
+	ra_addr_t freelist;          /* lockless freelist of the cpu slab */
+};
+#define RA_NOSLAB UINT32_MAX
+
+struct ra_cache {
+	uint32_t id;
+	char     name[48];
+	uint32_t object_size;        /* what the user asked for */
+	uint32_t size;               /* slot size */
+	uint32_t inuse;              /* offset of metadata after the object */
+	uint32_t offset;             /* free pointer offset within the slot */
+	uint32_t red_left_pad;
+	uint32_t align;
+	uint32_t flags;              /* RA_SLAB_* incl. debug flags */
+	uint32_t order, oo_objects;  /* preferred order and objects per slab */
+	uint32_t min_order;
+	uint32_t min_partial;
+	uint32_t refcount;           /* aliases (slab merging) */
+	uint64_t reciprocal;         /* for obj index: (off * reciprocal) >> 32 */
+	uint8_t  kmalloc_type;       /* 0 normal, 1 rcl, 2 dma; 255 not kmalloc */
+	uint8_t  alive;
+	uint8_t  mt;                 /* migratetype of its pages */
+	uint8_t  merged_into_valid;
+	uint32_t merged_into;        /* an alias points to its real cache */
+	ra_gfp_t allocflags;         /* added to every page allocation */
+	struct ra_slab_list partial, full;
+	struct ra_cpu_slab *cpu;     /* [ncpus] */
+	uint64_t nr_slabs, total_objects;
+	uint64_t nr_alloc, nr_free;  /* counters */
+	uint64_t slab_pages;         /* pages held (for meminfo) */
+};
+
+/* === vmalloc (vmalloc.c) ================================================ */
+
+struct ra_vmarea {
+	ra_addr_t addr;              /* start */
+	uint64_t size;               /* incl. guard page */
+	uint32_t nr_pages;
+	uint32_t *pfns;              /* backing frames (vmalloc) */
+	uint64_t phys;               /* ioremap */
+	ra_addr_t pages_array;       /* kmalloc'd or vmalloc'd array of page pointers */
+	uint8_t  array_vmalloced;
+	uint32_t site_file, site_line;
+	uint32_t id;
+	uint8_t  ioremap;
+	uint8_t  live;
+};
+
+/* === Sites: "FILE:LINE" of the operation being executed ================== */
+
+struct ra_site { uint32_t file, line; };
+
+/* === The machine ======================================================== */
+
+struct ra_fail_attr {
+	int64_t  nth;        /* fail the nth call from now (1-based); 0 = unused */
+	int64_t  times;      /* failures left; -1 unlimited */
+	int64_t  every;      /* fail every Nth call; 0 = unused */
+	uint32_t prob;       /* percent 0..100 */
+	uint64_t calls;      /* calls seen since armed */
+	uint64_t injected;
+	uint8_t  armed;
+};
+
+enum ra_fail_site { FAIL_PAGE_ALLOC, FAIL_SLAB, FAIL_VMALLOC, FAIL_MMAP, FAIL_BRK, FAIL_FAULT, FAIL_NR };
+
+struct ra_balloon { uint32_t id; uint32_t nr; uint32_t *pfns; uint8_t live; };
+
+struct ra_stats {
+	uint64_t kswapd_wake, direct_reclaim, pcp_drain_all;
+	uint64_t alloc_fail, nofail_failed;
+	uint64_t kmalloc_large_pages;     /* pages held by large kmallocs */
+	uint64_t pages_alloc_pages;       /* pages held by alloc_pages callers */
+	uint64_t vmalloc_pages;
+	uint64_t balloon_pages;
+	uint64_t pcp_pages;               /* pages on all per-cpu lists */
+	uint64_t slab_reclaimable_pages, slab_unreclaimable_pages;
+	uint64_t user_pages, pgtable_pages;
+	uint64_t highatomic_reserved;
+	uint64_t zeropage_pages;          /* the shared zero page (user side) */
+	uint64_t reports;
+};
+
+struct ra_machine {
+	struct ra_config cfg;
+	uint32_t nr_pages;            /* frames 0 .. nr_pages-1 */
+	unsigned ncpus, cpu;
+	struct ra_page *pages;        /* [nr_pages], lazily reserved */
+	size_t   pages_map_len;
+	uint8_t *ram;                 /* simulated RAM, lazily reserved */
+	size_t   ram_map_len;
+	uint8_t *pageblock_mt;        /* [nr_pages >> 9] */
+	struct ra_zone zones[RA_NR_ZONES];
+	int      nr_zones;            /* populated zones are 0..nr_zones-1 (with gaps skipped) */
+	bool     populated[RA_NR_ZONES];
+	uint64_t totalram;            /* managed pages, all zones */
+	uint64_t totalreserve;
+	uint32_t cma_start, cma_end;  /* pfns */
+
+	struct ra_knobs knobs;
+
+	/* slab */
+	struct ra_cache **caches;     /* by id; creation order */
+	uint32_t nr_caches, caches_cap;
+	struct ra_cache *kmalloc_caches[3][14];  /* [type][index] */
+	struct ra_slab *slabs;        /* by id */
+	uint32_t nr_slabs_cap, slab_free_id;   /* free ids chained through .next */
+	uint32_t slab_ids_used;
+	uint32_t slub_debug_flags;    /* global slub_debug letters */
+	char     slub_debug_only[8][48]; /* cache names the global flags apply to; empty = all */
+	int      slub_debug_nr_only;
+
+	/* vmalloc */
+	struct ra_vmarea **vmareas;   /* sorted by address, live only */
+	uint32_t nr_vmareas, vmareas_cap;
+	uint32_t vm_next_id;
+	uint64_t vmalloc_used_pages;
+	struct vm_recent *vm_recent;  /* recently freed area starts: tells double from invalid vfree */
+
+	/* balloon */
+	struct ra_balloon *balloons;
+	uint32_t nr_balloons, balloons_cap;
+
+	/* fault injection, seeded PRNG */
+	struct ra_fail_attr fail[FAIL_NR];
+	uint64_t fail_any_nth, fail_any_calls, fail_any_injected;
+	uint64_t rng;
+
+	/* sites */
+	char   **files;               /* interned file names */
+	uint32_t nr_files;
+	struct ra_site site;
+
+	/* checking and reporting */
+	enum ra_check_level check;
+	FILE    *out, *err;
+	char     errmsg[256];
+	uint64_t nr_reports;          /* funnel count */
+	int      last_report_class;
+	uint64_t op_seq;              /* operations executed: "when" in tracks */
+	uint32_t report_cap;          /* stop printing after this many */
+	bool     slab_tainted;        /* a slab BUG was printed: later ones say Tainted */
+
+	struct ra_stats st;
+
+	/* user side (mm.c), opaque here */
+	struct ra_mm_world *mmw;
+};
+
+/* === machine.c ========================================================== */
+
+static inline struct ra_page *pfn_page(ra_machine *m, uint32_t pfn) { return &m->pages[pfn]; }
+static inline uint32_t page_pfn(ra_machine *m, const struct ra_page *p) { return (uint32_t)(p - m->pages); }
+static inline ra_addr_t pfn_to_kaddr(uint32_t pfn) { return RA_DIRECT_MAP_BASE + ((ra_addr_t)pfn << RA_PAGE_SHIFT); }
+static inline uint8_t *pfn_host(ra_machine *m, uint32_t pfn) { return m->ram + ((size_t)pfn << RA_PAGE_SHIFT); }
+/* Is addr inside the direct map of this machine's RAM? */
+static inline bool kaddr_valid(ra_machine *m, ra_addr_t a)
+{
+	return a >= RA_DIRECT_MAP_BASE && a < RA_DIRECT_MAP_BASE + ((ra_addr_t)m->nr_pages << RA_PAGE_SHIFT);
+}
+static inline uint32_t kaddr_pfn(ra_addr_t a) { return (uint32_t)((a - RA_DIRECT_MAP_BASE) >> RA_PAGE_SHIFT); }
+static inline uint8_t *kaddr_host(ra_machine *m, ra_addr_t a) { return m->ram + (a - RA_DIRECT_MAP_BASE); }
+static inline int pageblock_mt(ra_machine *m, uint32_t pfn) { return m->pageblock_mt[pfn >> RA_PAGEBLOCK_ORDER]; }
+static inline void set_pageblock_mt(ra_machine *m, uint32_t pfn, int mt) { m->pageblock_mt[pfn >> RA_PAGEBLOCK_ORDER] = (uint8_t)mt; }
+struct ra_zone *pfn_zone(ra_machine *m, uint32_t pfn);
+/* Head frame of the block containing pfn (the frame itself when it is a head). */
+uint32_t ra_block_head(ra_machine *m, uint32_t pfn);
+uint32_t ra_intern_file(ra_machine *m, const char *file);
+const char *ra_site_file(ra_machine *m, uint32_t file);
+uint64_t ra_rand(ra_machine *m);
+void ra_engine_bug(ra_machine *m, const char *file, int line, const char *cond) __attribute__((noreturn));
+void ra_set_error(ra_machine *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ra_recompute_zone_params(ra_machine *m);   /* watermarks, reserves, pcp high/batch */
+static inline unsigned ra_fls(uint64_t x) { return x ? 64 - (unsigned)__builtin_clzll(x) : 0; }
+static inline unsigned ra_get_order(uint64_t size)
+{
+	if (size <= RA_PAGE_SIZE) return 0;
+	return ra_fls((size - 1) >> RA_PAGE_SHIFT);
+}
+static inline uint64_t ra_rounddown_pow2(uint64_t x) { return x ? 1ULL << (ra_fls(x) - 1) : 0; }
+uint64_t ra_int_sqrt(uint64_t x);
+
+/* === buddy.c ============================================================ */
+
+void ra_buddy_init(ra_machine *m);
+/* The page allocator proper: returns the head pfn or RA_NOPFN. */
+uint32_t ra_alloc_pages_pfn(ra_machine *m, ra_gfp_t gfp, unsigned order, enum ra_owner owner);
+/* Free a block whose head is pfn (owner already validated). */
+void ra_free_pages_pfn(ra_machine *m, uint32_t pfn, unsigned order);
+void ra_drain_pcp_all(ra_machine *m);
+void ra_drain_pcp_zone_cpu(ra_machine *m, struct ra_zone *z, unsigned cpu);
+int  ra_gfp_zone(ra_gfp_t gfp);
+int  ra_gfp_migratetype(ra_gfp_t gfp);
+bool ra_zone_watermark_ok(ra_machine *m, struct ra_zone *z, unsigned order, uint64_t mark,
+                          int classzone, unsigned alloc_flags, int64_t free_pages);
+uint64_t ra_wmark_pages(struct ra_zone *z, unsigned alloc_flags);
+/* Adjust accounting counters for a block changing hands (owner category). */
+void ra_account(ra_machine *m, enum ra_owner owner, int mt, int64_t pages);
+/* Hook for the OOM killer (mm.c); returns true when memory was freed. */
+bool ra_oom_hook(ra_machine *m, ra_gfp_t gfp, unsigned order);
+
+/* === fail.c ============================================================= */
+
+bool ra_should_fail(ra_machine *m, enum ra_fail_site site, ra_gfp_t gfp);
+void ra_fail_nth(ra_machine *m, uint64_t nth);
+uint64_t ra_fail_injected(const ra_machine *m);
+int  ra_fail_site_parse(const char *name, size_t len);
+const char *ra_fail_site_name(int site);
+
+/* === report.c: the error funnel ========================================= */
+
+enum ra_report_class {
+	RC_NONE = 0,
+	RC_DOUBLE_FREE,
+	RC_INVALID_FREE,       /* pointer not from this allocator / not an object start */
+	RC_WRONG_CACHE,        /* kmem_cache_free to another cache */
+	RC_REDZONE,            /* red zone overwritten */
+	RC_POISON,             /* poison overwritten (use after free) */
+	RC_PADDING,
+	RC_FREEPTR,            /* free pointer / freelist corrupt */
+	RC_SLAB_STATE,         /* slab counts wrong */
+	RC_CACHE_BUSY,         /* kmem_cache_destroy with objects */
+	RC_BAD_ORDER,          /* free_pages with the wrong order */
+	RC_PAGE_FAULT,         /* access to an unmapped kernel address / guard page */
+	RC_HEAP_CORRUPTION,    /* user heap metadata */
+	RC_USER_FAULT,         /* user access outside any VMA (SIGSEGV) */
+	RC_INVARIANT,          /* a validator found an engine inconsistency */
+	RC_OOM,                /* out of memory (informational) */
+	RC_PANIC,
+	RC_NR
+};
+
+const char *ra_report_class_name(int cls);
+/* First line "BUG: refalloc: <class> in <where>: <msg> (FILE:LINE)" on err;
+ * returns -1 so callers can `return ra_report(...)`. */
+int  ra_report(ra_machine *m, int cls, const char *where, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Continuation lines of the current report (kernel-style detail). */
+void ra_report_more(ra_machine *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ra_hexdump(ra_machine *m, const char *text, ra_addr_t addr, const uint8_t *p, size_t len);
+/* Informational kernel log line to err (page allocation failure, ...). */
+void ra_log(ra_machine *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Validators report here: counts one problem. */
+void ra_problem(ra_machine *m, long *count, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* === slab.c ============================================================= */
+
+void ra_slab_init(ra_machine *m);
+void ra_slab_fini(ra_machine *m);
+struct ra_cache *ra_kmalloc_cache(ra_machine *m, size_t size, ra_gfp_t gfp);
+int  ra_slab_set_debug(ra_machine *m, const char *spec, char *err, size_t errlen);
+long ra_slab_validate(ra_machine *m, bool full);
+static inline struct ra_slab *slab_of(ra_machine *m, uint32_t id) { return &m->slabs[id]; }
+/* Is addr a live slab object / large kmalloc? Sets *obj_size. For leak reports. */
+void ra_slab_for_each_live(ra_machine *m, void (*fn)(void *arg, struct ra_cache *c, ra_addr_t obj, const struct ra_track *t), void *arg);
+const struct ra_track *ra_slab_alloc_track(ra_machine *m, struct ra_cache *c, ra_addr_t obj);
+
+/* === vmalloc.c ========================================================== */
+
+void ra_vmalloc_fini(ra_machine *m);
+long ra_vmalloc_validate(ra_machine *m, bool full);
+struct ra_vmarea *ra_vmarea_find(ra_machine *m, ra_addr_t addr);  /* containing addr, guard incl. */
+
+/* === views.c, check.c =================================================== */
+
+long ra_check_buddy(ra_machine *m, bool full);
+long ra_check_meminfo(ra_machine *m);
+long ra_check_op(ra_machine *m);
+
+/* meminfo numbers in pages, shared by the view and the checker */
+struct ra_meminfo {
+	uint64_t total, free, available, slab_rcl, slab_unrcl, vmalloc, pagetables,
+	         anon, mlocked, kernel_stack, percpu, commit_limit, committed_as,
+	         balloon, cma_total, cma_free, other_kernel, pcp;
+};
+void ra_meminfo_compute(ra_machine *m, struct ra_meminfo *mi);
+
+/* === mm hooks (mm.c; weak defaults when the user side is absent) ======== */
+
+void ra_mm_fini(ra_machine *m);
+void ra_mm_meminfo(ra_machine *m, struct ra_meminfo *mi);
+long ra_mm_validate(ra_machine *m, bool full);
+
+#endif /* RA_INTERNAL_H */

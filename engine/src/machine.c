@@ -1,0 +1,271 @@
+/*
+ * machine.c — one simulated machine: physical frames, zones, the host
+ * mappings behind them, and the small services every layer uses (sites,
+ * the seeded PRNG, error text).
+ *
+ * Memory layout as on x86-64: ZONE_DMA is [0, dma), ZONE_DMA32 [dma, dma32),
+ * ZONE_NORMAL [dma32, mem); a zone that would be empty does not exist. All
+ * frames are present and managed (no firmware holes, no memmap carve-out:
+ * the model's struct pages live on the host). The CMA area, if any, is the
+ * top `cma` bytes of memory rounded to whole pageblocks.
+ *
+ * Both the frame array and simulated RAM are reserved with MAP_NORESERVE and
+ * touched lazily, so a 64 GiB machine costs what its operations touch.
+ */
+#include "internal.h"
+#include <sys/mman.h>
+#include <errno.h>
+
+static const char *const zone_names[RA_NR_ZONES] = { "DMA", "DMA32", "Normal", "Movable" };
+
+void ra_config_default(struct ra_config *cfg)
+{
+	cfg->mem = 256ULL << 20;
+	cfg->cpus = 2;
+	cfg->dma = 16ULL << 20;
+	cfg->dma32 = 4ULL << 30;
+	cfg->cma = 0;
+}
+
+void ra_set_error(ra_machine *m, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m->errmsg, sizeof(m->errmsg), fmt, ap);
+	va_end(ap);
+}
+
+const char *ra_last_error(const ra_machine *m) { return m->errmsg; }
+
+void ra_engine_bug(ra_machine *m, const char *file, int line, const char *cond)
+{
+	FILE *e = (m && m->err) ? m->err : stderr;
+	fprintf(e, "refalloc: engine bug at %s:%d: %s", file, line, cond);
+	if (m && m->nr_files && m->site.line)
+		fprintf(e, " (while executing %s:%u)", ra_site_file(m, m->site.file), m->site.line);
+	fputc('\n', e);
+	fflush(e);
+	abort();
+}
+
+uint64_t ra_int_sqrt(uint64_t x)
+{
+	/* the kernel's int_sqrt: floor of the square root, bit by bit */
+	if (x <= 1)
+		return x;
+	uint64_t m = 1ULL << ((ra_fls(x) - 1) & ~1u), y = 0;
+	while (m) {
+		uint64_t b = y + m;
+		y >>= 1;
+		if (x >= b) {
+			x -= b;
+			y += m;
+		}
+		m >>= 2;
+	}
+	return y;
+}
+
+/* xorshift64*: deterministic and the same on every build */
+uint64_t ra_rand(ra_machine *m)
+{
+	uint64_t x = m->rng;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	m->rng = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+uint32_t ra_intern_file(ra_machine *m, const char *file)
+{
+	for (uint32_t i = 0; i < m->nr_files; i++)
+		if (m->files[i] == file || strcmp(m->files[i], file) == 0)
+			return i;
+	char **nf = realloc(m->files, (m->nr_files + 1) * sizeof(*nf));
+	RA_BUG_ON(m, !nf);
+	m->files = nf;
+	m->files[m->nr_files] = strdup(file);
+	RA_BUG_ON(m, !m->files[m->nr_files]);
+	return m->nr_files++;
+}
+
+const char *ra_site_file(ra_machine *m, uint32_t file)
+{
+	return file < m->nr_files ? m->files[file] : "?";
+}
+
+void ra_set_site(ra_machine *m, const char *file, uint32_t line)
+{
+	if (!m->nr_files || strcmp(m->files[m->site.file], file) != 0)
+		m->site.file = ra_intern_file(m, file);
+	m->site.line = line;
+}
+
+void ra_set_cpu(ra_machine *m, unsigned cpu) { m->cpu = cpu < m->ncpus ? cpu : 0; }
+
+void ra_set_streams(ra_machine *m, FILE *out, FILE *err)
+{
+	m->out = out;
+	m->err = err;
+}
+
+void ra_set_check_level(ra_machine *m, enum ra_check_level lvl) { m->check = lvl; }
+unsigned long ra_reports(const ra_machine *m) { return (unsigned long)m->nr_reports; }
+
+struct ra_zone *pfn_zone(ra_machine *m, uint32_t pfn)
+{
+	for (int z = 0; z < RA_NR_REAL_ZONES; z++)
+		if (m->populated[z] && pfn >= m->zones[z].start_pfn && pfn < m->zones[z].end_pfn)
+			return &m->zones[z];
+	return NULL;
+}
+
+uint32_t ra_block_head(ra_machine *m, uint32_t pfn)
+{
+	if (pfn >= m->nr_pages)
+		return RA_NOPFN;
+	if (m->pages[pfn].owner != PO_NONE)
+		return pfn;
+	for (unsigned o = 1; o <= RA_MAX_ORDER; o++) {
+		uint32_t cand = pfn & ~((1u << o) - 1);
+		const struct ra_page *p = &m->pages[cand];
+		if (p->owner == PO_NONE)
+			continue;
+		return p->order >= o ? cand : RA_NOPFN;
+	}
+	return RA_NOPFN;
+}
+
+static void *map_lazy(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int setup_zones(ra_machine *m)
+{
+	uint64_t mem = m->cfg.mem;
+	uint64_t bounds[RA_NR_REAL_ZONES + 1] = {
+		0, RA_MIN(m->cfg.dma, mem), RA_MIN(RA_MAX(m->cfg.dma32, m->cfg.dma), mem), mem
+	};
+	for (int z = 0; z < RA_NR_ZONES; z++) {
+		struct ra_zone *zone = &m->zones[z];
+		zone->idx = z;
+		zone->name = zone_names[z];
+		if (z >= RA_NR_REAL_ZONES)
+			continue;
+		zone->start_pfn = (uint32_t)(bounds[z] >> RA_PAGE_SHIFT);
+		zone->end_pfn = (uint32_t)(bounds[z + 1] >> RA_PAGE_SHIFT);
+		if (zone->end_pfn <= zone->start_pfn) {
+			zone->end_pfn = zone->start_pfn;
+			continue;
+		}
+		m->populated[z] = true;
+		zone->present = zone->managed = zone->end_pfn - zone->start_pfn;
+		m->totalram += zone->managed;
+		zone->pcp = calloc(m->ncpus, sizeof(*zone->pcp));
+		if (!zone->pcp)
+			return RA_ENOMEM;
+		for (unsigned c = 0; c < m->ncpus; c++)
+			for (int l = 0; l < RA_NR_PCP_LISTS; l++)
+				zone->pcp[c].lists[l].head = zone->pcp[c].lists[l].tail = RA_NOPFN;
+		for (int o = 0; o < RA_NR_ORDERS; o++)
+			for (int t = 0; t < MT_NR; t++)
+				zone->area[o].list[t].head = zone->area[o].list[t].tail = RA_NOPFN;
+	}
+	return RA_OK;
+}
+
+int ra_machine_create(ra_machine **mp, const struct ra_config *cfg, FILE *out, FILE *err)
+{
+	*mp = NULL;
+	ra_machine *m = calloc(1, sizeof(*m));
+	if (!m)
+		return RA_ENOMEM;
+	m->cfg = *cfg;
+	m->out = out;
+	m->err = err;
+	m->check = RA_CHECK_OFF;
+#ifdef RA_DEBUG
+	m->check = RA_CHECK_OP;
+#endif
+	ra_knobs_init(m);
+	*mp = m;
+
+	if (cfg->mem < RA_MEM_MIN || cfg->mem > RA_MEM_MAX) {
+		ra_set_error(m, "mem=%llu: machine size must be 16M .. 64G", (unsigned long long)cfg->mem);
+		return RA_EINVAL;
+	}
+	if (cfg->cpus < 1 || cfg->cpus > RA_CPUS_MAX) {
+		ra_set_error(m, "cpus=%u: must be 1 .. %d", cfg->cpus, RA_CPUS_MAX);
+		return RA_EINVAL;
+	}
+	if (cfg->dma & (RA_PAGE_SIZE - 1) || cfg->dma32 & (RA_PAGE_SIZE - 1)) {
+		ra_set_error(m, "dma= and dma32= must be multiples of 4K");
+		return RA_EINVAL;
+	}
+	m->cfg.mem &= ~(RA_PAGE_SIZE - 1);
+	m->nr_pages = (uint32_t)(m->cfg.mem >> RA_PAGE_SHIFT);
+	uint64_t cma_pages = RA_ALIGN(cfg->cma >> RA_PAGE_SHIFT, (uint64_t)RA_PAGEBLOCK_PAGES);
+	if (cma_pages * 2 > m->nr_pages) {
+		ra_set_error(m, "cma=%llu: the CMA area may take at most half of memory",
+		             (unsigned long long)cfg->cma);
+		return RA_EINVAL;
+	}
+	m->ncpus = cfg->cpus;
+
+	m->pages_map_len = RA_ALIGN((size_t)m->nr_pages * sizeof(struct ra_page), (size_t)RA_PAGE_SIZE);
+	m->pages = map_lazy(m->pages_map_len);
+	m->ram_map_len = (size_t)m->nr_pages << RA_PAGE_SHIFT;
+	m->ram = map_lazy(m->ram_map_len);
+	m->pageblock_mt = calloc((m->nr_pages + RA_PAGEBLOCK_PAGES - 1) / RA_PAGEBLOCK_PAGES, 1);
+	if (!m->pages || !m->ram || !m->pageblock_mt) {
+		ra_set_error(m, "cannot reserve host memory for a %llu MiB machine",
+		             (unsigned long long)(m->cfg.mem >> 20));
+		return RA_ENOMEM;
+	}
+	int rc = setup_zones(m);
+	if (rc)
+		return rc;
+	/* memmap_init(): every pageblock starts MOVABLE; the CMA area is CMA */
+	memset(m->pageblock_mt, MT_MOVABLE, (m->nr_pages + RA_PAGEBLOCK_PAGES - 1) / RA_PAGEBLOCK_PAGES);
+	m->cma_start = m->cma_end = m->nr_pages;
+	if (cma_pages) {
+		m->cma_start = (uint32_t)(RA_ALIGN_DOWN((uint64_t)m->nr_pages - cma_pages, (uint64_t)RA_PAGEBLOCK_PAGES));
+		for (uint32_t p = m->cma_start; p < m->cma_end; p += RA_PAGEBLOCK_PAGES)
+			set_pageblock_mt(m, p, MT_CMA);
+	}
+	ra_buddy_init(m);
+	ra_knobs_auto(m);
+	ra_recompute_zone_params(m);
+	ra_slab_init(m);
+	return RA_OK;
+}
+
+void ra_machine_destroy(ra_machine *m)
+{
+	if (!m)
+		return;
+	ra_mm_fini(m);
+	ra_vmalloc_fini(m);
+	ra_slab_fini(m);
+	for (uint32_t i = 0; i < m->nr_balloons; i++)
+		free(m->balloons[i].pfns);
+	free(m->balloons);
+	for (int z = 0; z < RA_NR_ZONES; z++)
+		free(m->zones[z].pcp);
+	if (m->pages)
+		munmap(m->pages, m->pages_map_len);
+	if (m->ram)
+		munmap(m->ram, m->ram_map_len);
+	free(m->pageblock_mt);
+	for (uint32_t i = 0; i < m->nr_files; i++)
+		free(m->files[i]);
+	free(m->files);
+	free(m);
+}
+
+/* Weak default: without the user side there is nothing to tear down. */
+__attribute__((weak)) void ra_mm_fini(ra_machine *m) { (void)m; }

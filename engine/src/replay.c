@@ -1,0 +1,496 @@
+/*
+ * replay.c — executing a trace's operations against a fresh machine.
+ *
+ * Handles: every name a trace binds has a slot holding what it names (its
+ * kind, its address or object, its state). Kernel-side handles are global;
+ * user-side handles live in the current task's table (replay_user.c). A
+ * handle whose allocation failed is NULL; freeing NULL is a no-op and any
+ * other use of it has outcome `fail`. A freed handle keeps its address, as
+ * a dangling C pointer does: using it again is a use after free or a double
+ * free, for the engine to catch.
+ *
+ * Kernel memory handles (pages, kmalloc, cache objects, vmalloc, ioremap)
+ * may be passed to any of the kernel free functions: freeing with the wrong
+ * function is a misuse the engine must report, not a trace error. Handles
+ * that do not name memory (caches, tasks, balloons) are checked strictly.
+ *
+ * Outcomes: every operation ends ok or fail. A report through the funnel
+ * (a BUG: line) during an operation must be acknowledged by `expect fail`
+ * on the next line, or the replay exits 1 at the end.
+ */
+#include "replay.h"
+#include <inttypes.h>
+
+const char *const ra_hkind_names[HK_NR] = {
+	[HK_NONE] = "nothing", [HK_PAGES] = "alloc_pages block", [HK_KMALLOC] = "kmalloc object",
+	[HK_CACHE] = "kmem cache", [HK_CACHE_OBJ] = "kmem_cache object", [HK_VMALLOC] = "vmalloc area",
+	[HK_IOREMAP] = "ioremap area", [HK_BALLOON] = "balloon", [HK_TASK] = "task",
+	[HK_UCHUNK] = "malloc block", [HK_UMMAP] = "mapping",
+};
+
+int rp_trace_error(struct replay *rp, const struct ra_op *op, uint32_t col, const char *fmt, ...)
+{
+	if (rp->err) {
+		fprintf(rp->err, "%s:%u:%u: error: ", rp->t->file, op->line, col ? col : op->col);
+		va_list ap;
+		va_start(ap, fmt);
+		vfprintf(rp->err, fmt, ap);
+		va_end(ap);
+		fputc('\n', rp->err);
+	}
+	return OUT_TRACE_ERROR;
+}
+
+void rp_failure(struct replay *rp, const struct ra_op *op, const char *fmt, ...)
+{
+	rp->failures++;
+	if (rp->err) {
+		fprintf(rp->err, "%s:%u: ", rp->t->file, op->line);
+		va_list ap;
+		va_start(ap, fmt);
+		vfprintf(rp->err, fmt, ap);
+		va_end(ap);
+		fputc('\n', rp->err);
+	}
+}
+
+/* === Kernel handles ===================================================== */
+
+static struct rhandle *kh(struct replay *rp, uint32_t id) { return &rp->kh[id]; }
+
+/* Resolve a handle that must be of one of the kinds in mask. */
+static int want(struct replay *rp, const struct ra_op *op, int which, unsigned mask, struct rhandle **out)
+{
+	struct rhandle *h = kh(rp, op->h[which]);
+	if (h->state == HS_UNBOUND)
+		return rp_trace_error(rp, op, op->hcol[which], "handle '%s' names nothing (its binding did not run)",
+		                      rp->t->names[op->h[which]]);
+	if (!(mask & (1u << h->kind)))
+		return rp_trace_error(rp, op, op->hcol[which], "handle '%s' is a %s; %s wants %s",
+		                      rp->t->names[op->h[which]], ra_hkind_names[h->kind], ra_op_names[op->code],
+		                      mask == (1u << HK_CACHE) ? "a kmem cache" : mask == (1u << HK_BALLOON) ? "a balloon" :
+		                      "kernel memory");
+	*out = h;
+	return OUT_OK;
+}
+
+#define KMEM_MASK ((1u << HK_PAGES) | (1u << HK_KMALLOC) | (1u << HK_CACHE_OBJ) | (1u << HK_VMALLOC) | \
+                   (1u << HK_IOREMAP))
+
+/* Bind op->out; a live name cannot be rebound (unless it is being consumed). */
+int rp_bind(struct replay *rp, struct rhandle *table, const struct ra_op *op, uint32_t consumed, int kind,
+            uint64_t val, uint64_t size, uint32_t aux, void *ptr)
+{
+	if (op->out == RA_NONAME)
+		return OUT_OK;
+	struct rhandle *h = &table[op->out];
+	if (h->state == HS_LIVE && op->out != consumed)
+		return rp_trace_error(rp, op, 0, "handle '%s' is still live (bound at line %u); free it before rebinding",
+		                      rp->t->names[op->out], h->line);
+	h->kind = (uint8_t)kind;
+	h->state = val ? HS_LIVE : HS_NULL;
+	h->line = op->line;
+	h->val = val;
+	h->size = size;
+	h->aux = aux;
+	h->ptr = ptr;
+	return OUT_OK;
+}
+
+static int kbind(struct replay *rp, const struct ra_op *op, uint32_t consumed, int kind, uint64_t val, uint64_t size,
+                 uint32_t aux, void *ptr)
+{
+	int r = rp_bind(rp, rp->kh, op, consumed, kind, val, size, aux, ptr);
+	if (r != OUT_OK)
+		return r;
+	rp->st.allocations++;
+	if (!val)
+		rp->st.alloc_failures++;
+	return val ? OUT_OK : OUT_FAIL;
+}
+
+/* Free a kernel memory handle with the function the op names. */
+static int kfree_op(struct replay *rp, const struct ra_op *op)
+{
+	struct rhandle *h;
+	int r = want(rp, op, 0, KMEM_MASK, &h);
+	if (r != OUT_OK)
+		return r;
+	if (h->state == HS_NULL)
+		return OUT_OK;
+	ra_machine *m = rp->m;
+	int rc;
+	switch (op->code) {
+	case RA_OP_FREE_PAGES: rc = ra_free_pages(m, h->val, h->kind == HK_PAGES ? h->aux : 0); break;
+	case RA_OP_KFREE:      rc = ra_kfree(m, h->val); break;
+	case RA_OP_VFREE:      rc = ra_vfree(m, h->val); break;
+	default:               rc = ra_iounmap(m, h->val); break;
+	}
+	if (rc == 0)
+		h->state = HS_FREED;
+	return rc == 0 ? OUT_OK : OUT_FAIL;
+}
+
+static void hexdump_out(struct replay *rp, ra_addr_t addr, const uint8_t *p, size_t len)
+{
+	for (size_t off = 0; off < len; off += 16) {
+		size_t n = RA_MIN((size_t)16, len - off);
+		fprintf(rp->out, "%016" PRIx64 ":", addr + off);
+		for (size_t i = 0; i < n; i++)
+			fprintf(rp->out, " %02x", p[off + i]);
+		fputc('\n', rp->out);
+	}
+}
+
+static int exec_kernel(struct replay *rp, const struct ra_op *op)
+{
+	ra_machine *m = rp->m;
+	struct rhandle *h, *c;
+	int r;
+	switch (op->code) {
+	case RA_OP_ALLOC_PAGES:
+		return kbind(rp, op, RA_NONAME, HK_PAGES, ra_alloc_pages(m, op->gfp, (unsigned)op->a[0]), RA_PAGE_SIZE << op->a[0],
+		             (uint32_t)op->a[0], NULL);
+	case RA_OP_KMALLOC:
+		return kbind(rp, op, RA_NONAME, HK_KMALLOC, ra_kmalloc(m, (size_t)op->a[0], op->gfp), (uint64_t)op->a[0], 0, NULL);
+	case RA_OP_KZALLOC:
+		return kbind(rp, op, RA_NONAME, HK_KMALLOC, ra_kzalloc(m, (size_t)op->a[0], op->gfp), (uint64_t)op->a[0], 0, NULL);
+	case RA_OP_KREALLOC: {
+		if ((r = want(rp, op, 0, KMEM_MASK, &h)) != OUT_OK)
+			return r;
+		if (op->out != RA_NONAME && op->out != op->h[0] && kh(rp, op->out)->state == HS_LIVE)
+			return rp_bind(rp, rp->kh, op, RA_NONAME, 0, 0, 0, 0, NULL);
+		ra_addr_t old = h->state == HS_NULL ? 0 : h->val;
+		unsigned long before = ra_reports(m);
+		ra_addr_t n = ra_krealloc(m, old, (size_t)op->a[0], op->gfp);
+		bool misuse = ra_reports(m) != before;
+		if (n && !misuse && h->state != HS_NULL)
+			h->state = HS_FREED;   /* the old pointer is consumed, moved or not */
+		if (misuse)
+			return OUT_FAIL;
+		return kbind(rp, op, op->h[0], HK_KMALLOC, n, (uint64_t)op->a[0], 0, NULL);
+	}
+	case RA_OP_FREE_PAGES: case RA_OP_KFREE: case RA_OP_VFREE: case RA_OP_IOUNMAP:
+		return kfree_op(rp, op);
+	case RA_OP_CACHE_CREATE: {
+		size_t align = (op->flags & RA_OPF_HAS_ALIGN) ? (size_t)op->a[1] : 0;
+		ra_cache *cache = ra_kmem_cache_create(m, ra_trace_strp(rp->t, op->str), (size_t)op->a[0], align,
+		                                       (uint32_t)op->a[2]);
+		if (!cache)
+			ra_log(m, "%s", ra_last_error(m));
+		return kbind(rp, op, RA_NONAME, HK_CACHE, cache ? 1 : 0, (uint64_t)op->a[0], 0, cache);
+	}
+	case RA_OP_CACHE_ALLOC:
+		if ((r = want(rp, op, 0, 1u << HK_CACHE, &c)) != OUT_OK)
+			return r;
+		if (c->state != HS_LIVE)
+			return rp_bind(rp, rp->kh, op, RA_NONAME, HK_CACHE_OBJ, 0, 0, 0, NULL) == OUT_OK ? OUT_FAIL : OUT_TRACE_ERROR;
+		return kbind(rp, op, RA_NONAME, HK_CACHE_OBJ, ra_kmem_cache_alloc(m, c->ptr, op->gfp),
+		             ra_cache_object_size(c->ptr), op->h[0], NULL);
+	case RA_OP_CACHE_FREE:
+		if ((r = want(rp, op, 0, 1u << HK_CACHE, &c)) != OUT_OK || (r = want(rp, op, 1, KMEM_MASK, &h)) != OUT_OK)
+			return r;
+		if (h->state == HS_NULL)
+			return OUT_OK;
+		if (c->state != HS_LIVE)
+			return OUT_FAIL;
+		if (ra_kmem_cache_free(m, c->ptr, h->val))
+			return OUT_FAIL;
+		h->state = HS_FREED;
+		return OUT_OK;
+	case RA_OP_CACHE_SHRINK: case RA_OP_CACHE_DESTROY:
+		if ((r = want(rp, op, 0, 1u << HK_CACHE, &c)) != OUT_OK)
+			return r;
+		if (c->state != HS_LIVE)
+			return c->state == HS_NULL ? OUT_FAIL : rp_trace_error(rp, op, op->hcol[0],
+			       "cache '%s' was destroyed at line %u", rp->t->names[op->h[0]], c->line);
+		if (op->code == RA_OP_CACHE_SHRINK)
+			return ra_kmem_cache_shrink(m, c->ptr) ? OUT_FAIL : OUT_OK;
+		if (ra_kmem_cache_destroy(m, c->ptr))
+			return OUT_FAIL;
+		c->state = HS_FREED;
+		c->line = op->line;
+		c->ptr = NULL;
+		return OUT_OK;
+	case RA_OP_VMALLOC: case RA_OP_VZALLOC: {
+		ra_addr_t a = op->code == RA_OP_VMALLOC ? ra_vmalloc(m, (size_t)op->a[0]) : ra_vzalloc(m, (size_t)op->a[0]);
+		return kbind(rp, op, RA_NONAME, HK_VMALLOC, a, (uint64_t)op->a[0], 0, NULL);
+	}
+	case RA_OP_IOREMAP:
+		return kbind(rp, op, RA_NONAME, HK_IOREMAP, ra_ioremap(m, (uint64_t)op->a[0], (size_t)op->a[1]),
+		             (uint64_t)op->a[1], 0, NULL);
+	case RA_OP_POKE: case RA_OP_PEEK: {
+		if ((r = want(rp, op, 0, KMEM_MASK, &h)) != OUT_OK)
+			return r;
+		if (h->state == HS_NULL)
+			return OUT_FAIL;
+		ra_addr_t a = h->val + (uint64_t)op->a[0];
+		size_t len = (size_t)op->a[1];
+		if (op->code == RA_OP_POKE)
+			return ra_kfill(m, a, (op->flags & RA_OPF_HAS_BYTE) ? (int)op->a[2] : 0x41, len) ? OUT_FAIL : OUT_OK;
+		if (len > 65536)
+			return rp_trace_error(rp, op, 0, "peek prints at most 64K");
+		uint8_t *buf = malloc(len ? len : 1);
+		if (!buf)
+			return OUT_HOST_ERROR;
+		int rc = ra_kread(m, a, buf, len);
+		if (!rc && rp->out)
+			hexdump_out(rp, a, buf, len);
+		free(buf);
+		return rc ? OUT_FAIL : OUT_OK;
+	}
+	case RA_OP_BALLOON: {
+		uint32_t id = 0;
+		int rc = ra_balloon_inflate(m, (uint64_t)op->a[0], &id);
+		return kbind(rp, op, RA_NONAME, HK_BALLOON, rc ? 0 : 1, (uint64_t)op->a[0], id, NULL);
+	}
+	case RA_OP_UNBALLOON:
+		if ((r = want(rp, op, 0, 1u << HK_BALLOON, &h)) != OUT_OK)
+			return r;
+		if (h->state == HS_NULL)
+			return OUT_OK;
+		if (ra_balloon_deflate(m, h->aux))
+			return OUT_FAIL;
+		h->state = HS_FREED;
+		return OUT_OK;
+	default:
+		return rp_trace_error(rp, op, 0, "internal: no executor for '%s'", ra_op_names[op->code]);
+	}
+}
+
+/* === Control operations ================================================= */
+
+static int exec_control(struct replay *rp, const struct ra_op *op)
+{
+	ra_machine *m = rp->m;
+	const char *str = op->str != RA_NONAME ? ra_trace_strp(rp->t, op->str) : "";
+	switch (op->code) {
+	case RA_OP_MACHINE:
+		return OUT_OK;   /* applied when the machine was created */
+	case RA_OP_SYSCTL: {
+		const char *eq = strchr(str, '=');
+		int id = ra_knob_lookup(str, (size_t)(eq - str));
+		if (ra_knob_set_id(m, id, eq + 1, strlen(eq + 1)) != RA_OK)
+			return rp_trace_error(rp, op, 0, "%s", ra_last_error(m));
+		return OUT_OK;
+	}
+	case RA_OP_SLUB_DEBUG: {
+		char err[160];
+		if (ra_slab_set_debug(m, str, err, sizeof(err)))
+			return rp_trace_error(rp, op, 0, "%s", err);
+		return OUT_OK;
+	}
+	case RA_OP_CPU:
+		if ((unsigned)op->a[0] >= m->ncpus)
+			return rp_trace_error(rp, op, 0, "cpu %" PRId64 ": the machine has %u cpus", op->a[0], m->ncpus);
+		ra_set_cpu(m, (unsigned)op->a[0]);
+		return OUT_OK;
+	case RA_OP_FAIL: {
+		struct ra_fail_attr *a = &m->fail[op->a[0]];
+		memset(a, 0, sizeof(*a));
+		a->nth = op->a[1];
+		a->times = op->a[2];
+		a->every = op->a[3];
+		a->prob = (uint32_t)op->a[4];
+		a->armed = a->times != 0 || m->fail_any_nth;
+		return OUT_OK;
+	}
+	case RA_OP_CHECK: {
+		long n = ra_check(m, (op->flags & RA_OPF_FULL) ? RA_CHECK_FULL : RA_CHECK_OP);
+		if (n) {
+			rp_failure(rp, op, "check%s: %ld problem%s", (op->flags & RA_OPF_FULL) ? " full" : "", n,
+			           n == 1 ? "" : "s");
+			rp->invariant_problems += n;
+			return OUT_FAIL;
+		}
+		return OUT_OK;
+	}
+	case RA_OP_DUMP: {
+		int r = ra_view(m, str);
+		if (r == 1)
+			return rp_trace_error(rp, op, 0, "view '%s' needs a current task", str);
+		if (r == RA_ENOENT)
+			return rp_trace_error(rp, op, 0, "unknown view '%s'", str);
+		return OUT_OK;
+	}
+	default:
+		return rp_trace_error(rp, op, 0, "internal: no executor for '%s'", ra_op_names[op->code]);
+	}
+}
+
+/* Weak default: a build without the user side refuses user operations. */
+__attribute__((weak)) int rp_exec_user(struct replay *rp, const struct ra_op *op)
+{
+	return rp_trace_error(rp, op, 0, "'%s': not supported yet", ra_op_names[op->code]);
+}
+__attribute__((weak)) void rp_user_fini(struct replay *rp) { (void)rp; }
+__attribute__((weak)) bool rp_was_oom_killed(struct replay *rp, const char *name, uint64_t since)
+{
+	(void)rp; (void)name; (void)since;
+	return false;
+}
+__attribute__((weak)) int rp_leak_report(struct replay *rp, int mode) { (void)rp; (void)mode; return 0; }
+
+static int exec_op(struct replay *rp, const struct ra_op *op)
+{
+	switch (op->code) {
+	case RA_OP_MACHINE: case RA_OP_SYSCTL: case RA_OP_SLUB_DEBUG: case RA_OP_CPU: case RA_OP_FAIL:
+	case RA_OP_CHECK: case RA_OP_DUMP:
+		return exec_control(rp, op);
+	default:
+		break;
+	}
+	if (ra_op_side[op->code] == 'K')
+		return exec_kernel(rp, op);
+	return rp_exec_user(rp, op);
+}
+
+/* === The replay loop ==================================================== */
+
+void ra_replay_opts_default(struct ra_replay_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->check = RA_CHECK_OFF;
+	o->out = stdout;
+	o->err = stderr;
+}
+
+static int expect_op(struct replay *rp, const struct ra_op *op)
+{
+	const struct ra_op *prev = rp->last_op;
+	const char *pname = prev ? ra_op_names[prev->code] : "nothing";
+	uint32_t pline = prev ? prev->line : 0;
+	switch (op->a[0]) {
+	case RA_EXPECT_OK:
+		if (rp->last_outcome != OUT_OK)
+			rp_failure(rp, op, "expect ok failed: %s (line %u) failed", pname, pline);
+		break;
+	case RA_EXPECT_FAIL:
+		if (rp->last_outcome != OUT_FAIL)
+			rp_failure(rp, op, "expect fail failed: %s (line %u) succeeded", pname, pline);
+		rp->pending_reports = 0;   /* acknowledged */
+		break;
+	default: {
+		const char *name = ra_trace_strp(rp->t, op->str);
+		if (!rp_was_oom_killed(rp, name, rp->last_op_seq))
+			rp_failure(rp, op, "expect oom_kill %s failed: %s (line %u) did not kill it", name, pname, pline);
+		break;
+	}
+	}
+	return OUT_OK;
+}
+
+int ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struct ra_replay_stats *st)
+{
+	struct replay rp = { .t = t, .o = o, .out = o->out, .err = o->quiet_errors ? NULL : o->err };
+	int exit_code = RA_EXIT_OK;
+	int rc = ra_machine_create(&rp.m, &t->cfg, o->out, rp.err);
+	if (rc != RA_OK) {
+		if (rp.err)
+			fprintf(rp.err, "%s: error: %s\n", t->file, rp.m ? ra_last_error(rp.m) : "out of memory");
+		ra_machine_destroy(rp.m);
+		return rc == RA_ENOMEM ? RA_EXIT_INTERNAL : RA_EXIT_TRACE;
+	}
+	ra_machine *m = rp.m;
+	for (unsigned i = 0; i < o->nsets; i++) {
+		const char *eq = strchr(o->sets[i], '=');
+		int id = eq ? ra_knob_lookup(o->sets[i], (size_t)(eq - o->sets[i])) : -1;
+		if (id < 0 || ra_knob_set_id(m, id, eq + 1, strlen(eq + 1)) != RA_OK) {
+			if (rp.err)
+				fprintf(rp.err, "refalloc: --set %s: %s\n", o->sets[i],
+				        id < 0 ? "unknown knob (see `refalloc knobs`)" : ra_last_error(m));
+			ra_machine_destroy(m);
+			return RA_EXIT_USAGE;
+		}
+	}
+	ra_set_check_level(m, o->check);
+	if (o->fail_nth)
+		ra_fail_nth(m, o->fail_nth);
+	rp.kh = calloc(t->nnames + 1, sizeof(*rp.kh));
+	if (!rp.kh) {
+		ra_machine_destroy(m);
+		return RA_EXIT_INTERNAL;
+	}
+	for (uint32_t i = 0; i < t->nops && !rp.stopped; i++) {
+		const struct ra_op *op = &t->ops[i];
+		m->op_seq++;
+		ra_set_site(m, t->file, op->line);
+		if (op->code == RA_OP_EXPECT) {
+			expect_op(&rp, op);
+			continue;
+		}
+		if (rp.pending_reports) {
+			rp.unexpected_reports += rp.pending_reports;
+			rp.pending_reports = 0;
+		}
+		unsigned long before = ra_reports(m);
+		rp.last_op_seq = m->op_seq;
+		int out = exec_op(&rp, op);
+		rp.st.ops++;
+		if (out == OUT_TRACE_ERROR) {
+			exit_code = RA_EXIT_TRACE;
+			break;
+		}
+		if (out == OUT_HOST_ERROR) {
+			exit_code = RA_EXIT_INTERNAL;
+			break;
+		}
+		if (out == OUT_PANIC) {
+			exit_code = RA_EXIT_PANIC;
+			break;
+		}
+		rp.last_op = op;
+		rp.last_outcome = out;
+		if (op->code != RA_OP_CHECK)
+			rp.pending_reports += ra_reports(m) - before;
+		if (m->check >= RA_CHECK_OP && op->code != RA_OP_CHECK) {
+			unsigned long b2 = ra_reports(m);
+			long n = m->check == RA_CHECK_FULL ? ra_check(m, RA_CHECK_FULL) : ra_check_op(m);
+			if (n) {
+				rp_failure(&rp, op, "invariants broken after %s: %ld problem%s", ra_op_names[op->code], n,
+				           n == 1 ? "" : "s");
+				rp.invariant_problems += n;
+				m->nr_reports = b2;   /* counted as invariant problems, not misuse */
+			}
+		}
+	}
+	rp.unexpected_reports += rp.pending_reports;
+	if (exit_code == RA_EXIT_OK) {
+		ra_set_site(m, t->file, 0);
+		if (m->check != RA_CHECK_OFF) {
+			long n = ra_check(m, RA_CHECK_FULL);
+			if (n) {
+				rp.invariant_problems += n;
+				if (rp.err)
+					fprintf(rp.err, "%s: end of trace: invariants broken: %ld problem%s\n", t->file, n,
+					        n == 1 ? "" : "s");
+			}
+		}
+		for (unsigned i = 0; i < o->ndumps; i++) {
+			int r = ra_view(m, o->dumps[i]);
+			if (r && rp.err)
+				fprintf(rp.err, "refalloc: --dump %s: %s\n", o->dumps[i],
+				        r == 1 ? "needs a current task" : "unknown view");
+		}
+		if (o->leaks && rp_leak_report(&rp, o->leaks) && o->leaks == 2)
+			rp.failures++;
+		if (rp.failures || rp.unexpected_reports || rp.invariant_problems) {
+			exit_code = RA_EXIT_FAIL;
+			if (rp.err)
+				fprintf(rp.err, "refalloc: %s: FAILED: %" PRIu64 " unexpected report%s, %" PRIu64 " failed expect%s "
+				        "or check%s, %" PRIu64 " invariant problem%s\n", t->file, rp.unexpected_reports,
+				        rp.unexpected_reports == 1 ? "" : "s", rp.failures, rp.failures == 1 ? "" : "s",
+				        rp.failures == 1 ? "" : "s", rp.invariant_problems, rp.invariant_problems == 1 ? "" : "s");
+		}
+	}
+	rp.st.reports = ra_reports(m);
+	rp.st.injected = ra_fail_injected(m);
+	if (st)
+		*st = rp.st;
+	rp_user_fini(&rp);
+	free(rp.kh);
+	ra_machine_destroy(m);
+	return exit_code;
+}
+
+int ra_replay(const struct ra_trace *t, const struct ra_replay_opts *o) { return ra_replay_ex(t, o, NULL); }

@@ -1,0 +1,66 @@
+/*
+ * replay.h — the replay executor's state, shared by replay.c (kernel side,
+ * control operations, the loop) and replay_user.c (tasks and user memory).
+ */
+#ifndef RA_REPLAY_H
+#define RA_REPLAY_H
+
+#include "refalloc/trace.h"
+#include "internal.h"
+
+/* Outcome of one operation. */
+enum {
+	OUT_OK = 0,
+	OUT_FAIL = 1,          /* a modelled failure or a refused misuse */
+	OUT_TRACE_ERROR = 2,   /* the trace is wrong here: exit 2 */
+	OUT_PANIC = 3,         /* kernel panic: exit 3 */
+	OUT_HOST_ERROR = 4,
+};
+
+enum hkind {
+	HK_NONE, HK_PAGES, HK_KMALLOC, HK_CACHE, HK_CACHE_OBJ, HK_VMALLOC, HK_IOREMAP, HK_BALLOON,
+	HK_TASK, HK_UCHUNK, HK_UMMAP, HK_NR
+};
+enum hstate { HS_UNBOUND = 0, HS_NULL, HS_LIVE, HS_FREED };
+
+extern const char *const ra_hkind_names[HK_NR];
+
+struct rhandle {
+	uint8_t  kind, state;
+	uint32_t line;             /* where it was bound */
+	uint32_t aux;              /* order, balloon id, cache name id, task id */
+	uint64_t val;              /* address (0 = NULL) */
+	uint64_t size;             /* requested size */
+	void    *ptr;              /* cache, task */
+};
+
+struct replay {
+	const struct ra_trace *t;
+	const struct ra_replay_opts *o;
+	ra_machine *m;
+	FILE *out, *err;
+	struct rhandle *kh;        /* kernel-side handles by name id */
+	struct ra_replay_stats st;
+	const struct ra_op *last_op;
+	int last_outcome;
+	uint64_t last_op_seq;
+	uint64_t pending_reports;  /* reports of the last op, not yet acknowledged */
+	uint64_t unexpected_reports, failures, invariant_problems;
+	bool stopped;
+	void *user;                /* replay_user.c's state */
+};
+
+int  rp_trace_error(struct replay *rp, const struct ra_op *op, uint32_t col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void rp_failure(struct replay *rp, const struct ra_op *op, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int  rp_bind(struct replay *rp, struct rhandle *table, const struct ra_op *op, uint32_t consumed, int kind,
+             uint64_t val, uint64_t size, uint32_t aux, void *ptr);
+
+/* replay_user.c (weak defaults in replay.c) */
+int  rp_exec_user(struct replay *rp, const struct ra_op *op);
+void rp_user_fini(struct replay *rp);
+bool rp_was_oom_killed(struct replay *rp, const char *name, uint64_t since);
+/* leak.c: returns the number of leaked objects */
+int  rp_leak_report(struct replay *rp, int mode);
+
+#endif

@@ -1,0 +1,1384 @@
+/*
+ * slab.c — SLUB-like kmem caches and kmalloc.
+ *
+ * Layout of an object slot (calculate_sizes()):
+ *
+ *   [left red zone][object ........ ][right red zone/align][free ptr][track alloc][track free][pad]
+ *    red_left_pad   object_size        up to inuse           if P/RCU  if U (32 bytes each)
+ *
+ * Without P or RCU the free pointer lives inside the object, at
+ * ALIGN_DOWN(object_size / 2, 8) as in modern kernels. Free pointers, poison
+ * and red-zone bytes are real bytes in simulated RAM, so a trace that writes
+ * out of bounds or after free really corrupts them; the engine therefore
+ * validates every free pointer it follows and keeps its own truth in a
+ * per-slab allocation bitmap: a double free, a foreign pointer or a corrupt
+ * freelist is reported through the funnel and refused or repaired, and
+ * never followed blindly.
+ *
+ * Per-cpu slabs and their lockless freelists are modelled (one cpu slab per
+ * cpu; no per-cpu partial lists, as with CONFIG_SLUB_CPU_PARTIAL=n). Caches
+ * with debug flags take the slow path for every object, as SLUB does, and
+ * keep a full list. Compatible caches merge (slab_nomerge=0), as at boot.
+ */
+#include "internal.h"
+#include "san.h"
+#include <inttypes.h>
+
+#define SLUB_RED_INACTIVE 0xbb
+#define SLUB_RED_ACTIVE   0xcc
+#define POISON_INUSE      0x5a
+#define POISON_FREE       0x6b
+#define POISON_END        0xa5
+#define TRACK_SIZE        32u          /* sizeof(struct track) with stackdepot */
+#define MAX_OBJS_PER_PAGE 32767u
+#define KMALLOC_MAX_CACHE_SIZE 8192u
+#define KMALLOC_MAX_SIZE  (RA_PAGE_SIZE << RA_MAX_ORDER)
+#define SLAB_DEBUG_FLAGS  (RA_SLAB_CONSISTENCY_CHECKS | RA_SLAB_RED_ZONE | RA_SLAB_POISON | RA_SLAB_STORE_USER)
+#define SLAB_NEVER_MERGE  (RA_SLAB_RED_ZONE | RA_SLAB_POISON | RA_SLAB_STORE_USER | RA_SLAB_TRACE | \
+                           RA_SLAB_TYPESAFE_BY_RCU | RA_SLAB_NOLEAKTRACE | RA_SLAB_CONSISTENCY_CHECKS)
+#define SLAB_MERGE_SAME   (RA_SLAB_RECLAIM_ACCOUNT | RA_SLAB_CACHE_DMA | RA_SLAB_CACHE_DMA32 | RA_SLAB_ACCOUNT)
+#define OBJECT_POISON     0x80000000u   /* __OBJECT_POISON: poison the object itself */
+
+enum { ON_NONE, ON_PARTIAL, ON_FULL };
+
+/* kmalloc_size_index[(size-1)/8] for sizes up to 192 (index 1 = 96, 2 = 192) */
+static const uint8_t size_index[24] = { 3, 4, 5, 5, 6, 6, 6, 6, 1, 1, 1, 1, 7, 7, 7, 7,
+                                        2, 2, 2, 2, 2, 2, 2, 2 };
+static const char *const kmalloc_prefix[3] = { "kmalloc-", "kmalloc-rcl-", "dma-kmalloc-" };
+
+/* === Small helpers ====================================================== */
+
+static inline struct ra_cache *cache_of(ra_machine *m, uint32_t id) { return m->caches[id]; }
+static inline bool cache_debug(const struct ra_cache *s) { return s->flags & SLAB_DEBUG_FLAGS; }
+static inline bool use_cpu_slab(ra_machine *m, const struct ra_cache *s)
+{
+	return !cache_debug(s) && KNOB(m, ENGINE_SLUB_FASTPATH);
+}
+static inline ra_addr_t slab_base(const struct ra_slab *sl) { return pfn_to_kaddr(sl->pfn); }
+static inline unsigned slab_order(ra_machine *m, const struct ra_slab *sl) { return pfn_page(m, sl->pfn)->order; }
+static inline ra_addr_t obj_addr(const struct ra_cache *s, const struct ra_slab *sl, unsigned i)
+{
+	return slab_base(sl) + (ra_addr_t)i * s->size + s->red_left_pad;
+}
+static inline bool live_test(const struct ra_slab *sl, unsigned i) { return sl->live[i >> 6] >> (i & 63) & 1; }
+static inline void live_set(struct ra_slab *sl, unsigned i) { sl->live[i >> 6] |= 1ULL << (i & 63); }
+static inline void live_clear(struct ra_slab *sl, unsigned i) { sl->live[i >> 6] &= ~(1ULL << (i & 63)); }
+static inline unsigned info_end(const struct ra_cache *s)
+{
+	return s->offset >= s->inuse ? s->offset + 8 : s->inuse;
+}
+
+static inline ra_addr_t get_fp(ra_machine *m, const struct ra_cache *s, ra_addr_t obj)
+{
+	return ra_raw_ld64(kaddr_host(m, obj + s->offset));
+}
+static inline void set_fp(ra_machine *m, const struct ra_cache *s, ra_addr_t obj, ra_addr_t fp)
+{
+	ra_raw_st64(kaddr_host(m, obj + s->offset), fp);
+}
+
+/* Object index of addr in sl, or -1 if addr is not an object start. */
+static inline long obj_index(const struct ra_cache *s, const struct ra_slab *sl, unsigned order, ra_addr_t addr)
+{
+	ra_addr_t base = slab_base(sl) + s->red_left_pad;
+	if (addr < base)
+		return -1;
+	uint64_t off = addr - base;
+	if (off >= (RA_PAGE_SIZE << order))
+		return -1;
+	uint32_t idx = (uint32_t)((off * s->reciprocal) >> 32);
+	if ((uint64_t)idx * s->size != off || idx >= sl->objects)
+		return -1;
+	return idx;
+}
+
+/* === Slab ids ============================================================ */
+
+static uint32_t slab_id_alloc(ra_machine *m)
+{
+	if (m->slab_free_id != RA_NOSLAB) {
+		uint32_t id = m->slab_free_id;
+		m->slab_free_id = m->slabs[id].next;
+		return id;
+	}
+	if (m->slab_ids_used == m->nr_slabs_cap) {
+		uint32_t cap = m->nr_slabs_cap ? m->nr_slabs_cap * 2 : 256;
+		struct ra_slab *n = realloc(m->slabs, cap * sizeof(*n));
+		RA_BUG_ON(m, !n);
+		m->slabs = n;
+		m->nr_slabs_cap = cap;
+	}
+	return m->slab_ids_used++;
+}
+
+static void slab_id_free(ra_machine *m, uint32_t id)
+{
+	free(m->slabs[id].live);
+	memset(&m->slabs[id], 0, sizeof(m->slabs[id]));
+	m->slabs[id].cache = RA_NOSLAB;
+	m->slabs[id].next = m->slab_free_id;
+	m->slab_free_id = id;
+}
+
+/* === Slab lists ========================================================== */
+
+static void sl_add(ra_machine *m, struct ra_slab_list *l, uint32_t id, bool tail)
+{
+	struct ra_slab *s = slab_of(m, id);
+	if (tail) {
+		s->next = RA_NOSLAB;
+		s->prev = l->tail;
+		if (l->tail != RA_NOSLAB) slab_of(m, l->tail)->next = id; else l->head = id;
+		l->tail = id;
+	} else {
+		s->prev = RA_NOSLAB;
+		s->next = l->head;
+		if (l->head != RA_NOSLAB) slab_of(m, l->head)->prev = id; else l->tail = id;
+		l->head = id;
+	}
+	l->nr++;
+}
+
+static void sl_del(ra_machine *m, struct ra_slab_list *l, uint32_t id)
+{
+	struct ra_slab *s = slab_of(m, id);
+	if (s->prev != RA_NOSLAB) slab_of(m, s->prev)->next = s->next; else l->head = s->next;
+	if (s->next != RA_NOSLAB) slab_of(m, s->next)->prev = s->prev; else l->tail = s->prev;
+	s->next = s->prev = RA_NOSLAB;
+	l->nr--;
+}
+
+static void add_partial(ra_machine *m, struct ra_cache *s, uint32_t id, bool tail)
+{
+	sl_add(m, &s->partial, id, tail);
+	slab_of(m, id)->on_list = ON_PARTIAL;
+}
+
+static void remove_partial(ra_machine *m, struct ra_cache *s, uint32_t id)
+{
+	sl_del(m, &s->partial, id);
+	slab_of(m, id)->on_list = ON_NONE;
+}
+
+static void add_full(ra_machine *m, struct ra_cache *s, uint32_t id)
+{
+	if (!cache_debug(s))
+		return;    /* SLUB tracks full slabs only when debugging */
+	sl_add(m, &s->full, id, true);
+	slab_of(m, id)->on_list = ON_FULL;
+}
+
+static void remove_full(ra_machine *m, struct ra_cache *s, uint32_t id)
+{
+	if (slab_of(m, id)->on_list != ON_FULL)
+		return;
+	sl_del(m, &s->full, id);
+	slab_of(m, id)->on_list = ON_NONE;
+}
+
+/* === Debug: poison, red zones, tracks, reports ========================== */
+
+static void slab_bug(ra_machine *m, struct ra_cache *s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void slab_bug(ra_machine *m, struct ra_cache *s, const char *fmt, ...)
+{
+	char msg[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ra_report_more(m, "=============================================================================");
+	ra_report_more(m, "BUG %s (%s): %s", s->name, m->slab_tainted ? "Tainted: B" : "Not tainted", msg);
+	ra_report_more(m, "-----------------------------------------------------------------------------");
+	ra_report_more(m, "%s", "");
+	m->slab_tainted = true;
+}
+
+static void print_track(ra_machine *m, const char *what, const uint8_t *t)
+{
+	uint64_t addr = ra_raw_ld64(t);
+	uint32_t cpu = (uint32_t)ra_raw_ld64(t + 8);
+	uint64_t when = ra_raw_ld64(t + 24);
+	if (!addr)
+		return;
+	uint32_t file = (uint32_t)(addr >> 32), line = (uint32_t)addr;
+	ra_report_more(m, "INFO: %s in %s:%u age=%" PRIu64 " cpu=%u pid=0", what,
+	               file < m->nr_files ? ra_site_file(m, file) : "?", line,
+	               m->op_seq >= when ? m->op_seq - when : 0, cpu);
+}
+
+static void print_trailer(ra_machine *m, struct ra_cache *s, struct ra_slab *sl, ra_addr_t obj)
+{
+	uint8_t *p = kaddr_host(m, obj);
+	if (s->flags & RA_SLAB_STORE_USER) {
+		print_track(m, "Allocated", p + info_end(s));
+		print_track(m, "Freed", p + info_end(s) + TRACK_SIZE);
+	}
+	ra_report_more(m, "INFO: Slab 0x%016" PRIx64 " objects=%u used=%u fp=0x%016" PRIx64 " flags=0x200(slab)",
+	               slab_base(sl), sl->objects, sl->inuse, sl->freelist);
+	ra_report_more(m, "INFO: Object 0x%016" PRIx64 " @offset=%" PRIu64 " fp=0x%016" PRIx64 "\n",
+	               obj, obj - slab_base(sl), get_fp(m, s, obj));
+	uint8_t buf[4096 + 64];
+	if (s->flags & RA_SLAB_RED_ZONE) {
+		ra_raw_copy(buf, p - s->red_left_pad, s->red_left_pad);
+		ra_hexdump(m, "Redzone  ", obj - s->red_left_pad, buf, s->red_left_pad);
+	}
+	size_t n = RA_MIN((size_t)s->object_size, (size_t)4096);
+	ra_raw_copy(buf, p, n);
+	ra_hexdump(m, "Object   ", obj, buf, n);
+	if (s->flags & RA_SLAB_RED_ZONE) {
+		ra_raw_copy(buf, p + s->object_size, s->inuse - s->object_size);
+		ra_hexdump(m, "Redzone  ", obj + s->object_size, buf, s->inuse - s->object_size);
+	}
+	unsigned off = info_end(s) + ((s->flags & RA_SLAB_STORE_USER) ? 2 * TRACK_SIZE : 0);
+	unsigned end = s->size - s->red_left_pad;
+	if (off < end) {
+		ra_raw_copy(buf, p + off, end - off);
+		ra_hexdump(m, "Padding  ", obj + off, buf, end - off);
+	}
+}
+
+/* check_bytes_and_report(): report and restore [start, start+len) != value. */
+static bool check_bytes(ra_machine *m, struct ra_cache *s, struct ra_slab *sl, ra_addr_t obj,
+                        const char *what, int cls, ra_addr_t start, int value, size_t len)
+{
+	uint8_t *p = kaddr_host(m, start);
+	size_t i = ra_raw_find_not(p, value, len);
+	if (i == len)
+		return true;
+	size_t last = len;
+	while (last > i && ra_raw_find_not(p + last - 1, value, 1) == 1)
+		last--;
+	uint8_t b;
+	ra_raw_copy(&b, p + i, 1);
+	unsigned first = b;
+	ra_report(m, cls, s->name, "%s overwritten at 0x%016" PRIx64 " (object 0x%016" PRIx64 ")",
+	          what, start + i, obj);
+	slab_bug(m, s, "%s overwritten", what);
+	ra_report_more(m, "INFO: 0x%016" PRIx64 "-0x%016" PRIx64 " @offset=%" PRIu64 ". First byte 0x%x instead of 0x%x",
+	               start + i, start + last - 1, start + i - slab_base(sl), first, value);
+	print_trailer(m, s, sl, obj);
+	ra_report_more(m, "FIX %s: Restoring %s 0x%016" PRIx64 "-0x%016" PRIx64 "=0x%x\n", s->name, what,
+	               start + i, start + last - 1, value);
+	ra_raw_fill(p + i, value, last - i);
+	return false;
+}
+
+static void init_object(ra_machine *m, struct ra_cache *s, ra_addr_t obj, int val)
+{
+	uint8_t *p = kaddr_host(m, obj);
+	if (s->flags & RA_SLAB_RED_ZONE)
+		ra_raw_fill(p - s->red_left_pad, val, s->red_left_pad);
+	if (s->flags & OBJECT_POISON) {
+		ra_raw_fill(p, POISON_FREE, s->object_size - 1);
+		ra_raw_fill(p + s->object_size - 1, POISON_END, 1);
+	}
+	if (s->flags & RA_SLAB_RED_ZONE)
+		ra_raw_fill(p + s->object_size, val, s->inuse - s->object_size);
+}
+
+static void set_track(ra_machine *m, struct ra_cache *s, ra_addr_t obj, int which)
+{
+	if (!(s->flags & RA_SLAB_STORE_USER))
+		return;
+	uint8_t *t = kaddr_host(m, obj) + info_end(s) + (unsigned)which * TRACK_SIZE;
+	ra_raw_st64(t, ((uint64_t)m->site.file << 32) | m->site.line);
+	ra_raw_st64(t + 8, m->cpu);
+	ra_raw_st64(t + 16, 0);
+	ra_raw_st64(t + 24, m->op_seq);
+}
+
+/* check_object(): red zones, poison, padding of one object. */
+static bool check_object(ra_machine *m, struct ra_cache *s, struct ra_slab *sl, ra_addr_t obj, int val)
+{
+	bool ok = true;
+	uint8_t *p = kaddr_host(m, obj);
+	if (s->flags & RA_SLAB_RED_ZONE) {
+		ok &= check_bytes(m, s, sl, obj, "Redzone", RC_REDZONE, obj - s->red_left_pad, val, s->red_left_pad);
+		ok &= check_bytes(m, s, sl, obj, "Redzone", RC_REDZONE, obj + s->object_size, val,
+		                  s->inuse - s->object_size);
+	} else if ((s->flags & RA_SLAB_POISON) && s->object_size < s->inuse) {
+		ok &= check_bytes(m, s, sl, obj, "Alignment padding", RC_PADDING, obj + s->object_size, POISON_INUSE,
+		                  s->inuse - s->object_size);
+	}
+	if (s->flags & RA_SLAB_POISON) {
+		if (val != SLUB_RED_ACTIVE && (s->flags & OBJECT_POISON)) {
+			bool pok = check_bytes(m, s, sl, obj, "Poison", RC_POISON, obj, POISON_FREE, s->object_size - 1);
+			if (pok)
+				pok = check_bytes(m, s, sl, obj, "End Poison", RC_POISON, obj + s->object_size - 1, POISON_END, 1);
+			ok &= pok;
+		}
+		unsigned off = info_end(s) + ((s->flags & RA_SLAB_STORE_USER) ? 2 * TRACK_SIZE : 0);
+		unsigned end = s->size - s->red_left_pad;
+		if (off < end)
+			ok &= check_bytes(m, s, sl, obj, "Object padding", RC_PADDING, obj + off, POISON_INUSE, end - off);
+	}
+	(void)p;
+	return ok;
+}
+
+/* === Freelist integrity ================================================== */
+
+/* Is fp a valid next pointer in sl: 0, or a free object of sl? */
+static inline bool fp_valid(const struct ra_cache *s, const struct ra_slab *sl, unsigned order, ra_addr_t fp)
+{
+	if (!fp)
+		return true;
+	long i = obj_index(s, sl, order, fp);
+	return i >= 0 && !live_test(sl, (unsigned)i);
+}
+
+/* Rebuild a slab's free objects into one chain from the bitmap (our truth),
+ * excluding objects on the cpu freelist of a frozen slab, which is rebuilt
+ * the same way. Used after a corrupt free pointer was found. */
+static void rebuild_freelists(ra_machine *m, struct ra_cache *s, struct ra_slab *sl)
+{
+	ra_addr_t head = 0;
+	for (unsigned i = sl->objects; i-- > 0;) {
+		if (live_test(sl, i))
+			continue;
+		ra_addr_t o = obj_addr(s, sl, i);
+		set_fp(m, s, o, head);
+		head = o;
+	}
+	if (sl->frozen) {
+		s->cpu[sl->cpu].freelist = head;
+		sl->freelist = 0;
+	} else {
+		sl->freelist = head;
+	}
+}
+
+static void report_freeptr(ra_machine *m, struct ra_cache *s, struct ra_slab *sl, ra_addr_t obj, ra_addr_t fp)
+{
+	ra_report(m, RC_FREEPTR, s->name, "free pointer of object 0x%016" PRIx64 " is 0x%016" PRIx64
+	          ", not a free object of its slab", obj, fp);
+	slab_bug(m, s, "Freechain corrupt");
+	print_trailer(m, s, sl, obj);
+	ra_report_more(m, "FIX %s: Rebuilding the slab's freelist from the allocation map\n", s->name);
+	rebuild_freelists(m, s, sl);
+}
+
+/* === Slab creation and destruction ====================================== */
+
+static uint32_t order_objects(unsigned order, unsigned size) { return (uint32_t)((RA_PAGE_SIZE << order) / size); }
+
+/* allocate_slab(): the preferred order without retrying, then the minimum. */
+static uint32_t new_slab(ra_machine *m, struct ra_cache *s, ra_gfp_t gfp)
+{
+	gfp = (gfp & ~(RA___GFP_ZERO)) | s->allocflags | RA___GFP_COMP;
+	unsigned order = s->order;
+	ra_gfp_t first = (gfp | RA___GFP_NOWARN | RA___GFP_NORETRY) & ~RA___GFP_NOFAIL;
+	uint32_t pfn = RA_NOPFN;
+	if (order > s->min_order)
+		pfn = ra_alloc_pages_pfn(m, first, order, PO_SLAB);
+	if (pfn == RA_NOPFN) {
+		order = s->min_order;
+		pfn = ra_alloc_pages_pfn(m, gfp, order, PO_SLAB);
+		if (pfn == RA_NOPFN)
+			return RA_NOSLAB;
+	}
+	uint32_t id = slab_id_alloc(m);
+	struct ra_slab *sl = slab_of(m, id);
+	memset(sl, 0, sizeof(*sl));
+	sl->pfn = pfn;
+	sl->cache = s->id;
+	sl->objects = (uint16_t)order_objects(order, s->size);
+	sl->next = sl->prev = RA_NOSLAB;
+	sl->live = calloc((sl->objects + 63u) / 64u, sizeof(uint64_t));
+	RA_BUG_ON(m, !sl->live);
+	struct ra_page *pg = pfn_page(m, pfn);
+	pg->priv = id;
+	pg->mt = (uint8_t)s->mt;    /* accounting class: reclaimable or not */
+	s->nr_slabs++;
+	s->total_objects += sl->objects;
+	s->slab_pages += 1u << order;
+	uint8_t *host = pfn_host(m, pfn);
+	size_t bytes = (size_t)RA_PAGE_SIZE << order;
+	if (s->flags & RA_SLAB_POISON)
+		ra_raw_fill(host, POISON_INUSE, bytes);
+	/* Chain all objects in address order; debug caches get their red zones,
+	 * poison and tracks initialised. */
+	ra_addr_t next = 0;
+	for (unsigned i = sl->objects; i-- > 0;) {
+		ra_addr_t o = obj_addr(s, sl, i);
+		if (cache_debug(s)) {
+			init_object(m, s, o, SLUB_RED_INACTIVE);
+			if (s->flags & RA_SLAB_STORE_USER)
+				ra_raw_fill(kaddr_host(m, o) + info_end(s), 0, 2 * TRACK_SIZE);
+		}
+		set_fp(m, s, o, next);
+		next = o;
+	}
+	sl->freelist = next;
+	ra_san_poison(host, bytes);
+	return id;
+}
+
+static void discard_slab(ra_machine *m, struct ra_cache *s, uint32_t id)
+{
+	struct ra_slab *sl = slab_of(m, id);
+	unsigned order = slab_order(m, sl);
+	s->nr_slabs--;
+	s->total_objects -= sl->objects;
+	s->slab_pages -= 1u << order;
+	uint32_t pfn = sl->pfn;
+	slab_id_free(m, id);
+	ra_free_pages_pfn(m, pfn, order);
+}
+
+/* deactivate_slab(): give the cpu slab back, its cpu freelist merged in. */
+static void deactivate_slab(ra_machine *m, struct ra_cache *s, unsigned cpu)
+{
+	struct ra_cpu_slab *c = &s->cpu[cpu];
+	if (c->slab == RA_NOSLAB)
+		return;
+	uint32_t id = c->slab;
+	struct ra_slab *sl = slab_of(m, id);
+	bool remote = sl->freelist != 0;
+	/* Rebuild rather than splice: the bitmap is the truth, and any corrupt
+	 * pointer in either chain is left behind. */
+	sl->frozen = 0;
+	c->slab = RA_NOSLAB;
+	c->freelist = 0;
+	unsigned inuse = 0;
+	for (unsigned w = 0; w < (sl->objects + 63u) / 64u; w++)
+		inuse += (unsigned)__builtin_popcountll(sl->live[w]);
+	sl->inuse = (uint16_t)inuse;
+	rebuild_freelists(m, s, sl);
+	if (!inuse && s->partial.nr >= s->min_partial)
+		discard_slab(m, s, id);
+	else if (sl->freelist)
+		add_partial(m, s, id, remote);
+}
+
+/* === Allocation ========================================================= */
+
+static void post_alloc(ra_machine *m, struct ra_cache *s, ra_addr_t obj, ra_gfp_t gfp, size_t req)
+{
+	uint8_t *p = kaddr_host(m, obj);
+	ra_san_unpoison(p, req ? req : s->object_size);
+	if (gfp & RA___GFP_ZERO)
+		memset(p, 0, s->object_size);
+	s->nr_alloc++;
+}
+
+/* Take one object from a non-frozen slab's freelist (slow/debug path). */
+static ra_addr_t take_from_slab(ra_machine *m, struct ra_cache *s, uint32_t id)
+{
+	struct ra_slab *sl = slab_of(m, id);
+	unsigned order = slab_order(m, sl);
+	ra_addr_t obj = sl->freelist;
+	if (!fp_valid(s, sl, order, obj) || !obj) {
+		report_freeptr(m, s, sl, obj ? obj : slab_base(sl), obj);
+		obj = sl->freelist;
+		if (!obj)
+			return 0;
+	}
+	ra_addr_t next = get_fp(m, s, obj);
+	long idx = obj_index(s, sl, order, obj);
+	live_set(sl, (unsigned)idx);
+	if (!fp_valid(s, sl, order, next)) {
+		report_freeptr(m, s, sl, obj, next);
+	} else {
+		sl->freelist = next;
+	}
+	sl->inuse++;
+	return obj;
+}
+
+/* alloc_debug_processing(): the object must be free and intact. */
+static void alloc_debug(ra_machine *m, struct ra_cache *s, struct ra_slab *sl, ra_addr_t obj)
+{
+	if (s->flags & RA_SLAB_CONSISTENCY_CHECKS)
+		check_object(m, s, sl, obj, SLUB_RED_INACTIVE);
+	set_track(m, s, obj, 0);
+	init_object(m, s, obj, SLUB_RED_ACTIVE);
+}
+
+static ra_addr_t slab_alloc_slow(ra_machine *m, struct ra_cache *s, ra_gfp_t gfp)
+{
+	if (!use_cpu_slab(m, s)) {
+		/* alloc_single_from_partial() / alloc_single_from_new_slab() */
+		uint32_t id = s->partial.head;
+		bool fresh = false;
+		if (id == RA_NOSLAB) {
+			id = new_slab(m, s, gfp);
+			if (id == RA_NOSLAB)
+				return 0;
+			fresh = true;
+		}
+		struct ra_slab *sl = slab_of(m, id);
+		ra_addr_t obj = take_from_slab(m, s, id);
+		if (!obj)
+			return 0;
+		if (fresh) {
+			if (sl->freelist)
+				add_partial(m, s, id, false);
+			else
+				add_full(m, s, id);
+		} else if (!sl->freelist) {
+			remove_partial(m, s, id);
+			add_full(m, s, id);
+		}
+		if (cache_debug(s))
+			alloc_debug(m, s, sl, obj);
+		return obj;
+	}
+	/* ___slab_alloc() */
+	struct ra_cpu_slab *c = &s->cpu[m->cpu];
+	if (c->slab != RA_NOSLAB && c->freelist)
+		goto load;      /* the fast path found a corrupt pointer; it was repaired */
+	if (c->slab != RA_NOSLAB) {
+		struct ra_slab *sl = slab_of(m, c->slab);
+		if (sl->freelist) {
+			/* get_freelist(): objects freed to it by other cpus */
+			c->freelist = sl->freelist;
+			sl->freelist = 0;
+			sl->inuse = sl->objects;
+			goto load;
+		}
+		sl->frozen = 0;     /* full: SLUB forgets full slabs */
+		c->slab = RA_NOSLAB;
+	}
+	uint32_t id = s->partial.head;
+	if (id != RA_NOSLAB) {
+		remove_partial(m, s, id);
+	} else {
+		id = new_slab(m, s, gfp);
+		if (id == RA_NOSLAB)
+			return 0;
+	}
+	struct ra_slab *sl = slab_of(m, id);
+	sl->frozen = 1;
+	sl->cpu = (uint8_t)m->cpu;
+	c->slab = id;
+	c->freelist = sl->freelist;
+	sl->freelist = 0;
+	sl->inuse = sl->objects;
+load:;
+	sl = slab_of(m, c->slab);
+	unsigned order = slab_order(m, sl);
+	ra_addr_t obj = c->freelist;
+	if (!obj || !fp_valid(s, sl, order, obj)) {
+		report_freeptr(m, s, sl, slab_base(sl), obj);
+		obj = c->freelist;
+		if (!obj) {
+			deactivate_slab(m, s, m->cpu);
+			return slab_alloc_slow(m, s, gfp);
+		}
+	}
+	ra_addr_t next = get_fp(m, s, obj);
+	live_set(sl, (unsigned)obj_index(s, sl, order, obj));
+	if (!fp_valid(s, sl, order, next))
+		report_freeptr(m, s, sl, obj, next);
+	else
+		c->freelist = next;
+	return obj;
+}
+
+/* slab_alloc_node(): the lockless fast path, then the slow path. */
+static ra_addr_t slab_alloc(ra_machine *m, struct ra_cache *s, ra_gfp_t gfp, size_t req)
+{
+	if (unlikely(m->fail[FAIL_SLAB].armed) && ra_should_fail(m, FAIL_SLAB, gfp))
+		return 0;
+	struct ra_cpu_slab *c = &s->cpu[m->cpu];
+	ra_addr_t obj = c->freelist;
+	if (likely(obj) && likely(use_cpu_slab(m, s))) {
+		struct ra_slab *sl = slab_of(m, c->slab);
+		unsigned order = slab_order(m, sl);
+		ra_addr_t next = get_fp(m, s, obj);
+		long idx = obj_index(s, sl, order, obj);
+		if (likely(idx >= 0 && !live_test(sl, (unsigned)idx) && fp_valid(s, sl, order, next))) {
+			c->freelist = next;
+			live_set(sl, (unsigned)idx);
+			post_alloc(m, s, obj, gfp, req);
+			return obj;
+		}
+		report_freeptr(m, s, sl, idx >= 0 ? obj : slab_base(sl), idx >= 0 ? next : obj);
+	}
+	obj = slab_alloc_slow(m, s, gfp);
+	if (obj)
+		post_alloc(m, s, obj, gfp, req);
+	return obj;
+}
+
+/* === Free =============================================================== */
+
+/* free_consistency_checks() + the frees of __slab_free() */
+static int slab_free(ra_machine *m, struct ra_cache *s, uint32_t id, ra_addr_t obj, const char *who)
+{
+	struct ra_slab *sl = slab_of(m, id);
+	unsigned order = slab_order(m, sl);
+	long idx = obj_index(s, sl, order, obj);
+	if (idx < 0) {
+		ra_report(m, RC_INVALID_FREE, s->name, "%s(0x%016" PRIx64 "): not the start of an object", who, obj);
+		slab_bug(m, s, "Invalid object pointer 0x%016" PRIx64, obj);
+		return -1;
+	}
+	if (!live_test(sl, (unsigned)idx)) {
+		ra_report(m, RC_DOUBLE_FREE, s->name, "%s(0x%016" PRIx64 "): object already free", who, obj);
+		if (cache_debug(s)) {
+			slab_bug(m, s, "Object already free");
+			print_trailer(m, s, sl, obj);
+		}
+		return -1;
+	}
+	if (cache_debug(s)) {
+		if (!check_object(m, s, sl, obj, SLUB_RED_ACTIVE)) {
+			ra_report_more(m, "FIX %s: Object at 0x%016" PRIx64 " not freed", s->name, obj);
+			return -1;
+		}
+		set_track(m, s, obj, 1);
+		init_object(m, s, obj, SLUB_RED_INACTIVE);
+	}
+	uint8_t *p = kaddr_host(m, obj);
+	ra_san_poison(p, s->object_size);
+	live_clear(sl, (unsigned)idx);
+	s->nr_free++;
+	if (sl->frozen) {
+		struct ra_cpu_slab *c = &s->cpu[sl->cpu];
+		if (sl->cpu == m->cpu) {
+			set_fp(m, s, obj, c->freelist);   /* do_slab_free() fast path */
+			c->freelist = obj;
+		} else {
+			set_fp(m, s, obj, sl->freelist);  /* a remote free to another cpu's slab */
+			sl->freelist = obj;
+			sl->inuse--;
+		}
+		return 0;
+	}
+	bool was_full = sl->freelist == 0;
+	set_fp(m, s, obj, sl->freelist);
+	sl->freelist = obj;
+	sl->inuse--;
+	if (!sl->inuse && s->partial.nr >= s->min_partial) {
+		if (sl->on_list == ON_PARTIAL)
+			remove_partial(m, s, id);
+		else
+			remove_full(m, s, id);
+		discard_slab(m, s, id);
+		return 0;
+	}
+	if (was_full) {
+		remove_full(m, s, id);
+		add_partial(m, s, id, true);
+	}
+	return 0;
+}
+
+/* Resolve a kernel address to its slab; 0 = slab object, 1 = large kmalloc. */
+static int resolve(ra_machine *m, ra_addr_t p, const char *who, uint32_t *slab_id, uint32_t *head_pfn)
+{
+	if (!kaddr_valid(m, p)) {
+		ra_report(m, RC_INVALID_FREE, who, "0x%016" PRIx64 " is not a kernel direct-map address", p);
+		return -1;
+	}
+	uint32_t head = ra_block_head(m, kaddr_pfn(p));
+	struct ra_page *pg = head == RA_NOPFN ? NULL : pfn_page(m, head);
+	if (pg && pg->owner == PO_SLAB) {
+		*slab_id = pg->priv;
+		return 0;
+	}
+	if (pg && pg->owner == PO_KMALLOC) {
+		if (p != pfn_to_kaddr(head)) {
+			ra_report(m, RC_INVALID_FREE, who, "0x%016" PRIx64 " points inside a large kmalloc", p);
+			return -1;
+		}
+		*head_pfn = head;
+		return 1;
+	}
+	if (pg && (pg->owner == PO_BUDDY || pg->owner == PO_PCP))
+		ra_report(m, RC_DOUBLE_FREE, who, "0x%016" PRIx64 " lies in a free page", p);
+	else
+		ra_report(m, RC_INVALID_FREE, who, "0x%016" PRIx64 " is not slab or kmalloc memory (page owner %u)", p,
+		          pg ? pg->owner : 0);
+	return -1;
+}
+
+int ra_kfree(ra_machine *m, ra_addr_t p)
+{
+	if (p <= RA_ZERO_SIZE_PTR)
+		return 0;
+	uint32_t id = 0, head = 0;
+	int r = resolve(m, p, "kfree", &id, &head);
+	if (r < 0)
+		return -1;
+	if (r == 1) {
+		ra_free_pages_pfn(m, head, pfn_page(m, head)->order);
+		return 0;
+	}
+	return slab_free(m, cache_of(m, slab_of(m, id)->cache), id, p, "kfree");
+}
+
+int ra_kmem_cache_free(ra_machine *m, ra_cache *c, ra_addr_t p)
+{
+	if (!p)
+		return 0;
+	struct ra_cache *s = c->merged_into_valid ? cache_of(m, c->merged_into) : c;
+	uint32_t id = 0, head = 0;
+	int r = resolve(m, p, s->name, &id, &head);
+	if (r < 0)
+		return -1;
+	if (r == 1 || slab_of(m, id)->cache != s->id) {
+		ra_report(m, RC_WRONG_CACHE, s->name, "kmem_cache_free(%s, 0x%016" PRIx64 "): object belongs to %s",
+		          s->name, p, r == 1 ? "a large kmalloc" : cache_of(m, slab_of(m, id)->cache)->name);
+		return -1;
+	}
+	return slab_free(m, s, id, p, "kmem_cache_free");
+}
+
+/* === kmalloc ============================================================ */
+
+static unsigned kmalloc_index(size_t size)
+{
+	if (size <= 192)
+		return size_index[(size - 1) / 8];
+	return ra_fls(size - 1);
+}
+
+struct ra_cache *ra_kmalloc_cache(ra_machine *m, size_t size, ra_gfp_t gfp)
+{
+	int type = 0;
+	if (gfp & RA___GFP_DMA)
+		type = 2;
+	else if (gfp & RA___GFP_RECLAIMABLE)
+		type = 1;
+	struct ra_cache *s = m->kmalloc_caches[type][kmalloc_index(size)];
+	return s ? s : m->kmalloc_caches[0][kmalloc_index(size)];
+}
+
+static ra_addr_t kmalloc_large(ra_machine *m, size_t size, ra_gfp_t gfp)
+{
+	if (size > KMALLOC_MAX_SIZE) {
+		if (!(gfp & RA___GFP_NOWARN))
+			ra_log(m, "kmalloc(%zu): larger than KMALLOC_MAX_SIZE (%llu)", size,
+			       (unsigned long long)KMALLOC_MAX_SIZE);
+		return 0;
+	}
+	uint32_t pfn = ra_alloc_pages_pfn(m, gfp | RA___GFP_COMP, ra_get_order(size), PO_KMALLOC);
+	return pfn == RA_NOPFN ? 0 : pfn_to_kaddr(pfn);
+}
+
+ra_addr_t ra_kmalloc(ra_machine *m, size_t size, ra_gfp_t gfp)
+{
+	if (!size)
+		return RA_ZERO_SIZE_PTR;
+	if (size > KMALLOC_MAX_CACHE_SIZE)
+		return kmalloc_large(m, size, gfp);
+	return slab_alloc(m, ra_kmalloc_cache(m, size, gfp), gfp, size);
+}
+
+ra_addr_t ra_kzalloc(ra_machine *m, size_t size, ra_gfp_t gfp) { return ra_kmalloc(m, size, gfp | RA___GFP_ZERO); }
+
+size_t ra_ksize(ra_machine *m, ra_addr_t p)
+{
+	if (p <= RA_ZERO_SIZE_PTR || !kaddr_valid(m, p))
+		return 0;
+	uint32_t head = ra_block_head(m, kaddr_pfn(p));
+	if (head == RA_NOPFN)
+		return 0;
+	struct ra_page *pg = pfn_page(m, head);
+	if (pg->owner == PO_KMALLOC)
+		return (size_t)RA_PAGE_SIZE << pg->order;
+	if (pg->owner == PO_SLAB)
+		return cache_of(m, slab_of(m, pg->priv)->cache)->object_size;
+	return 0;
+}
+
+ra_addr_t ra_krealloc(ra_machine *m, ra_addr_t p, size_t size, ra_gfp_t gfp)
+{
+	if (!size) {
+		ra_kfree(m, p);
+		return RA_ZERO_SIZE_PTR;
+	}
+	size_t ks = 0;
+	if (p > RA_ZERO_SIZE_PTR) {
+		uint32_t id = 0, head = 0;
+		int r = resolve(m, p, "krealloc", &id, &head);
+		if (r < 0)
+			return 0;
+		if (r == 0) {
+			struct ra_slab *sl = slab_of(m, id);
+			struct ra_cache *s = cache_of(m, sl->cache);
+			long idx = obj_index(s, sl, slab_order(m, sl), p);
+			if (idx < 0 || !live_test(sl, (unsigned)idx)) {
+				ra_report(m, idx < 0 ? RC_INVALID_FREE : RC_DOUBLE_FREE, s->name,
+				          "krealloc(0x%016" PRIx64 "): %s", p, idx < 0 ? "not an object" : "object is free");
+				return 0;
+			}
+		}
+		ks = ra_ksize(m, p);
+		if (ks >= size) {
+			ra_san_unpoison(kaddr_host(m, p), size);
+			return p;
+		}
+	}
+	ra_addr_t n = ra_kmalloc(m, size, gfp);
+	if (n && ks) {
+		ra_raw_copy(kaddr_host(m, n), kaddr_host(m, p), ks);
+		ra_kfree(m, p);
+	}
+	return n;
+}
+
+/* === Cache creation ===================================================== */
+
+/* calculate_order(), in the form that tries fractions 16, 8, 4, then fewer
+ * objects, then one object. */
+static int calc_slab_order(unsigned size, unsigned min_objects, unsigned max_order, unsigned fract,
+                           unsigned min_order_knob)
+{
+	if (order_objects(min_order_knob, size) > MAX_OBJS_PER_PAGE)
+		return (int)ra_get_order((uint64_t)size * MAX_OBJS_PER_PAGE) - 1;
+	unsigned order;
+	for (order = RA_MAX(min_order_knob, ra_get_order((uint64_t)min_objects * size)); order <= max_order; order++) {
+		unsigned slab_size = (unsigned)RA_PAGE_SIZE << order;
+		if (slab_size % size <= slab_size / fract)
+			break;
+	}
+	return (int)order;
+}
+
+static int calculate_order(ra_machine *m, unsigned size)
+{
+	unsigned max_order = (unsigned)KNOB(m, SLUB_MAX_ORDER);
+	unsigned min_order = (unsigned)KNOB(m, SLUB_MIN_ORDER);
+	unsigned min_objects = (unsigned)KNOB(m, SLUB_MIN_OBJECTS);
+	if (!min_objects)
+		min_objects = 4 * (ra_fls(m->ncpus) + 1);
+	unsigned max_objects = order_objects(max_order, size);
+	min_objects = RA_MIN(min_objects, max_objects);
+	while (min_objects > 1) {
+		for (unsigned fraction = 16; fraction >= 4; fraction /= 2) {
+			int order = calc_slab_order(size, min_objects, max_order, fraction, min_order);
+			if (order <= (int)max_order)
+				return order;
+		}
+		min_objects--;
+	}
+	int order = calc_slab_order(size, 1, max_order, 1, min_order);
+	if (order <= (int)max_order)
+		return order;
+	order = calc_slab_order(size, 1, RA_MAX_ORDER, 1, min_order);
+	if (order <= RA_MAX_ORDER)
+		return order;
+	return -1;
+}
+
+static uint32_t calculate_alignment(uint32_t flags, uint32_t align, uint32_t size)
+{
+	if (flags & RA_SLAB_HWCACHE_ALIGN) {
+		uint32_t ralign = 64;
+		while (size <= ralign / 2)
+			ralign /= 2;
+		align = RA_MAX(align, ralign);
+	}
+	align = RA_MAX(align, 8u);
+	return RA_ALIGN(align, 8u);
+}
+
+/* Does the global slub_debug setting apply to a cache of this name? */
+static uint32_t slub_debug_for(ra_machine *m, const char *name)
+{
+	if (!m->slub_debug_flags)
+		return 0;
+	if (!m->slub_debug_nr_only)
+		return m->slub_debug_flags;
+	for (int i = 0; i < m->slub_debug_nr_only; i++)
+		if (strcmp(m->slub_debug_only[i], name) == 0)
+			return m->slub_debug_flags;
+	return 0;
+}
+
+/* calculate_sizes(): the slot layout; 0 or -1 when the size cannot be placed. */
+static int calculate_sizes(ra_machine *m, struct ra_cache *s)
+{
+	uint32_t flags = s->flags;
+	uint32_t size = RA_ALIGN(s->object_size, 8u);
+	s->flags &= ~OBJECT_POISON;
+	if ((flags & RA_SLAB_POISON) && !(flags & RA_SLAB_TYPESAFE_BY_RCU))
+		s->flags |= OBJECT_POISON;
+	if ((flags & RA_SLAB_RED_ZONE) && size == s->object_size)
+		size += 8;
+	s->inuse = size;
+	if (flags & (RA_SLAB_TYPESAFE_BY_RCU | RA_SLAB_POISON)) {
+		s->offset = size;
+		size += 8;
+	} else {
+		s->offset = RA_ALIGN_DOWN(s->object_size / 2, 8u);
+	}
+	if (flags & RA_SLAB_STORE_USER)
+		size += 2 * TRACK_SIZE;
+	s->red_left_pad = 0;
+	if (flags & RA_SLAB_RED_ZONE) {
+		size += 8;
+		s->red_left_pad = RA_ALIGN(8u, s->align);
+		size += s->red_left_pad;
+	}
+	size = RA_ALIGN(size, s->align);
+	s->size = size;
+	s->reciprocal = ((1ULL << 32) + size - 1) / size;
+	int order = calculate_order(m, size);
+	if (order < 0)
+		return -1;
+	s->order = (uint32_t)order;
+	s->oo_objects = order_objects((unsigned)order, size);
+	s->min_order = ra_get_order(size);
+	if (s->min_order > s->order)
+		s->min_order = s->order;
+	s->allocflags = 0;
+	if (s->flags & RA_SLAB_CACHE_DMA)
+		s->allocflags |= RA___GFP_DMA;
+	if (s->flags & RA_SLAB_CACHE_DMA32)
+		s->allocflags |= RA___GFP_DMA32;
+	if (s->flags & RA_SLAB_RECLAIM_ACCOUNT)
+		s->allocflags |= RA___GFP_RECLAIMABLE;
+	s->mt = (s->flags & RA_SLAB_RECLAIM_ACCOUNT) ? MT_RECLAIMABLE : MT_UNMOVABLE;
+	/* set_min_partial(s, ilog2(s->size) / 2) clamped to [5, 10] */
+	s->min_partial = RA_MIN(10u, RA_MAX(5u, (ra_fls(size) - 1) / 2));
+	return 0;
+}
+
+static struct ra_cache *cache_alloc_struct(ra_machine *m, const char *name, uint32_t size, uint32_t align,
+                                           uint32_t flags)
+{
+	struct ra_cache *s = calloc(1, sizeof(*s));
+	RA_BUG_ON(m, !s);
+	s->cpu = calloc(m->ncpus, sizeof(*s->cpu));
+	RA_BUG_ON(m, !s->cpu);
+	for (unsigned c = 0; c < m->ncpus; c++)
+		s->cpu[c].slab = RA_NOSLAB;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->object_size = size;
+	s->flags = flags | slub_debug_for(m, name);
+	s->align = calculate_alignment(s->flags, align, size);
+	s->refcount = 1;
+	s->alive = 1;
+	s->kmalloc_type = 255;
+	s->partial.head = s->partial.tail = RA_NOSLAB;
+	s->full.head = s->full.tail = RA_NOSLAB;
+	if (calculate_sizes(m, s) < 0) {
+		free(s->cpu);
+		free(s);
+		return NULL;
+	}
+	if (m->nr_caches == m->caches_cap) {
+		m->caches_cap = m->caches_cap ? m->caches_cap * 2 : 64;
+		m->caches = realloc(m->caches, m->caches_cap * sizeof(*m->caches));
+		RA_BUG_ON(m, !m->caches);
+	}
+	s->id = m->nr_caches;
+	m->caches[m->nr_caches++] = s;
+	return s;
+}
+
+/* find_mergeable() */
+static struct ra_cache *find_mergeable(ra_machine *m, uint32_t size, uint32_t align, uint32_t flags, const char *name)
+{
+	if (KNOB(m, SLAB_NOMERGE))
+		return NULL;
+	flags |= slub_debug_for(m, name);
+	if (flags & SLAB_NEVER_MERGE)
+		return NULL;
+	size = RA_ALIGN(size, 8u);
+	align = calculate_alignment(flags, align, size);
+	size = RA_ALIGN(size, align);
+	for (uint32_t i = m->nr_caches; i-- > 0;) {
+		struct ra_cache *s = m->caches[i];
+		if (!s || !s->alive || s->merged_into_valid || s->kmalloc_type != 255)
+			continue;
+		if (s->flags & SLAB_NEVER_MERGE)
+			continue;
+		if (size > s->size)
+			continue;
+		if ((flags & SLAB_MERGE_SAME) != (s->flags & SLAB_MERGE_SAME))
+			continue;
+		if ((s->size & ~(align - 1)) != s->size)
+			continue;
+		if (s->size - size >= 8)
+			continue;
+		return s;
+	}
+	return NULL;
+}
+
+ra_cache *ra_kmem_cache_create(ra_machine *m, const char *name, size_t size, size_t align, uint32_t flags)
+{
+	if (!size || size > KMALLOC_MAX_SIZE || (align & (align - 1)) || align > RA_PAGE_SIZE) {
+		ra_set_error(m, "kmem_cache_create(%s): size %zu or align %zu not allowed", name, size, align);
+		return NULL;
+	}
+	flags &= ~(RA_SLAB_KMALLOC | OBJECT_POISON);
+	struct ra_cache *t = find_mergeable(m, (uint32_t)size, (uint32_t)align, flags, name);
+	if (t) {
+		/* An alias: its own struct (so the handle has a name), objects in t. */
+		t->refcount++;
+		struct ra_cache *a = calloc(1, sizeof(*a));
+		RA_BUG_ON(m, !a);
+		snprintf(a->name, sizeof(a->name), "%s", name);
+		a->object_size = (uint32_t)size;
+		a->merged_into = t->id;
+		a->merged_into_valid = 1;
+		a->alive = 1;
+		a->kmalloc_type = 255;
+		a->partial.head = a->partial.tail = a->full.head = a->full.tail = RA_NOSLAB;
+		if (m->nr_caches == m->caches_cap) {
+			m->caches_cap *= 2;
+			m->caches = realloc(m->caches, m->caches_cap * sizeof(*m->caches));
+			RA_BUG_ON(m, !m->caches);
+		}
+		a->id = m->nr_caches;
+		m->caches[m->nr_caches++] = a;
+		return a;
+	}
+	struct ra_cache *s = cache_alloc_struct(m, name, (uint32_t)size, (uint32_t)align, flags);
+	if (!s)
+		ra_set_error(m, "kmem_cache_create(%s): object size %zu cannot be placed in a slab", name, size);
+	return s;
+}
+
+static struct ra_cache *real_cache(ra_machine *m, ra_cache *c)
+{
+	return c->merged_into_valid ? cache_of(m, c->merged_into) : c;
+}
+
+ra_addr_t ra_kmem_cache_alloc(ra_machine *m, ra_cache *c, ra_gfp_t gfp)
+{
+	struct ra_cache *s = real_cache(m, c);
+	return slab_alloc(m, s, gfp, s->object_size);
+}
+
+static void flush_cpu_slabs(ra_machine *m, struct ra_cache *s)
+{
+	for (unsigned cpu = 0; cpu < m->ncpus; cpu++)
+		deactivate_slab(m, s, cpu);
+}
+
+/* __kmem_cache_do_shrink(): empty slabs go, the fullest partial slabs first. */
+int ra_kmem_cache_shrink(ra_machine *m, ra_cache *c)
+{
+	struct ra_cache *s = real_cache(m, c);
+	flush_cpu_slabs(m, s);
+	enum { PROMOTE = 32 };
+	struct ra_slab_list promote[PROMOTE + 1];
+	for (int i = 0; i <= PROMOTE; i++)
+		promote[i].head = promote[i].tail = RA_NOSLAB, promote[i].nr = 0;
+	uint32_t id = s->partial.head;
+	while (id != RA_NOSLAB) {
+		struct ra_slab *sl = slab_of(m, id);
+		uint32_t next = sl->next;
+		unsigned nfree = sl->objects - sl->inuse;
+		remove_partial(m, s, id);
+		if (nfree == sl->objects)
+			discard_slab(m, s, id);
+		else {
+			sl_add(m, &promote[nfree <= PROMOTE ? nfree - 1 : PROMOTE], id, true);
+			sl->on_list = ON_PARTIAL;
+		}
+		id = next;
+	}
+	for (int i = 0; i <= PROMOTE; i++)
+		while ((id = promote[i].head) != RA_NOSLAB) {
+			sl_del(m, &promote[i], id);
+			sl_add(m, &s->partial, id, true);
+			slab_of(m, id)->on_list = ON_PARTIAL;
+		}
+	return 0;
+}
+
+static void free_cache_struct(ra_machine *m, struct ra_cache *s)
+{
+	m->caches[s->id] = NULL;
+	free(s->cpu);
+	free(s);
+}
+
+int ra_kmem_cache_destroy(ra_machine *m, ra_cache *c)
+{
+	if (c->merged_into_valid) {
+		struct ra_cache *t = cache_of(m, c->merged_into);
+		struct ra_cache *owner = t;
+		if (owner->refcount > 1) {
+			owner->refcount--;
+			free_cache_struct(m, c);
+			return 0;
+		}
+	}
+	struct ra_cache *s = real_cache(m, c);
+	if (s->refcount > 1) {
+		/* the original is destroyed while aliases live: the cache stays */
+		s->refcount--;
+		s->alive = 2;   /* anonymous now: still listed under its first name */
+		return 0;
+	}
+	flush_cpu_slabs(m, s);
+	uint64_t live = 0;
+	for (uint32_t id = 0; id < m->slab_ids_used; id++) {
+		struct ra_slab *sl = slab_of(m, id);
+		if (sl->cache == s->id && sl->live)
+			for (unsigned w = 0; w < (sl->objects + 63u) / 64u; w++)
+				live += (uint64_t)__builtin_popcountll(sl->live[w]);
+	}
+	if (live) {
+		ra_report(m, RC_CACHE_BUSY, s->name, "kmem_cache_destroy %s: Slab cache still has objects (%" PRIu64 ")",
+		          s->name, live);
+		slab_bug(m, s, "Objects remaining in %s on __kmem_cache_shutdown()", s->name);
+		return -1;
+	}
+	uint32_t id;
+	while ((id = s->partial.head) != RA_NOSLAB) {
+		remove_partial(m, s, id);
+		discard_slab(m, s, id);
+	}
+	/* an alias whose target goes away leaves with it */
+	if (c != s)
+		free_cache_struct(m, c);
+	free_cache_struct(m, s);
+	return 0;
+}
+
+ra_cache *ra_kmem_cache_find(ra_machine *m, const char *name)
+{
+	for (uint32_t i = 0; i < m->nr_caches; i++)
+		if (m->caches[i] && strcmp(m->caches[i]->name, name) == 0)
+			return m->caches[i];
+	return NULL;
+}
+
+const char *ra_cache_name(const ra_cache *c) { return c->name; }
+size_t ra_cache_object_size(const ra_cache *c) { return c->object_size; }
+
+/* === slub_debug ========================================================= */
+
+/* "FZPU[,cache,...]" ("-" clears). Applies to caches created later and to
+ * existing caches without slabs (their layout is recomputed). */
+int ra_slab_set_debug(ra_machine *m, const char *spec, char *err, size_t errlen)
+{
+	uint32_t flags = 0;
+	const char *p = spec;
+	for (; *p && *p != ','; p++) {
+		switch (*p) {
+		case 'F': case 'f': flags |= RA_SLAB_CONSISTENCY_CHECKS; break;
+		case 'Z': case 'z': flags |= RA_SLAB_RED_ZONE; break;
+		case 'P': case 'p': flags |= RA_SLAB_POISON; break;
+		case 'U': case 'u': flags |= RA_SLAB_STORE_USER; break;
+		case '-': flags = 0; break;
+		default:
+			snprintf(err, errlen, "slub_debug: unknown flag '%c' (use F Z P U or -)", *p);
+			return -1;
+		}
+	}
+	if (p == spec)
+		flags = SLAB_DEBUG_FLAGS;   /* bare slub_debug: everything */
+	m->slub_debug_nr_only = 0;
+	while (*p == ',') {
+		const char *q = ++p;
+		while (*p && *p != ',')
+			p++;
+		if (p == q)
+			continue;
+		if (m->slub_debug_nr_only == (int)RA_ARRAY_SIZE(m->slub_debug_only)) {
+			snprintf(err, errlen, "slub_debug: at most %zu cache names", RA_ARRAY_SIZE(m->slub_debug_only));
+			return -1;
+		}
+		snprintf(m->slub_debug_only[m->slub_debug_nr_only++], sizeof(m->slub_debug_only[0]), "%.*s",
+		         (int)(p - q), q);
+	}
+	m->slub_debug_flags = flags;
+	for (uint32_t i = 0; i < m->nr_caches; i++) {
+		struct ra_cache *s = m->caches[i];
+		if (!s || s->merged_into_valid)
+			continue;
+		uint32_t want = (s->flags & ~(SLAB_DEBUG_FLAGS | OBJECT_POISON)) | slub_debug_for(m, s->name);
+		if ((want & SLAB_DEBUG_FLAGS) == (s->flags & SLAB_DEBUG_FLAGS))
+			continue;
+		if (s->nr_slabs) {
+			snprintf(err, errlen, "slub_debug: cache %s already has slabs; set slub_debug before its first "
+			         "allocation", s->name);
+			return -1;
+		}
+		s->flags = want;
+		s->align = calculate_alignment(s->flags, s->align, s->object_size);
+		if (calculate_sizes(m, s) < 0) {
+			snprintf(err, errlen, "slub_debug: cache %s cannot be laid out with these flags", s->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* === Boot ============================================================== */
+
+void ra_slab_init(ra_machine *m)
+{
+	m->slab_free_id = RA_NOSLAB;
+	/* create_kmalloc_caches(): per type, 96 and 192 first, then 8 .. 8k */
+	static const uint32_t type_flags[3] = { 0, RA_SLAB_RECLAIM_ACCOUNT, RA_SLAB_CACHE_DMA };
+	for (int type = 0; type < 3; type++) {
+		if (type == 2 && !m->populated[ZONE_DMA])
+			continue;
+		static const unsigned order[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13 };
+		for (size_t k = 0; k < RA_ARRAY_SIZE(order); k++) {
+			unsigned idx = order[k];
+			uint32_t size = idx == 1 ? 96 : idx == 2 ? 192 : 1u << idx;
+			char name[48];
+			if (size >= 1024)
+				snprintf(name, sizeof(name), "%s%uk", kmalloc_prefix[type], size >> 10);
+			else
+				snprintf(name, sizeof(name), "%s%u", kmalloc_prefix[type], size);
+			struct ra_cache *s = cache_alloc_struct(m, name, size, 0, type_flags[type] | RA_SLAB_KMALLOC);
+			RA_BUG_ON(m, !s);
+			s->kmalloc_type = (uint8_t)type;
+			m->kmalloc_caches[type][idx] = s;
+		}
+	}
+}
+
+void ra_slab_fini(ra_machine *m)
+{
+	for (uint32_t id = 0; id < m->slab_ids_used; id++)
+		free(m->slabs[id].live);
+	free(m->slabs);
+	for (uint32_t i = 0; i < m->nr_caches; i++)
+		if (m->caches[i]) {
+			free(m->caches[i]->cpu);
+			free(m->caches[i]);
+		}
+	free(m->caches);
+}
+
+/* === Walks for leak reports and validators ============================= */
+
+void ra_slab_for_each_live(ra_machine *m, void (*fn)(void *arg, struct ra_cache *c, ra_addr_t obj,
+                                                      const struct ra_track *t), void *arg)
+{
+	for (uint32_t id = 0; id < m->slab_ids_used; id++) {
+		struct ra_slab *sl = slab_of(m, id);
+		if (!sl->live)
+			continue;
+		struct ra_cache *s = cache_of(m, sl->cache);
+		for (unsigned i = 0; i < sl->objects; i++)
+			if (live_test(sl, i))
+				fn(arg, s, obj_addr(s, sl, i), NULL);
+	}
+}
+
+const struct ra_track *ra_slab_alloc_track(ra_machine *m, struct ra_cache *c, ra_addr_t obj)
+{
+	(void)m; (void)c; (void)obj;
+	return NULL;
+}
+
+/* Walk one chain of free objects: every element inside sl, a free object,
+ * seen once. Returns its length or -1 (reported) when broken. */
+static long walk_chain(ra_machine *m, struct ra_cache *s, struct ra_slab *sl, ra_addr_t head, uint64_t *seen,
+                       long *problems, const char *what)
+{
+	unsigned order = slab_order(m, sl);
+	long n = 0;
+	for (ra_addr_t o = head; o; o = get_fp(m, s, o)) {
+		long i = obj_index(s, sl, order, o);
+		if (i < 0) {
+			ra_problem(m, problems, "slab cache %s: %s of slab 0x%016" PRIx64 " holds 0x%016" PRIx64
+			           ", not an object of the slab", s->name, what, slab_base(sl), o);
+			return -1;
+		}
+		if (live_test(sl, (unsigned)i)) {
+			ra_problem(m, problems, "slab cache %s: allocated object 0x%016" PRIx64 " is on the %s", s->name,
+			           o, what);
+			return -1;
+		}
+		if (seen[i >> 6] >> (i & 63) & 1) {
+			ra_problem(m, problems, "slab cache %s: object 0x%016" PRIx64 " twice on the free lists (%s)",
+			           s->name, o, what);
+			return -1;
+		}
+		seen[i >> 6] |= 1ULL << (i & 63);
+		n++;
+	}
+	return n;
+}
+
+long ra_slab_validate(ra_machine *m, bool full)
+{
+	long problems = 0;
+	uint64_t rcl = 0, unrcl = 0;
+	uint64_t *nslabs = calloc(m->nr_caches + 1, sizeof(uint64_t));
+	uint64_t *nobjs = calloc(m->nr_caches + 1, sizeof(uint64_t));
+	RA_BUG_ON(m, !nslabs || !nobjs);
+	for (uint32_t id = 0; id < m->slab_ids_used; id++) {
+		struct ra_slab *sl = slab_of(m, id);
+		if (!sl->live)
+			continue;
+		if (sl->cache >= m->nr_caches || !m->caches[sl->cache]) {
+			ra_problem(m, &problems, "slab %u belongs to no cache", id);
+			continue;
+		}
+		struct ra_cache *s = cache_of(m, sl->cache);
+		struct ra_page *pg = pfn_page(m, sl->pfn);
+		if (pg->owner != PO_SLAB || pg->priv != id) {
+			ra_problem(m, &problems, "slab cache %s: slab %u's head pfn %#x is not marked as that slab", s->name,
+			           id, sl->pfn);
+			continue;
+		}
+		unsigned order = pg->order;
+		nslabs[s->id]++;
+		nobjs[s->id] += sl->objects;
+		if (s->mt == MT_RECLAIMABLE)
+			rcl += 1u << order;
+		else
+			unrcl += 1u << order;
+		if (sl->objects != order_objects(order, s->size))
+			ra_problem(m, &problems, "slab cache %s: slab 0x%016" PRIx64 " has %u objects, order %u holds %u",
+			           s->name, slab_base(sl), sl->objects, order, order_objects(order, s->size));
+		uint64_t seen[512] = { 0 };
+		unsigned live = 0;
+		for (unsigned w = 0; w < (sl->objects + 63u) / 64u; w++)
+			live += (unsigned)__builtin_popcountll(sl->live[w]);
+		long nfree = walk_chain(m, s, sl, sl->freelist, seen, &problems, "slab freelist");
+		long ncpu = 0;
+		if (sl->frozen) {
+			if (sl->cpu >= m->ncpus || s->cpu[sl->cpu].slab != id)
+				ra_problem(m, &problems, "slab cache %s: frozen slab 0x%016" PRIx64 " is no cpu's slab",
+				           s->name, slab_base(sl));
+			else
+				ncpu = walk_chain(m, s, sl, s->cpu[sl->cpu].freelist, seen, &problems, "cpu freelist");
+		}
+		if (nfree >= 0 && ncpu >= 0 && live + (unsigned long)nfree + (unsigned long)ncpu != sl->objects)
+			ra_problem(m, &problems, "slab cache %s: slab 0x%016" PRIx64 ": %u in use + %ld free + %ld on the "
+			           "cpu freelist != %u objects", s->name, slab_base(sl), live, nfree, ncpu, sl->objects);
+		if (!sl->frozen && sl->inuse != live)
+			ra_problem(m, &problems, "slab cache %s: slab 0x%016" PRIx64 " inuse=%u but %u objects allocated",
+			           s->name, slab_base(sl), sl->inuse, live);
+		if (sl->on_list == ON_PARTIAL && (sl->frozen || !sl->freelist))
+			ra_problem(m, &problems, "slab cache %s: slab 0x%016" PRIx64 " on the partial list is %s",
+			           s->name, slab_base(sl), sl->frozen ? "frozen" : "full");
+		if (full && cache_debug(s) && (s->flags & (RA_SLAB_RED_ZONE | RA_SLAB_POISON))) {
+			for (unsigned i = 0; i < sl->objects; i++) {
+				unsigned long before = (unsigned long)m->nr_reports;
+				check_object(m, s, sl, obj_addr(s, sl, i), live_test(sl, i) ? SLUB_RED_ACTIVE : SLUB_RED_INACTIVE);
+				problems += (long)(m->nr_reports - before);
+			}
+		}
+	}
+	for (uint32_t i = 0; i < m->nr_caches; i++) {
+		struct ra_cache *s = m->caches[i];
+		if (!s || s->merged_into_valid)
+			continue;
+		if (nslabs[i] != s->nr_slabs || nobjs[i] != s->total_objects)
+			ra_problem(m, &problems, "slab cache %s: counts %" PRIu64 " slabs/%" PRIu64 " objects, found %"
+			           PRIu64 "/%" PRIu64, s->name, s->nr_slabs, s->total_objects, nslabs[i], nobjs[i]);
+		uint32_t n = 0;
+		for (uint32_t id = s->partial.head; id != RA_NOSLAB && n <= s->partial.nr; id = slab_of(m, id)->next)
+			n++;
+		if (n != s->partial.nr)
+			ra_problem(m, &problems, "slab cache %s: partial list holds %u slabs, counted %u", s->name, n,
+			           s->partial.nr);
+	}
+	if (rcl != m->st.slab_reclaimable_pages || unrcl != m->st.slab_unreclaimable_pages)
+		ra_problem(m, &problems, "slab pages: reclaimable %" PRIu64 "/unreclaimable %" PRIu64 " counted, found %"
+		           PRIu64 "/%" PRIu64, m->st.slab_reclaimable_pages, m->st.slab_unreclaimable_pages, rcl, unrcl);
+	free(nslabs);
+	free(nobjs);
+	return problems;
+}

@@ -1,0 +1,412 @@
+/*
+ * views.c — the kernel's /proc and debugfs views, in the kernel's own
+ * formats: buddyinfo, pagetypeinfo, zoneinfo, slabinfo 2.1, vmallocinfo,
+ * meminfo, extfrag_index, unusable_index, and a slabtop-like summary.
+ * Per-task views (status, maps, ...) belong to the user side (mm.c).
+ * Views read the machine and change nothing.
+ */
+#include "internal.h"
+#include <inttypes.h>
+
+static const char *const mt_names[MT_NR] = { "Unmovable", "Movable", "Reclaimable", "HighAtomic", "CMA", "Isolate" };
+
+#define OUT m->out
+
+/* === buddyinfo, pagetypeinfo ============================================ */
+
+static void view_buddyinfo(ra_machine *m)
+{
+	for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++) {
+		if (!m->populated[zi])
+			continue;
+		struct ra_zone *z = &m->zones[zi];
+		fprintf(OUT, "Node %d, zone %8s ", 0, z->name);
+		for (int o = 0; o < RA_NR_ORDERS; o++)
+			fprintf(OUT, "%6" PRIu64 " ", z->area[o].nr_free);
+		fputc('\n', OUT);
+	}
+}
+
+static void view_pagetypeinfo(ra_machine *m)
+{
+	fprintf(OUT, "Page block order: %d\n", RA_PAGEBLOCK_ORDER);
+	fprintf(OUT, "Pages per block:  %u\n", RA_PAGEBLOCK_PAGES);
+	fputc('\n', OUT);
+	fprintf(OUT, "%-43s ", "Free pages count per migrate type at order");
+	for (int o = 0; o < RA_NR_ORDERS; o++)
+		fprintf(OUT, "%6d ", o);
+	fputc('\n', OUT);
+	for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++) {
+		if (!m->populated[zi])
+			continue;
+		struct ra_zone *z = &m->zones[zi];
+		for (int t = 0; t < MT_NR; t++) {
+			fprintf(OUT, "Node %4d, zone %8s, type %12s ", 0, z->name, mt_names[t]);
+			for (int o = 0; o < RA_NR_ORDERS; o++)
+				fprintf(OUT, "%6" PRIu64 " ", z->area[o].nr_type[t]);
+			fputc('\n', OUT);
+		}
+	}
+	fprintf(OUT, "\n%-23s", "Number of blocks type ");
+	for (int t = 0; t < MT_NR; t++)
+		fprintf(OUT, "%12s ", mt_names[t]);
+	fputc('\n', OUT);
+	for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++) {
+		if (!m->populated[zi])
+			continue;
+		struct ra_zone *z = &m->zones[zi];
+		uint64_t count[MT_NR] = { 0 };
+		for (uint32_t pfn = z->start_pfn; pfn < z->end_pfn; pfn += RA_PAGEBLOCK_PAGES)
+			count[pageblock_mt(m, pfn)]++;
+		fprintf(OUT, "Node %d, zone %8s ", 0, z->name);
+		for (int t = 0; t < MT_NR; t++)
+			fprintf(OUT, "%12" PRIu64 " ", count[t]);
+		fputc('\n', OUT);
+	}
+}
+
+/* === zoneinfo =========================================================== */
+
+static void view_zoneinfo(ra_machine *m)
+{
+	for (int zi = 0; zi < RA_NR_ZONES; zi++) {
+		struct ra_zone *z = &m->zones[zi];
+		bool pop = zi < RA_NR_REAL_ZONES && m->populated[zi];
+		fprintf(OUT, "Node %d, zone %8s", 0, z->name);
+		fprintf(OUT, "\n  pages free     %" PRIu64 "\n        min      %" PRIu64 "\n        low      %" PRIu64
+		        "\n        high     %" PRIu64 "\n        spanned  %" PRIu64 "\n        present  %" PRIu64
+		        "\n        managed  %" PRIu64 "\n        cma      %" PRIu64,
+		        z->free_pages, z->wmark[0], z->wmark[1], z->wmark[2],
+		        pop ? (uint64_t)(z->end_pfn - z->start_pfn) : 0, z->present, z->managed, z->cma_pages);
+		fprintf(OUT, "\n        protection: (%" PRIu64, z->lowmem_reserve[0]);
+		for (int j = 1; j < RA_NR_ZONES; j++)
+			fprintf(OUT, ", %" PRIu64, z->lowmem_reserve[j]);
+		fputc(')', OUT);
+		if (!pop) {
+			fputc('\n', OUT);
+			continue;
+		}
+		fprintf(OUT, "\n      %-12s %" PRIu64, "nr_free_pages", z->free_pages);
+		fprintf(OUT, "\n      %-12s %" PRIu64, "nr_free_cma", z->free_cma);
+		fprintf(OUT, "\n      %-12s %" PRIu64, "nr_reserved_highatomic", z->nr_reserved_highatomic);
+		fprintf(OUT, "\n  pagesets");
+		for (unsigned c = 0; c < m->ncpus; c++)
+			fprintf(OUT, "\n    cpu: %u\n              count:    %u\n              high:     %u"
+			        "\n              batch:    %u", c, z->pcp[c].count, z->pcp[c].high, z->pcp[c].batch);
+		fprintf(OUT, "\n  node_unreclaimable:  %u\n  start_pfn:           %u\n", 0, z->start_pfn);
+	}
+}
+
+/* === slabinfo, slabtop ================================================== */
+
+struct slabinfo { uint64_t active_objs, num_objs, num_slabs; };
+
+static void get_slabinfo(ra_machine *m, struct ra_cache *s, struct slabinfo *si)
+{
+	/* SLUB: objects free on the node partial lists are not active;
+	 * free objects of cpu slabs count as active. */
+	uint64_t nr_free = 0;
+	for (uint32_t id = s->partial.head; id != RA_NOSLAB; id = slab_of(m, id)->next)
+		nr_free += slab_of(m, id)->objects - slab_of(m, id)->inuse;
+	si->num_objs = s->total_objects;
+	si->active_objs = s->total_objects - nr_free;
+	si->num_slabs = s->nr_slabs;
+}
+
+static bool listed(const struct ra_cache *s) { return s && !s->merged_into_valid; }
+
+static void view_slabinfo(ra_machine *m)
+{
+	fputs("slabinfo - version: 2.1\n", OUT);
+	fputs("# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
+	      " : tunables <limit> <batchcount> <sharedfactor>"
+	      " : slabdata <active_slabs> <num_slabs> <sharedavail>\n", OUT);
+	for (uint32_t i = m->nr_caches; i-- > 0;) {
+		struct ra_cache *s = m->caches[i];
+		if (!listed(s))
+			continue;
+		struct slabinfo si;
+		get_slabinfo(m, s, &si);
+		fprintf(OUT, "%-17s %6" PRIu64 " %6" PRIu64 " %6u %4u %4d", s->name, si.active_objs, si.num_objs,
+		        s->size, s->oo_objects, 1 << s->order);
+		fprintf(OUT, " : tunables %4u %4u %4u", 0, 0, 0);
+		fprintf(OUT, " : slabdata %6" PRIu64 " %6" PRIu64 " %6lu\n", si.num_slabs, si.num_slabs, 0UL);
+	}
+}
+
+static int cmp_slabtop(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;   /* [size, index] */
+	if (x[0] != y[0])
+		return x[0] < y[0] ? 1 : -1;
+	return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+/* slabtop -o -s c: sorted by cache size, largest first. */
+static void view_slabtop(ra_machine *m)
+{
+	uint64_t (*rows)[2] = calloc(m->nr_caches + 1, sizeof(*rows));
+	RA_BUG_ON(m, !rows);
+	uint32_t n = 0, caches = 0, active_caches = 0;
+	uint64_t objs = 0, aobjs = 0, slabs = 0, size = 0, asize = 0, minsz = UINT64_MAX, maxsz = 0, sumsz = 0;
+	for (uint32_t i = 0; i < m->nr_caches; i++) {
+		struct ra_cache *s = m->caches[i];
+		if (!listed(s))
+			continue;
+		struct slabinfo si;
+		get_slabinfo(m, s, &si);
+		caches++;
+		active_caches += si.active_objs > 0;
+		objs += si.num_objs;
+		aobjs += si.active_objs;
+		slabs += si.num_slabs;
+		size += si.num_objs * s->size;
+		asize += si.active_objs * s->size;
+		minsz = RA_MIN(minsz, (uint64_t)s->size);
+		maxsz = RA_MAX(maxsz, (uint64_t)s->size);
+		sumsz += s->size;
+		rows[n][0] = (si.num_slabs << s->order) * RA_PAGE_SIZE;
+		rows[n][1] = i;
+		n++;
+	}
+	qsort(rows, n, sizeof(*rows), cmp_slabtop);
+	fprintf(OUT, " Active / Total Objects (%% used)    : %" PRIu64 " / %" PRIu64 " (%.1f%%)\n", aobjs, objs,
+	        objs ? 100.0 * (double)aobjs / (double)objs : 0.0);
+	fprintf(OUT, " Active / Total Slabs (%% used)      : %" PRIu64 " / %" PRIu64 " (%.1f%%)\n", slabs, slabs,
+	        slabs ? 100.0 : 0.0);
+	fprintf(OUT, " Active / Total Caches (%% used)     : %u / %u (%.1f%%)\n", active_caches, caches,
+	        caches ? 100.0 * active_caches / caches : 0.0);
+	fprintf(OUT, " Active / Total Size (%% used)       : %.2fK / %.2fK (%.1f%%)\n", (double)asize / 1024.0,
+	        (double)size / 1024.0, size ? 100.0 * (double)asize / (double)size : 0.0);
+	fprintf(OUT, " Minimum / Average / Maximum Object : %.2fK / %.2fK / %.2fK\n\n",
+	        caches ? (double)minsz / 1024.0 : 0.0, caches ? (double)sumsz / caches / 1024.0 : 0.0,
+	        (double)maxsz / 1024.0);
+	fprintf(OUT, "  OBJS ACTIVE  USE OBJ SIZE  SLABS OBJ/SLAB CACHE SIZE NAME\n");
+	for (uint32_t k = 0; k < n; k++) {
+		struct ra_cache *s = m->caches[rows[k][1]];
+		struct slabinfo si;
+		get_slabinfo(m, s, &si);
+		fprintf(OUT, "%6" PRIu64 " %6" PRIu64 " %3u%% %7.2fK %6" PRIu64 " %8u %9" PRIu64 "K %-23s\n",
+		        si.num_objs, si.active_objs, si.num_objs ? (unsigned)(si.active_objs * 100 / si.num_objs) : 0,
+		        s->size / 1024.0, si.num_slabs, s->oo_objects, rows[k][0] / 1024, s->name);
+	}
+	free(rows);
+}
+
+/* === vmallocinfo ======================================================== */
+
+static void view_vmallocinfo(ra_machine *m)
+{
+	for (uint32_t i = 0; i < m->nr_vmareas; i++) {
+		struct ra_vmarea *a = m->vmareas[i];
+		fprintf(OUT, "0x%016" PRIx64 "-0x%016" PRIx64 " %7" PRIu64, a->addr, a->addr + a->size, a->size);
+		if (a->site_line)
+			fprintf(OUT, " %s:%u", ra_site_file(m, a->site_file), a->site_line);
+		if (a->nr_pages)
+			fprintf(OUT, " pages=%u", a->nr_pages);
+		if (a->phys)
+			fprintf(OUT, " phys=0x%016" PRIx64, a->phys);
+		fputs(a->ioremap ? " ioremap" : " vmalloc", OUT);
+		if (a->array_vmalloced)
+			fputs(" vpages", OUT);
+		fputc('\n', OUT);
+	}
+}
+
+/* === meminfo ============================================================ */
+
+__attribute__((weak)) void ra_mm_meminfo(ra_machine *m, struct ra_meminfo *mi) { (void)m; (void)mi; }
+
+void ra_meminfo_compute(ra_machine *m, struct ra_meminfo *mi)
+{
+	memset(mi, 0, sizeof(*mi));
+	uint64_t wmark_low = 0;
+	for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++) {
+		struct ra_zone *z = &m->zones[zi];
+		mi->free += z->free_pages;
+		mi->cma_free += z->free_cma;
+		mi->cma_total += z->cma_pages;
+		wmark_low += z->wmark[1];
+	}
+	mi->total = m->totalram;
+	mi->slab_rcl = m->st.slab_reclaimable_pages;
+	mi->slab_unrcl = m->st.slab_unreclaimable_pages + m->st.kmalloc_large_pages;
+	mi->vmalloc = m->vmalloc_used_pages;
+	mi->pagetables = m->st.pgtable_pages;
+	mi->anon = m->st.user_pages;
+	mi->balloon = m->st.balloon_pages;
+	mi->pcp = m->st.pcp_pages;
+	mi->other_kernel = m->st.pages_alloc_pages;
+	/* si_mem_available(): no page cache in the model */
+	int64_t avail = (int64_t)mi->free - (int64_t)m->totalreserve;
+	int64_t rcl = (int64_t)mi->slab_rcl;
+	rcl -= RA_MIN(rcl / 2, (int64_t)wmark_low);
+	avail += rcl;
+	mi->available = avail < 0 ? 0 : (uint64_t)avail;
+	int64_t ratio = KNOB(m, VM_OVERCOMMIT_RATIO);
+	int64_t kbytes = KNOB(m, VM_OVERCOMMIT_KBYTES);
+	mi->commit_limit = kbytes ? (uint64_t)kbytes >> (RA_PAGE_SHIFT - 10) : m->totalram * (uint64_t)ratio / 100;
+	ra_mm_meminfo(m, mi);
+}
+
+static void kb(ra_machine *m, const char *name, uint64_t pages)
+{
+	fprintf(OUT, "%-16s%8" PRIu64 " kB\n", name, pages << (RA_PAGE_SHIFT - 10));
+}
+
+static void view_meminfo(ra_machine *m)
+{
+	struct ra_meminfo mi;
+	ra_meminfo_compute(m, &mi);
+	kb(m, "MemTotal:", mi.total);
+	kb(m, "MemFree:", mi.free);
+	kb(m, "MemAvailable:", mi.available);
+	kb(m, "Buffers:", 0);
+	kb(m, "Cached:", 0);
+	kb(m, "SwapCached:", 0);
+	kb(m, "Active:", mi.anon);
+	kb(m, "Inactive:", 0);
+	kb(m, "Active(anon):", mi.anon);
+	kb(m, "Inactive(anon):", 0);
+	kb(m, "Active(file):", 0);
+	kb(m, "Inactive(file):", 0);
+	kb(m, "Unevictable:", mi.mlocked);
+	kb(m, "Mlocked:", mi.mlocked);
+	kb(m, "SwapTotal:", 0);
+	kb(m, "SwapFree:", 0);
+	kb(m, "Dirty:", 0);
+	kb(m, "Writeback:", 0);
+	kb(m, "AnonPages:", mi.anon);
+	kb(m, "Mapped:", 0);
+	kb(m, "Shmem:", 0);
+	kb(m, "KReclaimable:", mi.slab_rcl);
+	kb(m, "Slab:", mi.slab_rcl + mi.slab_unrcl);
+	kb(m, "SReclaimable:", mi.slab_rcl);
+	kb(m, "SUnreclaim:", mi.slab_unrcl);
+	fprintf(OUT, "%-16s%8" PRIu64 " kB\n", "KernelStack:", mi.kernel_stack);
+	kb(m, "PageTables:", mi.pagetables);
+	kb(m, "SecPageTables:", 0);
+	kb(m, "NFS_Unstable:", 0);
+	kb(m, "Bounce:", 0);
+	kb(m, "WritebackTmp:", 0);
+	kb(m, "CommitLimit:", mi.commit_limit);
+	kb(m, "Committed_AS:", mi.committed_as);
+	fprintf(OUT, "%-16s%8llu kB\n", "VmallocTotal:", (unsigned long long)(RA_VMALLOC_SIZE >> 10) - 1);
+	kb(m, "VmallocUsed:", mi.vmalloc);
+	kb(m, "VmallocChunk:", 0);
+	kb(m, "Percpu:", mi.percpu);
+	kb(m, "AnonHugePages:", 0);
+	kb(m, "ShmemHugePages:", 0);
+	kb(m, "ShmemPmdMapped:", 0);
+	kb(m, "FileHugePages:", 0);
+	kb(m, "FilePmdMapped:", 0);
+	kb(m, "CmaTotal:", mi.cma_total);
+	kb(m, "CmaFree:", mi.cma_free);
+	kb(m, "Balloon:", mi.balloon);
+	fprintf(OUT, "HugePages_Total:   %5u\nHugePages_Free:    %5u\nHugePages_Rsvd:    %5u\n"
+	        "HugePages_Surp:    %5u\nHugepagesize:   %8u kB\n", 0, 0, 0, 0, 2048);
+	kb(m, "Hugetlb:", 0);
+	kb(m, "DirectMap4k:", 0);
+	kb(m, "DirectMap2M:", 0);
+	kb(m, "DirectMap1G:", 0);
+}
+
+/* === extfrag_index, unusable_index ====================================== */
+
+struct contig_info { uint64_t blocks_total, free_pages, blocks_suitable; };
+
+/* fill_contig_page_info() */
+static void contig_info(struct ra_zone *z, unsigned order, struct contig_info *ci)
+{
+	memset(ci, 0, sizeof(*ci));
+	for (unsigned o = 0; o < RA_NR_ORDERS; o++) {
+		uint64_t blocks = z->area[o].nr_free;
+		ci->blocks_total += blocks;
+		ci->free_pages += blocks << o;
+		if (o >= order)
+			ci->blocks_suitable += blocks << (o - order);
+	}
+}
+
+/* __fragmentation_index() */
+static int fragmentation_index(unsigned order, const struct contig_info *ci)
+{
+	if (!ci->blocks_total)
+		return 0;
+	if (ci->blocks_suitable)
+		return -1000;
+	return (int)(1000 - (1000 + ci->free_pages * 1000 / (1ULL << order)) / ci->blocks_total);
+}
+
+/* unusable_free_index() */
+static int unusable_index(unsigned order, const struct contig_info *ci)
+{
+	if (!ci->free_pages)
+		return 1000;
+	return (int)((ci->free_pages - (ci->blocks_suitable << order)) * 1000 / ci->free_pages);
+}
+
+static void view_index(ra_machine *m, int (*fn)(unsigned, const struct contig_info *))
+{
+	for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++) {
+		if (!m->populated[zi])
+			continue;
+		struct ra_zone *z = &m->zones[zi];
+		fprintf(OUT, "Node %d, zone %8s ", 0, z->name);
+		for (unsigned o = 0; o < RA_NR_ORDERS; o++) {
+			struct contig_info ci;
+			contig_info(z, o, &ci);
+			int idx = fn(o, &ci);
+			fprintf(OUT, "%d.%03d ", idx / 1000, (idx < 0 ? -idx : idx) % 1000);
+		}
+		fputc('\n', OUT);
+	}
+}
+
+static void view_extfrag(ra_machine *m) { view_index(m, fragmentation_index); }
+static void view_unusable(ra_machine *m) { view_index(m, unusable_index); }
+
+/* === Dispatch =========================================================== */
+
+__attribute__((weak)) int ra_mm_view(ra_machine *m, const char *name);
+__attribute__((weak)) int ra_leak_view(ra_machine *m);
+
+struct view { const char *name; void (*fn)(ra_machine *m); };
+
+static const struct view kernel_views[] = {
+	{ "buddyinfo", view_buddyinfo },
+	{ "pagetypeinfo", view_pagetypeinfo },
+	{ "zoneinfo", view_zoneinfo },
+	{ "slabinfo", view_slabinfo },
+	{ "slabtop", view_slabtop },
+	{ "vmallocinfo", view_vmallocinfo },
+	{ "meminfo", view_meminfo },
+	{ "extfrag_index", view_extfrag },
+	{ "unusable_index", view_unusable },
+};
+
+static const char *const all_view_names[] = {
+	"buddyinfo", "pagetypeinfo", "zoneinfo", "slabinfo", "slabtop", "vmallocinfo", "meminfo",
+	"extfrag_index", "unusable_index", "status", "maps", "smaps_rollup", "oom_score", "oom_score_adj",
+	"oom_adj", "malloc_stats", "malloc_info", "leaks", NULL
+};
+
+const char *const *ra_view_names(void) { return all_view_names; }
+
+/* 0 printed; RA_ENOENT unknown view; 1 a view of the user side that is not
+ * available (no current task, or no user side in this build). */
+int ra_view(ra_machine *m, const char *name)
+{
+	for (size_t i = 0; i < RA_ARRAY_SIZE(kernel_views); i++)
+		if (strcmp(kernel_views[i].name, name) == 0) {
+			if (m->out)
+				kernel_views[i].fn(m);
+			return 0;
+		}
+	if (strcmp(name, "leaks") == 0)
+		return ra_leak_view ? ra_leak_view(m) : 1;
+	for (size_t i = 0; all_view_names[i]; i++)
+		if (strcmp(all_view_names[i], name) == 0)
+			return ra_mm_view ? ra_mm_view(m, name) : 1;
+	return RA_ENOENT;
+}

@@ -1,0 +1,424 @@
+/*
+ * vmalloc.c — vmap areas in the x86-64 vmalloc range, vmalloc/vzalloc/vfree,
+ * ioremap/iounmap, the balloon, and kernel memory access (kread/kwrite)
+ * through the direct map or a vmap area.
+ *
+ * Areas are page-granular with one guard page each, placed at the lowest
+ * hole that fits (alloc_vmap_area()), kept sorted by address. A vmalloc'd
+ * area is backed by order-0 pages that need not be contiguous; its array of
+ * page pointers is itself allocated as the kernel does: kmalloc when it fits
+ * a page, else a nested vmalloc with the same caller.
+ */
+#include "internal.h"
+#include "san.h"
+#include <inttypes.h>
+
+#define RECENT_FREES 64
+
+struct vm_recent { ra_addr_t addr[RECENT_FREES]; unsigned next; };
+
+static struct vm_recent *recent(ra_machine *m)
+{
+	/* lives beside the areas; allocated on first vfree */
+	if (!m->vm_recent) {
+		m->vm_recent = calloc(1, sizeof(struct vm_recent));
+		RA_BUG_ON(m, !m->vm_recent);
+	}
+	return m->vm_recent;
+}
+
+/* === The sorted area array ============================================== */
+
+static uint32_t area_index_ge(ra_machine *m, ra_addr_t addr)
+{
+	uint32_t lo = 0, hi = m->nr_vmareas;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (m->vmareas[mid]->addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct ra_vmarea *ra_vmarea_find(ra_machine *m, ra_addr_t addr)
+{
+	uint32_t i = area_index_ge(m, addr + 1);
+	if (i == 0)
+		return NULL;
+	struct ra_vmarea *a = m->vmareas[i - 1];
+	return addr < a->addr + a->size ? a : NULL;
+}
+
+/* alloc_vmap_area(): lowest hole of size bytes (guard included). */
+static struct ra_vmarea *alloc_vmap_area(ra_machine *m, uint64_t size)
+{
+	ra_addr_t start = RA_VMALLOC_START;
+	uint32_t i = 0;
+	for (; i < m->nr_vmareas; i++) {
+		struct ra_vmarea *a = m->vmareas[i];
+		if (a->addr - start >= size)
+			break;
+		start = a->addr + a->size;
+	}
+	if (RA_VMALLOC_END - start < size)
+		return NULL;
+	struct ra_vmarea *a = calloc(1, sizeof(*a));
+	RA_BUG_ON(m, !a);
+	a->addr = start;
+	a->size = size;
+	a->id = m->vm_next_id++;
+	a->site_file = m->site.file;
+	a->site_line = m->site.line;
+	a->live = 1;
+	if (m->nr_vmareas == m->vmareas_cap) {
+		m->vmareas_cap = m->vmareas_cap ? m->vmareas_cap * 2 : 64;
+		m->vmareas = realloc(m->vmareas, m->vmareas_cap * sizeof(*m->vmareas));
+		RA_BUG_ON(m, !m->vmareas);
+	}
+	memmove(&m->vmareas[i + 1], &m->vmareas[i], (m->nr_vmareas - i) * sizeof(*m->vmareas));
+	m->vmareas[i] = a;
+	m->nr_vmareas++;
+	return a;
+}
+
+static void remove_area(ra_machine *m, struct ra_vmarea *a)
+{
+	uint32_t i = area_index_ge(m, a->addr);
+	RA_BUG_ON(m, i >= m->nr_vmareas || m->vmareas[i] != a);
+	memmove(&m->vmareas[i], &m->vmareas[i + 1], (m->nr_vmareas - i - 1) * sizeof(*m->vmareas));
+	m->nr_vmareas--;
+	free(a->pfns);
+	free(a);
+}
+
+/* === vmalloc / vfree =================================================== */
+
+static void free_area_pages(ra_machine *m, struct ra_vmarea *a, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		ra_free_pages_pfn(m, a->pfns[i], 0);
+	m->vmalloc_used_pages -= n;
+}
+
+static int vfree_area(ra_machine *m, struct ra_vmarea *a);
+
+/* The page-pointer array: kmalloc when it fits a page, else vmalloc. */
+static ra_addr_t alloc_pages_array(ra_machine *m, uint32_t nr_pages, bool *vmalloced);
+
+static ra_addr_t vmalloc_node(ra_machine *m, size_t size, ra_gfp_t gfp)
+{
+	uint64_t sz = RA_ALIGN((uint64_t)size, RA_PAGE_SIZE);
+	if (!size || sz >> RA_PAGE_SHIFT > m->totalram) {
+		if (!(gfp & RA___GFP_NOWARN))
+			ra_log(m, "vmalloc error: size %zu, exceeds total pages", size);
+		return 0;
+	}
+	if (ra_should_fail(m, FAIL_VMALLOC, gfp))
+		return 0;
+	uint32_t nr = (uint32_t)(sz >> RA_PAGE_SHIFT);
+	/* __get_vm_area_node() first, then __vmalloc_area_node()'s page array */
+	struct ra_vmarea *a = alloc_vmap_area(m, sz + RA_PAGE_SIZE);
+	if (!a) {
+		ra_log(m, "vmalloc error: size %zu, vmalloc space exhausted", size);
+		return 0;
+	}
+	bool vmalloced = false;
+	ra_addr_t arr = alloc_pages_array(m, nr, &vmalloced);
+	if (!arr) {
+		if (!(gfp & RA___GFP_NOWARN))
+			ra_log(m, "vmalloc error: size %zu, failed to allocate page array", size);
+		remove_area(m, a);
+		return 0;
+	}
+	a->pfns = malloc(nr * sizeof(uint32_t));
+	RA_BUG_ON(m, !a->pfns);
+	a->pages_array = arr;
+	a->array_vmalloced = vmalloced;
+	for (uint32_t i = 0; i < nr; i++) {
+		uint32_t pfn = ra_alloc_pages_pfn(m, gfp | RA___GFP_HIGHMEM, 0, PO_VMALLOC);
+		if (pfn == RA_NOPFN) {
+			if (!(gfp & RA___GFP_NOWARN))
+				ra_log(m, "vmalloc error: size %llu, failed to allocate pages",
+				       (unsigned long long)nr << RA_PAGE_SHIFT);
+			a->nr_pages = i;
+			m->vmalloc_used_pages += i;
+			vfree_area(m, a);
+			return 0;
+		}
+		pfn_page(m, pfn)->priv = a->id;
+		a->pfns[i] = pfn;
+	}
+	a->nr_pages = nr;
+	m->vmalloc_used_pages += nr;
+	return a->addr;
+}
+
+static ra_addr_t alloc_pages_array(ra_machine *m, uint32_t nr_pages, bool *vmalloced)
+{
+	size_t bytes = (size_t)nr_pages * 8;
+	*vmalloced = bytes > RA_PAGE_SIZE;
+	if (*vmalloced)
+		return vmalloc_node(m, bytes, RA_GFP_KERNEL | RA___GFP_ZERO);
+	return ra_kmalloc(m, bytes, RA_GFP_KERNEL | RA___GFP_ZERO);
+}
+
+ra_addr_t ra_vmalloc(ra_machine *m, size_t size) { return vmalloc_node(m, size, RA_GFP_KERNEL); }
+ra_addr_t ra_vzalloc(ra_machine *m, size_t size) { return vmalloc_node(m, size, RA_GFP_KERNEL | RA___GFP_ZERO); }
+
+static int vfree_area(ra_machine *m, struct ra_vmarea *a)
+{
+	free_area_pages(m, a, a->nr_pages);
+	ra_addr_t arr = a->pages_array;
+	bool vm = a->array_vmalloced;
+	struct vm_recent *r = recent(m);
+	r->addr[r->next++ % RECENT_FREES] = a->addr;
+	remove_area(m, a);
+	if (arr) {
+		if (vm)
+			ra_vfree(m, arr);
+		else
+			ra_kfree(m, arr);
+	}
+	return 0;
+}
+
+static bool recently_freed(ra_machine *m, ra_addr_t addr)
+{
+	if (!m->vm_recent)
+		return false;
+	struct vm_recent *r = m->vm_recent;
+	for (unsigned i = 0; i < RECENT_FREES; i++)
+		if (r->addr[i] == addr)
+			return true;
+	return false;
+}
+
+static struct ra_vmarea *find_exact(ra_machine *m, ra_addr_t addr, const char *who, bool want_ioremap)
+{
+	struct ra_vmarea *a = ra_vmarea_find(m, addr);
+	if (!a || a->addr != addr) {
+		if (recently_freed(m, addr) && !a)
+			ra_report(m, RC_DOUBLE_FREE, who, "Trying to %s() nonexistent vm area (0x%016" PRIx64
+			          "): already freed", who, addr);
+		else
+			ra_report(m, RC_INVALID_FREE, who, "Trying to %s() nonexistent vm area (0x%016" PRIx64 ")", who,
+			          addr);
+		return NULL;
+	}
+	if (a->ioremap != want_ioremap) {
+		ra_report(m, RC_INVALID_FREE, who, "0x%016" PRIx64 " is a%s area, not a%s one", addr,
+		          a->ioremap ? "n ioremap" : " vmalloc", want_ioremap ? "n ioremap" : " vmalloc");
+		return NULL;
+	}
+	return a;
+}
+
+int ra_vfree(ra_machine *m, ra_addr_t addr)
+{
+	if (!addr)
+		return 0;
+	struct ra_vmarea *a = find_exact(m, addr, "vfree", false);
+	return a ? vfree_area(m, a) : -1;
+}
+
+/* === ioremap ============================================================ */
+
+ra_addr_t ra_ioremap(ra_machine *m, uint64_t phys, size_t size)
+{
+	uint64_t last = phys + size - 1;
+	if (!size || last < phys) {
+		ra_log(m, "ioremap: invalid physical range %#llx size %zu", (unsigned long long)phys, size);
+		return 0;
+	}
+	if (phys < m->cfg.mem) {
+		ra_log(m, "ioremap on RAM at 0x%016llx - 0x%016llx", (unsigned long long)phys, (unsigned long long)last);
+		return 0;
+	}
+	uint64_t offset = phys & (RA_PAGE_SIZE - 1);
+	uint64_t sz = RA_ALIGN(last + 1, RA_PAGE_SIZE) - (phys - offset);
+	struct ra_vmarea *a = alloc_vmap_area(m, sz + RA_PAGE_SIZE);
+	if (!a)
+		return 0;
+	a->ioremap = 1;
+	a->phys = phys - offset;
+	return a->addr + offset;
+}
+
+int ra_iounmap(ra_machine *m, ra_addr_t addr)
+{
+	if (!addr)
+		return 0;
+	struct ra_vmarea *a = find_exact(m, addr & ~(RA_PAGE_SIZE - 1), "iounmap", true);
+	if (!a)
+		return -1;
+	struct vm_recent *r = recent(m);
+	r->addr[r->next++ % RECENT_FREES] = a->addr;
+	remove_area(m, a);
+	return 0;
+}
+
+void ra_vmalloc_fini(ra_machine *m)
+{
+	for (uint32_t i = 0; i < m->nr_vmareas; i++) {
+		free(m->vmareas[i]->pfns);
+		free(m->vmareas[i]);
+	}
+	free(m->vmareas);
+	free(m->vm_recent);
+}
+
+/* === Balloon ============================================================ */
+
+/* balloon_page_alloc() for each page, all or nothing; the pages leave
+ * MemTotal (adjust_managed_page_count), as without deflate-on-OOM. */
+int ra_balloon_inflate(ra_machine *m, uint64_t bytes, uint32_t *id)
+{
+	uint64_t nr = RA_ALIGN(bytes, RA_PAGE_SIZE) >> RA_PAGE_SHIFT;
+	if (!nr || nr > m->totalram)
+		return -1;
+	uint32_t *pfns = malloc(nr * sizeof(uint32_t));
+	RA_BUG_ON(m, !pfns);
+	ra_gfp_t gfp = RA_GFP_HIGHUSER_MOVABLE | RA___GFP_NOMEMALLOC | RA___GFP_NORETRY | RA___GFP_NOWARN;
+	for (uint64_t i = 0; i < nr; i++) {
+		uint32_t pfn = ra_alloc_pages_pfn(m, gfp, 0, PO_BALLOON);
+		if (pfn == RA_NOPFN) {
+			for (uint64_t k = 0; k < i; k++)
+				ra_free_pages_pfn(m, pfns[k], 0);
+			free(pfns);
+			return -1;
+		}
+		pfns[i] = pfn;
+	}
+	if (m->nr_balloons == m->balloons_cap) {
+		m->balloons_cap = m->balloons_cap ? m->balloons_cap * 2 : 8;
+		m->balloons = realloc(m->balloons, m->balloons_cap * sizeof(*m->balloons));
+		RA_BUG_ON(m, !m->balloons);
+	}
+	struct ra_balloon *b = &m->balloons[m->nr_balloons];
+	b->id = m->nr_balloons++;
+	b->nr = (uint32_t)nr;
+	b->pfns = pfns;
+	b->live = 1;
+	for (uint64_t i = 0; i < nr; i++) {
+		pfn_page(m, pfns[i])->priv = b->id;
+		pfn_zone(m, pfns[i])->managed--;
+	}
+	m->totalram -= nr;
+	*id = b->id;
+	return 0;
+}
+
+int ra_balloon_deflate(ra_machine *m, uint32_t id)
+{
+	if (id >= m->nr_balloons || !m->balloons[id].live)
+		return ra_report(m, RC_INVALID_FREE, "unballoon", "balloon %u is not inflated", id);
+	struct ra_balloon *b = &m->balloons[id];
+	for (uint32_t i = 0; i < b->nr; i++) {
+		pfn_zone(m, b->pfns[i])->managed++;
+		ra_free_pages_pfn(m, b->pfns[i], 0);
+	}
+	m->totalram += b->nr;
+	free(b->pfns);
+	b->pfns = NULL;
+	b->live = 0;
+	return 0;
+}
+
+/* === Kernel memory access ============================================== */
+
+/* Host bytes behind [addr, addr+len) limited to one page for vmalloc
+ * addresses; NULL with a report when nothing is mapped there. */
+static uint8_t *kmap(ra_machine *m, ra_addr_t addr, size_t *chunk, const char *who)
+{
+	if (kaddr_valid(m, addr)) {
+		ra_addr_t end = RA_DIRECT_MAP_BASE + ((ra_addr_t)m->nr_pages << RA_PAGE_SHIFT);
+		*chunk = RA_MIN(*chunk, (size_t)(end - addr));
+		return kaddr_host(m, addr);
+	}
+	if (addr >= RA_VMALLOC_START && addr < RA_VMALLOC_END) {
+		struct ra_vmarea *a = ra_vmarea_find(m, addr);
+		uint64_t off = a ? addr - a->addr : 0;
+		if (a && !a->ioremap && off < (uint64_t)a->nr_pages << RA_PAGE_SHIFT) {
+			uint32_t pg = (uint32_t)(off >> RA_PAGE_SHIFT);
+			*chunk = RA_MIN(*chunk, (size_t)(RA_PAGE_SIZE - (off & (RA_PAGE_SIZE - 1))));
+			return pfn_host(m, a->pfns[pg]) + (off & (RA_PAGE_SIZE - 1));
+		}
+		ra_report(m, RC_PAGE_FAULT, who, "unable to handle page fault for address 0x%016" PRIx64 "%s", addr,
+		          a ? (a->ioremap ? " (ioremap area: no memory in the model)" : " (vmalloc guard page)") : "");
+		return NULL;
+	}
+	ra_report(m, RC_PAGE_FAULT, who, "unable to handle page fault for address 0x%016" PRIx64, addr);
+	return NULL;
+}
+
+void *ra_host_ptr(ra_machine *m, ra_addr_t addr, size_t len)
+{
+	if (kaddr_valid(m, addr) && kaddr_valid(m, addr + len - 1))
+		return kaddr_host(m, addr);
+	return NULL;
+}
+
+static int kaccess(ra_machine *m, ra_addr_t addr, void *buf, const void *src, int fill, size_t len, int mode)
+{
+	static const char *const who[3] = { "kread", "kwrite", "kfill" };
+	while (len) {
+		size_t chunk = len;
+		uint8_t *h = kmap(m, addr, &chunk, who[mode]);
+		if (!h)
+			return -1;
+		if (!chunk)
+			return ra_report(m, RC_PAGE_FAULT, who[mode], "unable to handle page fault for address 0x%016" PRIx64,
+			                 addr);
+		/* Deliberately instrumented: ASan sees a trace's access. */
+		if (mode == 0)
+			memcpy(buf, h, chunk), buf = (uint8_t *)buf + chunk;
+		else if (mode == 1)
+			memcpy(h, src, chunk), src = (const uint8_t *)src + chunk;
+		else
+			memset(h, fill, chunk);
+		addr += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+int ra_kread(ra_machine *m, ra_addr_t addr, void *dst, size_t len) { return kaccess(m, addr, dst, NULL, 0, len, 0); }
+int ra_kwrite(ra_machine *m, ra_addr_t addr, const void *src, size_t len) { return kaccess(m, addr, NULL, src, 0, len, 1); }
+int ra_kfill(ra_machine *m, ra_addr_t addr, int byte, size_t len) { return kaccess(m, addr, NULL, NULL, byte, len, 2); }
+
+/* === Validation ========================================================= */
+
+long ra_vmalloc_validate(ra_machine *m, bool full)
+{
+	long problems = 0;
+	uint64_t pages = 0;
+	ra_addr_t prev_end = RA_VMALLOC_START;
+	for (uint32_t i = 0; i < m->nr_vmareas; i++) {
+		struct ra_vmarea *a = m->vmareas[i];
+		if (a->addr < prev_end)
+			ra_problem(m, &problems, "vmalloc: area 0x%016" PRIx64 " overlaps the previous one (ends 0x%016" PRIx64
+			           ")", a->addr, prev_end);
+		if (a->addr < RA_VMALLOC_START || a->addr + a->size > RA_VMALLOC_END || a->addr + a->size < a->addr)
+			ra_problem(m, &problems, "vmalloc: area 0x%016" PRIx64 " outside the vmalloc range", a->addr);
+		if ((a->addr | a->size) & (RA_PAGE_SIZE - 1))
+			ra_problem(m, &problems, "vmalloc: area 0x%016" PRIx64 " not page aligned", a->addr);
+		if (!a->ioremap && ((uint64_t)a->nr_pages + 1) << RA_PAGE_SHIFT != a->size)
+			ra_problem(m, &problems, "vmalloc: area 0x%016" PRIx64 " of %" PRIu64 " bytes has %u pages and no "
+			           "single guard page", a->addr, a->size, a->nr_pages);
+		prev_end = a->addr + a->size;
+		pages += a->nr_pages;
+		if (full)
+			for (uint32_t k = 0; k < a->nr_pages; k++) {
+				struct ra_page *p = a->pfns[k] < m->nr_pages ? pfn_page(m, a->pfns[k]) : NULL;
+				if (!p || p->owner != PO_VMALLOC || p->order != 0 || p->priv != a->id)
+					ra_problem(m, &problems, "vmalloc: page %u (pfn %#x) of area 0x%016" PRIx64
+					           " is not an order-0 vmalloc page of that area", k, a->pfns[k], a->addr);
+			}
+	}
+	if (pages != m->vmalloc_used_pages || pages != m->st.vmalloc_pages)
+		ra_problem(m, &problems, "vmalloc: areas hold %" PRIu64 " pages, counted %" PRIu64 " (used) / %" PRIu64
+		           " (page owners)", pages, m->vmalloc_used_pages, m->st.vmalloc_pages);
+	return problems;
+}

@@ -1,0 +1,75 @@
+# mk/build.mk — how one build variant is made. The top-level Makefile calls
+# this with V=release|debug|asan (and any CC); every object of a variant goes
+# under $(B) so variants and compilers never mix.
+#
+# Fragments from other folders (engine/umalloc/umalloc.mk, fuzz/fuzz.mk, ...)
+# are included at the end; they add their own targets using $(B), $(CFLAGS),
+# $(LIB) and the pattern rule for objects.
+
+V        ?= release
+CC       ?= gcc
+ifeq ($(origin CC),default)
+CC       := gcc
+endif
+CCNAME   := $(notdir $(firstword $(CC)))
+# gcc builds go to build/<variant>; any other compiler to build/<cc>-<variant>
+ifeq ($(CCNAME),gcc)
+B        ?= build/$(V)
+else
+B        ?= build/$(CCNAME)-$(V)
+endif
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+BASE     := -std=c11 -D_GNU_SOURCE -fPIC -Iengine/include -Iengine/src $(WARN)
+
+ifeq ($(V),release)
+OPT      := -O2 -g -DNDEBUG
+else ifeq ($(V),debug)
+OPT      := -O0 -g3 -DRA_DEBUG=1
+else ifeq ($(V),asan)
+OPT      := -O1 -g -DRA_DEBUG=1 -DRA_ASAN=1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SANLD    := -fsanitize=address,undefined
+else
+$(error unknown variant V=$(V): use release, debug or asan)
+endif
+
+CFLAGS   := $(BASE) $(OPT) $(EXTRA_CFLAGS)
+LDFLAGS  := $(SANLD) $(EXTRA_LDFLAGS)
+LDLIBS   := -lm -lpthread -ldl
+
+ENGINE_SRCS := $(sort $(wildcard engine/src/*.c))
+ENGINE_OBJS := $(ENGINE_SRCS:%.c=$(B)/%.o)
+LIB         := $(B)/librefalloc.a
+TOOL        := $(B)/refalloc
+UNIT_SRCS   := $(sort $(wildcard engine/tests/test_*.c))
+UNIT_BINS   := $(UNIT_SRCS:engine/tests/%.c=$(B)/tests/%)
+
+# Fragments add objects to the library (ENGINE_EXTRA_OBJS) and their own
+# targets; they are read before the library rule so their objects count.
+ENGINE_EXTRA_OBJS :=
+ALL_EXTRA :=
+-include $(sort $(wildcard engine/*/*.mk fuzz/*.mk bench/*.mk leakcheck/*.mk))
+
+.PHONY: all lib tool unit
+all: lib tool unit $(ALL_EXTRA)
+lib: $(LIB)
+tool: $(TOOL)
+unit: $(UNIT_BINS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(ENGINE_OBJS) $(ENGINE_EXTRA_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(TOOL): $(B)/engine/tool/refalloc.o $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(B)/tests/%: $(B)/engine/tests/%.o $(B)/engine/tests/unit.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
