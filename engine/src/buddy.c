@@ -332,7 +332,7 @@ retry:
 
 /* === Accounting ========================================================== */
 
-void ra_account(ra_machine *m, enum ra_owner owner, int mt, int64_t pages)
+static inline void account(ra_machine *m, enum ra_owner owner, int mt, int64_t pages)
 {
 	switch (owner) {
 	case PO_PAGES:   m->st.pages_alloc_pages += (uint64_t)pages; break;
@@ -351,6 +351,8 @@ void ra_account(ra_machine *m, enum ra_owner owner, int mt, int64_t pages)
 	default: break;
 	}
 }
+
+void ra_account(ra_machine *m, enum ra_owner owner, int mt, int64_t pages) { account(m, owner, mt, pages); }
 
 /* === Per-cpu lists ====================================================== */
 
@@ -378,7 +380,7 @@ static void free_pcppages_bulk(ra_machine *m, struct ra_zone *z, struct ra_pcp *
 			pcp->nr_blocks[idx]--;
 			pcp->count -= 1u << order;
 			count -= 1 << order;
-			ra_account(m, PO_PCP, 0, -(1 << order));
+			account(m, PO_PCP, 0, -(1 << order));
 			free_one_page(m, z, pfn, order, mt, false);
 		} while (count > 0 && l->head != RA_NOPFN);
 	}
@@ -417,7 +419,7 @@ static unsigned rmqueue_bulk(ra_machine *m, struct ra_zone *z, unsigned order, u
 		pcp->nr_blocks[pidx]++;
 	}
 	pcp->count += got << order;
-	ra_account(m, PO_PCP, 0, (int64_t)got << order);
+	account(m, PO_PCP, 0, (int64_t)got << order);
 	return got;
 }
 
@@ -435,7 +437,7 @@ static uint32_t pcp_alloc(ra_machine *m, struct ra_zone *z, unsigned order, int 
 	plist_del(m, l, pfn);
 	pcp->nr_blocks[idx]--;
 	pcp->count -= 1u << order;
-	ra_account(m, PO_PCP, 0, -(1 << order));
+	account(m, PO_PCP, 0, -(1 << order));
 	return pfn;
 }
 
@@ -460,7 +462,7 @@ static void pcp_free(ra_machine *m, struct ra_zone *z, uint32_t pfn, unsigned or
 	plist_add_head(m, &pcp->lists[idx], pfn);
 	pcp->nr_blocks[idx]++;
 	pcp->count += 1u << order;
-	ra_account(m, PO_PCP, 0, 1 << order);
+	account(m, PO_PCP, 0, 1 << order);
 	if (pcp->count >= pcp->high)
 		free_pcppages_bulk(m, z, pcp, pcp->batch, idx);
 }
@@ -511,6 +513,22 @@ bool ra_zone_watermark_ok(ra_machine *m, struct ra_zone *z, unsigned order, uint
 			return true;
 	}
 	return false;
+}
+
+/* zone_watermark_fast(): the common order-0 case without the reserves'
+ * arithmetic, then the full check. */
+static inline bool zone_watermark_fast(ra_machine *m, struct ra_zone *z, unsigned order, uint64_t mark,
+                                       int classzone, unsigned alloc_flags)
+{
+	if (!order) {
+		uint64_t reserved = (alloc_flags & ALLOC_CMA) ? 0 : z->free_cma;
+		if (!(alloc_flags & ALLOC_RESERVES))
+			reserved += z->nr_reserved_highatomic;
+		uint64_t usable = z->free_pages - RA_MIN(z->free_pages, reserved);
+		if (usable > mark + z->lowmem_reserve[classzone])
+			return true;
+	}
+	return ra_zone_watermark_ok(m, z, order, mark, classzone, alloc_flags, (int64_t)z->free_pages);
 }
 
 /* === GFP mapping ======================================================== */
@@ -641,7 +659,7 @@ retry:
 		struct ra_zone *z = &m->zones[zi];
 		if (!(alloc_flags & ALLOC_NO_WATERMARKS)) {
 			uint64_t mark = ra_wmark_pages(z, alloc_flags);
-			if (!ra_zone_watermark_ok(m, z, order, mark, classzone, alloc_flags, (int64_t)z->free_pages)) {
+			if (!zone_watermark_fast(m, z, order, mark, classzone, alloc_flags)) {
 				z->nr_wmark_fail++;
 				continue;
 			}
@@ -750,7 +768,7 @@ uint32_t ra_alloc_pages_pfn(ra_machine *m, ra_gfp_t gfp, unsigned order, enum ra
 {
 	if (order > RA_MAX_ORDER)
 		return RA_NOPFN;
-	if (!(gfp & RA___GFP_NOFAIL) && ra_should_fail(m, FAIL_PAGE_ALLOC, gfp))
+	if (ra_should_fail(m, FAIL_PAGE_ALLOC, gfp))
 		return RA_NOPFN;
 	uint32_t pfn = alloc_pages_nodemask(m, gfp, order);
 	if (pfn == RA_NOPFN)
@@ -763,7 +781,7 @@ uint32_t ra_alloc_pages_pfn(ra_machine *m, ra_gfp_t gfp, unsigned order, enum ra
 	p->priv = 0;
 	p->count = 0;
 	p->next = p->prev = 0;
-	ra_account(m, owner, p->mt, 1 << order);
+	account(m, owner, p->mt, 1 << order);
 	uint8_t *host = pfn_host(m, pfn);
 	size_t len = (size_t)RA_PAGE_SIZE << order;
 	ra_san_unpoison(host, len);
@@ -778,7 +796,7 @@ void ra_free_pages_pfn(ra_machine *m, uint32_t pfn, unsigned order)
 	struct ra_page *p = pfn_page(m, pfn);
 	struct ra_zone *z = pfn_zone(m, pfn);
 	RA_BUG_ON(m, !z);
-	ra_account(m, (enum ra_owner)p->owner, p->mt, -(1 << order));
+	account(m, (enum ra_owner)p->owner, p->mt, -(1 << order));
 	ra_san_poison(pfn_host(m, pfn), (size_t)RA_PAGE_SIZE << order);
 	if (order <= RA_COSTLY_ORDER)
 		pcp_free(m, z, pfn, order);
@@ -843,8 +861,9 @@ void ra_buddy_init(ra_machine *m)
 		if (m->cma_start < z->end_pfn && m->cma_end > z->start_pfn)
 			z->cma_pages = RA_MIN(z->end_pfn, m->cma_end) - RA_MAX(z->start_pfn, m->cma_start);
 	}
-	/* Free RAM is poisoned until allocated (ASan build). */
-	ra_san_poison(m->ram, m->ram_map_len);
+	/* RAM never allocated stays unpoisoned: poisoning a 64 GiB machine would
+	 * write 8 GiB of shadow. Pages are poisoned when they are freed, which
+	 * is what catches a trace's use after free. */
 }
 
 static uint64_t mult_frac(uint64_t x, uint64_t n, uint64_t d) { return (x / d) * n + ((x % d) * n) / d; }

@@ -45,11 +45,9 @@ uint64_t ra_fail_injected(const ra_machine *m)
 	return n;
 }
 
-bool ra_should_fail(ra_machine *m, enum ra_fail_site site, ra_gfp_t gfp)
+bool ra_should_fail_slow(ra_machine *m, enum ra_fail_site site, ra_gfp_t gfp)
 {
 	struct ra_fail_attr *a = &m->fail[site];
-	if (likely(!a->armed))
-		return false;
 	if (gfp & RA___GFP_NOFAIL)
 		return false;
 	if (m->fail_any_nth) {

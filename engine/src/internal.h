@@ -167,7 +167,7 @@ struct ra_slab {
 	uint8_t  frozen;             /* the cpu slab of some cpu */
 	uint8_t  on_list;            /* 0 none, 1 partial, 2 full */
 	uint8_t  cpu;                /* when frozen */
-	uint8_t  pad;
+	uint8_t  order;              /* of its pages (cached from the head frame) */
 	uint64_t *live;              /* allocation bitmap: the engine's own truth */
 };
 
@@ -198,6 +198,7 @@ struct ra_cache {
 	uint8_t  alive;
 	uint8_t  mt;                 /* migratetype of its pages */
 	uint8_t  merged_into_valid;
+	uint8_t  fastpath;           /* per-cpu slabs in use: no debug flags, engine.slub_cpu_slab */
 	uint32_t merged_into;        /* an alias points to its real cache */
 	ra_gfp_t allocflags;         /* added to every page allocation */
 	struct ra_slab_list partial, full;
@@ -312,7 +313,8 @@ struct ra_machine {
 	enum ra_check_level check;
 	FILE    *out, *err;
 	char     errmsg[256];
-	uint64_t nr_reports;          /* funnel count */
+	uint64_t nr_reports;          /* funnel count: misuse and in-band corruption */
+	uint64_t nr_problems;         /* validator findings: engine inconsistencies */
 	int      last_report_class;
 	uint64_t op_seq;              /* operations executed: "when" in tracks */
 	uint32_t report_cap;          /* stop printing after this many */
@@ -339,7 +341,6 @@ static inline uint32_t kaddr_pfn(ra_addr_t a) { return (uint32_t)((a - RA_DIRECT
 static inline uint8_t *kaddr_host(ra_machine *m, ra_addr_t a) { return m->ram + (a - RA_DIRECT_MAP_BASE); }
 static inline int pageblock_mt(ra_machine *m, uint32_t pfn) { return m->pageblock_mt[pfn >> RA_PAGEBLOCK_ORDER]; }
 static inline void set_pageblock_mt(ra_machine *m, uint32_t pfn, int mt) { m->pageblock_mt[pfn >> RA_PAGEBLOCK_ORDER] = (uint8_t)mt; }
-struct ra_zone *pfn_zone(ra_machine *m, uint32_t pfn);
 /* Head frame of the block containing pfn (the frame itself when it is a head). */
 uint32_t ra_block_head(ra_machine *m, uint32_t pfn);
 uint32_t ra_intern_file(ra_machine *m, const char *file);
@@ -356,6 +357,14 @@ static inline unsigned ra_get_order(uint64_t size)
 }
 static inline uint64_t ra_rounddown_pow2(uint64_t x) { return x ? 1ULL << (ra_fls(x) - 1) : 0; }
 uint64_t ra_int_sqrt(uint64_t x);
+
+static inline struct ra_zone *pfn_zone(ra_machine *m, uint32_t pfn)
+{
+	for (int z = 0; z < RA_NR_REAL_ZONES; z++)
+		if (pfn < m->zones[z].end_pfn && pfn >= m->zones[z].start_pfn)
+			return &m->zones[z];
+	return NULL;
+}
 
 /* === buddy.c ============================================================ */
 
@@ -378,7 +387,8 @@ bool ra_oom_hook(ra_machine *m, ra_gfp_t gfp, unsigned order);
 
 /* === fail.c ============================================================= */
 
-bool ra_should_fail(ra_machine *m, enum ra_fail_site site, ra_gfp_t gfp);
+bool ra_should_fail_slow(ra_machine *m, enum ra_fail_site site, ra_gfp_t gfp);
+#define ra_should_fail(m, site, gfp) (unlikely((m)->fail[(site)].armed) && ra_should_fail_slow((m), (site), (gfp)))
 void ra_fail_nth(ra_machine *m, uint64_t nth);
 uint64_t ra_fail_injected(const ra_machine *m);
 int  ra_fail_site_parse(const char *name, size_t len);

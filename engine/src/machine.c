@@ -13,6 +13,7 @@
  * touched lazily, so a 64 GiB machine costs what its operations touch.
  */
 #include "internal.h"
+#include "san.h"
 #include <sys/mman.h>
 #include <errno.h>
 
@@ -112,14 +113,6 @@ void ra_set_streams(ra_machine *m, FILE *out, FILE *err)
 
 void ra_set_check_level(ra_machine *m, enum ra_check_level lvl) { m->check = lvl; }
 unsigned long ra_reports(const ra_machine *m) { return (unsigned long)m->nr_reports; }
-
-struct ra_zone *pfn_zone(ra_machine *m, uint32_t pfn)
-{
-	for (int z = 0; z < RA_NR_REAL_ZONES; z++)
-		if (m->populated[z] && pfn >= m->zones[z].start_pfn && pfn < m->zones[z].end_pfn)
-			return &m->zones[z];
-	return NULL;
-}
 
 uint32_t ra_block_head(ra_machine *m, uint32_t pfn)
 {
@@ -258,8 +251,11 @@ void ra_machine_destroy(ra_machine *m)
 		free(m->zones[z].pcp);
 	if (m->pages)
 		munmap(m->pages, m->pages_map_len);
-	if (m->ram)
+	if (m->ram) {
+		/* ASan keeps user poison across munmap; clearing to zero is cheap */
+		ra_san_unpoison(m->ram, m->ram_map_len);
 		munmap(m->ram, m->ram_map_len);
+	}
 	free(m->pageblock_mt);
 	for (uint32_t i = 0; i < m->nr_files; i++)
 		free(m->files[i]);

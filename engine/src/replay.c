@@ -444,13 +444,16 @@ int ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struc
 		if (op->code != RA_OP_CHECK)
 			rp.pending_reports += ra_reports(m) - before;
 		if (m->check >= RA_CHECK_OP && op->code != RA_OP_CHECK) {
+			/* Validators report engine inconsistencies as problems; in-band
+			 * corruption a trace caused (a freelist pointer overwritten after
+			 * free) is reported as misuse and belongs to this operation. */
 			unsigned long b2 = ra_reports(m);
 			long n = m->check == RA_CHECK_FULL ? ra_check(m, RA_CHECK_FULL) : ra_check_op(m);
+			rp.pending_reports += ra_reports(m) - b2;
 			if (n) {
 				rp_failure(&rp, op, "invariants broken after %s: %ld problem%s", ra_op_names[op->code], n,
 				           n == 1 ? "" : "s");
 				rp.invariant_problems += n;
-				m->nr_reports = b2;   /* counted as invariant problems, not misuse */
 			}
 		}
 	}

@@ -96,9 +96,8 @@ void ra_log(ra_machine *m, const char *fmt, ...)
 void ra_problem(ra_machine *m, long *count, const char *fmt, ...)
 {
 	(*count)++;
-	m->nr_reports++;
-	m->last_report_class = RC_INVARIANT;
-	if (!printing(m))
+	m->nr_problems++;
+	if (!m->err || m->nr_problems > m->report_cap)
 		return;
 	fputs("BUG: refalloc: invariant: ", m->err);
 	va_list ap;

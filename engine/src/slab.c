@@ -52,10 +52,11 @@ static inline struct ra_cache *cache_of(ra_machine *m, uint32_t id) { return m->
 static inline bool cache_debug(const struct ra_cache *s) { return s->flags & SLAB_DEBUG_FLAGS; }
 static inline bool use_cpu_slab(ra_machine *m, const struct ra_cache *s)
 {
-	return !cache_debug(s) && KNOB(m, ENGINE_SLUB_FASTPATH);
+	(void)m;
+	return s->fastpath;
 }
 static inline ra_addr_t slab_base(const struct ra_slab *sl) { return pfn_to_kaddr(sl->pfn); }
-static inline unsigned slab_order(ra_machine *m, const struct ra_slab *sl) { return pfn_page(m, sl->pfn)->order; }
+static inline unsigned slab_order(ra_machine *m, const struct ra_slab *sl) { (void)m; return sl->order; }
 static inline ra_addr_t obj_addr(const struct ra_cache *s, const struct ra_slab *sl, unsigned i)
 {
 	return slab_base(sl) + (ra_addr_t)i * s->size + s->red_left_pad;
@@ -365,7 +366,13 @@ static uint32_t order_objects(unsigned order, unsigned size) { return (uint32_t)
 /* allocate_slab(): the preferred order without retrying, then the minimum. */
 static uint32_t new_slab(ra_machine *m, struct ra_cache *s, ra_gfp_t gfp)
 {
-	gfp = (gfp & ~(RA___GFP_ZERO)) | s->allocflags | RA___GFP_COMP;
+	/* new_slab(s, flags & (GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK)): the
+	 * caller's zone and mobility bits do not reach the page allocator; the
+	 * cache's own (DMA, reclaimable) do. */
+	const ra_gfp_t keep = RA___GFP_RECLAIM | RA___GFP_HIGH | RA___GFP_IO | RA___GFP_FS | RA___GFP_NOWARN |
+	                      RA___GFP_RETRY_MAYFAIL | RA___GFP_NOFAIL | RA___GFP_NORETRY | RA___GFP_MEMALLOC |
+	                      RA___GFP_NOMEMALLOC | RA___GFP_HARDWALL | RA___GFP_THISNODE;
+	gfp = (gfp & keep) | s->allocflags | RA___GFP_COMP;
 	unsigned order = s->order;
 	ra_gfp_t first = (gfp | RA___GFP_NOWARN | RA___GFP_NORETRY) & ~RA___GFP_NOFAIL;
 	uint32_t pfn = RA_NOPFN;
@@ -381,6 +388,7 @@ static uint32_t new_slab(ra_machine *m, struct ra_cache *s, ra_gfp_t gfp)
 	struct ra_slab *sl = slab_of(m, id);
 	memset(sl, 0, sizeof(*sl));
 	sl->pfn = pfn;
+	sl->order = (uint8_t)order;
 	sl->cache = s->id;
 	sl->objects = (uint16_t)order_objects(order, s->size);
 	sl->next = sl->prev = RA_NOSLAB;
@@ -453,12 +461,14 @@ static void deactivate_slab(ra_machine *m, struct ra_cache *s, unsigned cpu)
 
 /* === Allocation ========================================================= */
 
-static void post_alloc(ra_machine *m, struct ra_cache *s, ra_addr_t obj, ra_gfp_t gfp, size_t req)
+static inline void post_alloc(ra_machine *m, struct ra_cache *s, ra_addr_t obj, ra_gfp_t gfp, size_t req)
 {
 	uint8_t *p = kaddr_host(m, obj);
+	/* The whole object is zeroed (slab_post_alloc_hook); only the requested
+	 * bytes become addressable, as KASAN does for kmalloc. */
+	if (unlikely(gfp & RA___GFP_ZERO))
+		ra_raw_fill(p, 0, s->object_size);
 	ra_san_unpoison(p, req ? req : s->object_size);
-	if (gfp & RA___GFP_ZERO)
-		memset(p, 0, s->object_size);
 	s->nr_alloc++;
 }
 
@@ -577,24 +587,25 @@ load:;
 }
 
 /* slab_alloc_node(): the lockless fast path, then the slow path. */
-static ra_addr_t slab_alloc(ra_machine *m, struct ra_cache *s, ra_gfp_t gfp, size_t req)
+static inline ra_addr_t slab_alloc(ra_machine *m, struct ra_cache *s, ra_gfp_t gfp, size_t req)
 {
-	if (unlikely(m->fail[FAIL_SLAB].armed) && ra_should_fail(m, FAIL_SLAB, gfp))
+	if (ra_should_fail(m, FAIL_SLAB, gfp))
 		return 0;
 	struct ra_cpu_slab *c = &s->cpu[m->cpu];
 	ra_addr_t obj = c->freelist;
-	if (likely(obj) && likely(use_cpu_slab(m, s))) {
+	if (likely(obj)) {
+		/* Each pointer taken off the lockless freelist is checked when it is
+		 * taken: inside the cpu slab, an object start, not allocated. A
+		 * corrupt next pointer is therefore caught by the pop that reads it. */
 		struct ra_slab *sl = slab_of(m, c->slab);
-		unsigned order = slab_order(m, sl);
-		ra_addr_t next = get_fp(m, s, obj);
-		long idx = obj_index(s, sl, order, obj);
-		if (likely(idx >= 0 && !live_test(sl, (unsigned)idx) && fp_valid(s, sl, order, next))) {
-			c->freelist = next;
+		long idx = obj_index(s, sl, sl->order, obj);
+		if (likely(idx >= 0 && !live_test(sl, (unsigned)idx))) {
+			c->freelist = get_fp(m, s, obj);
 			live_set(sl, (unsigned)idx);
 			post_alloc(m, s, obj, gfp, req);
 			return obj;
 		}
-		report_freeptr(m, s, sl, idx >= 0 ? obj : slab_base(sl), idx >= 0 ? next : obj);
+		report_freeptr(m, s, sl, slab_base(sl), obj);
 	}
 	obj = slab_alloc_slow(m, s, gfp);
 	if (obj)
@@ -695,7 +706,38 @@ static int resolve(ra_machine *m, ra_addr_t p, const char *who, uint32_t *slab_i
 	return -1;
 }
 
+/* The common kfree: an object of a cpu slab of this cpu (do_slab_free()'s
+ * fast path), with the same checks as the slow path: an object start, and
+ * allocated. Anything else takes kfree_slow(). */
+static int kfree_slow(ra_machine *m, ra_addr_t p);
+
 int ra_kfree(ra_machine *m, ra_addr_t p)
+{
+	if (likely(kaddr_valid(m, p))) {
+		struct ra_page *pg = pfn_page(m, kaddr_pfn(p));
+		if (likely(pg->owner == PO_SLAB)) {
+			struct ra_slab *sl = slab_of(m, pg->priv);
+			struct ra_cache *s = m->caches[sl->cache];
+			if (likely(sl->frozen && sl->cpu == m->cpu && s->fastpath)) {
+				uint64_t off = p - (pfn_to_kaddr(sl->pfn) + s->red_left_pad);
+				uint32_t idx = (uint32_t)((off * s->reciprocal) >> 32);
+				if (likely(off < (RA_PAGE_SIZE << sl->order) && (uint64_t)idx * s->size == off &&
+				           live_test(sl, idx))) {
+					struct ra_cpu_slab *c = &s->cpu[m->cpu];
+					ra_san_poison(kaddr_host(m, p), s->object_size);
+					live_clear(sl, idx);
+					set_fp(m, s, p, c->freelist);
+					c->freelist = p;
+					s->nr_free++;
+					return 0;
+				}
+			}
+		}
+	}
+	return kfree_slow(m, p);
+}
+
+static int kfree_slow(ra_machine *m, ra_addr_t p)
 {
 	if (p <= RA_ZERO_SIZE_PTR)
 		return 0;
@@ -729,7 +771,7 @@ int ra_kmem_cache_free(ra_machine *m, ra_cache *c, ra_addr_t p)
 
 /* === kmalloc ============================================================ */
 
-static unsigned kmalloc_index(size_t size)
+static inline unsigned kmalloc_index(size_t size)
 {
 	if (size <= 192)
 		return size_index[(size - 1) / 8];
@@ -761,11 +803,14 @@ static ra_addr_t kmalloc_large(ra_machine *m, size_t size, ra_gfp_t gfp)
 
 ra_addr_t ra_kmalloc(ra_machine *m, size_t size, ra_gfp_t gfp)
 {
-	if (!size)
-		return RA_ZERO_SIZE_PTR;
-	if (size > KMALLOC_MAX_CACHE_SIZE)
-		return kmalloc_large(m, size, gfp);
-	return slab_alloc(m, ra_kmalloc_cache(m, size, gfp), gfp, size);
+	if (unlikely(size - 1 >= KMALLOC_MAX_CACHE_SIZE))
+		return size ? kmalloc_large(m, size, gfp) : RA_ZERO_SIZE_PTR;
+	struct ra_cache *s;
+	if (likely(!(gfp & (RA___GFP_DMA | RA___GFP_RECLAIMABLE))))
+		s = m->kmalloc_caches[0][kmalloc_index(size)];
+	else
+		s = ra_kmalloc_cache(m, size, gfp);
+	return slab_alloc(m, s, gfp, size);
 }
 
 ra_addr_t ra_kzalloc(ra_machine *m, size_t size, ra_gfp_t gfp) { return ra_kmalloc(m, size, gfp | RA___GFP_ZERO); }
@@ -934,6 +979,7 @@ static int calculate_sizes(ra_machine *m, struct ra_cache *s)
 	if (s->flags & RA_SLAB_RECLAIM_ACCOUNT)
 		s->allocflags |= RA___GFP_RECLAIMABLE;
 	s->mt = (s->flags & RA_SLAB_RECLAIM_ACCOUNT) ? MT_RECLAIMABLE : MT_UNMOVABLE;
+	s->fastpath = !(s->flags & SLAB_DEBUG_FLAGS) && KNOB(m, ENGINE_SLUB_FASTPATH);
 	/* set_min_partial(s, ilog2(s->size) / 2) clamped to [5, 10] */
 	s->min_partial = RA_MIN(10u, RA_MAX(5u, (ra_fls(size) - 1) / 2));
 	return 0;
@@ -1270,33 +1316,44 @@ const struct ra_track *ra_slab_alloc_track(ra_machine *m, struct ra_cache *c, ra
 }
 
 /* Walk one chain of free objects: every element inside sl, a free object,
- * seen once. Returns its length or -1 (reported) when broken. */
+ * seen once. Returns its length, or -1 with *bad_prev and *bad at the first
+ * link that is not: the object whose in-band pointer is wrong (0 when the
+ * chain's head itself is) and the value found. */
 static long walk_chain(ra_machine *m, struct ra_cache *s, struct ra_slab *sl, ra_addr_t head, uint64_t *seen,
-                       long *problems, const char *what)
+                       ra_addr_t *bad_prev, ra_addr_t *bad)
 {
-	unsigned order = slab_order(m, sl);
 	long n = 0;
-	for (ra_addr_t o = head; o; o = get_fp(m, s, o)) {
-		long i = obj_index(s, sl, order, o);
-		if (i < 0) {
-			ra_problem(m, problems, "slab cache %s: %s of slab 0x%016" PRIx64 " holds 0x%016" PRIx64
-			           ", not an object of the slab", s->name, what, slab_base(sl), o);
-			return -1;
-		}
-		if (live_test(sl, (unsigned)i)) {
-			ra_problem(m, problems, "slab cache %s: allocated object 0x%016" PRIx64 " is on the %s", s->name,
-			           o, what);
-			return -1;
-		}
-		if (seen[i >> 6] >> (i & 63) & 1) {
-			ra_problem(m, problems, "slab cache %s: object 0x%016" PRIx64 " twice on the free lists (%s)",
-			           s->name, o, what);
+	ra_addr_t prev = 0;
+	for (ra_addr_t o = head; o; prev = o, o = get_fp(m, s, o)) {
+		long i = obj_index(s, sl, sl->order, o);
+		if (i < 0 || live_test(sl, (unsigned)i) || (seen[i >> 6] >> (i & 63) & 1)) {
+			*bad_prev = prev;
+			*bad = o;
 			return -1;
 		}
 		seen[i >> 6] |= 1ULL << (i & 63);
 		n++;
 	}
 	return n;
+}
+
+/* Both chains of a slab (its own and, when frozen, its cpu's). In-band
+ * pointers are the trace's to corrupt: a broken chain is reported as
+ * misuse and rebuilt from the bitmap, then walked again. */
+static void walk_chains(ra_machine *m, struct ra_cache *s, struct ra_slab *sl, long *nfree, long *ncpu)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		uint64_t seen[512] = { 0 };
+		ra_addr_t bp = 0, bad = 0;
+		*nfree = walk_chain(m, s, sl, sl->freelist, seen, &bp, &bad);
+		*ncpu = 0;
+		if (*nfree >= 0 && sl->frozen && sl->cpu < m->ncpus && s->cpu[sl->cpu].slab == (uint32_t)(sl - m->slabs))
+			*ncpu = walk_chain(m, s, sl, s->cpu[sl->cpu].freelist, seen, &bp, &bad);
+		if (*nfree >= 0 && *ncpu >= 0)
+			return;
+		if (attempt == 0)
+			report_freeptr(m, s, sl, bp ? bp : slab_base(sl), bad);
+	}
 }
 
 long ra_slab_validate(ra_machine *m, bool full)
@@ -1331,20 +1388,21 @@ long ra_slab_validate(ra_machine *m, bool full)
 		if (sl->objects != order_objects(order, s->size))
 			ra_problem(m, &problems, "slab cache %s: slab 0x%016" PRIx64 " has %u objects, order %u holds %u",
 			           s->name, slab_base(sl), sl->objects, order, order_objects(order, s->size));
-		uint64_t seen[512] = { 0 };
 		unsigned live = 0;
 		for (unsigned w = 0; w < (sl->objects + 63u) / 64u; w++)
 			live += (unsigned)__builtin_popcountll(sl->live[w]);
-		long nfree = walk_chain(m, s, sl, sl->freelist, seen, &problems, "slab freelist");
-		long ncpu = 0;
-		if (sl->frozen) {
-			if (sl->cpu >= m->ncpus || s->cpu[sl->cpu].slab != id)
-				ra_problem(m, &problems, "slab cache %s: frozen slab 0x%016" PRIx64 " is no cpu's slab",
-				           s->name, slab_base(sl));
-			else
-				ncpu = walk_chain(m, s, sl, s->cpu[sl->cpu].freelist, seen, &problems, "cpu freelist");
-		}
-		if (nfree >= 0 && ncpu >= 0 && live + (unsigned long)nfree + (unsigned long)ncpu != sl->objects)
+		if (sl->order != order)
+			ra_problem(m, &problems, "slab cache %s: slab %u records order %u, its head frame %u", s->name, id,
+			           sl->order, order);
+		if (sl->frozen && (sl->cpu >= m->ncpus || s->cpu[sl->cpu].slab != id))
+			ra_problem(m, &problems, "slab cache %s: frozen slab 0x%016" PRIx64 " is no cpu's slab",
+			           s->name, slab_base(sl));
+		long nfree, ncpu;
+		walk_chains(m, s, sl, &nfree, &ncpu);
+		if (nfree < 0 || ncpu < 0)
+			ra_problem(m, &problems, "slab cache %s: slab 0x%016" PRIx64 "'s free lists stay broken after a rebuild",
+			           s->name, slab_base(sl));
+		else if (live + (unsigned long)nfree + (unsigned long)ncpu != sl->objects)
 			ra_problem(m, &problems, "slab cache %s: slab 0x%016" PRIx64 ": %u in use + %ld free + %ld on the "
 			           "cpu freelist != %u objects", s->name, slab_base(sl), live, nfree, ncpu, sl->objects);
 		if (!sl->frozen && sl->inuse != live)

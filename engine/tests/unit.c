@@ -1,0 +1,104 @@
+/*
+ * unit.c — the harness behind unit.h.
+ */
+#include "unit.h"
+#include "refalloc/trace.h"
+
+int unit_failed_checks;
+
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	uint64_t v = strtoull(s, &end, 0);
+	if (*end == 'K') v <<= 10;
+	else if (*end == 'M') v <<= 20;
+	else if (*end == 'G') v <<= 30;
+	return v;
+}
+
+ra_machine *tm_new(struct tm *t, const char *mem, unsigned cpus)
+{
+	memset(t, 0, sizeof(*t));
+	t->out = open_memstream(&t->obuf, &t->olen);
+	t->err = open_memstream(&t->ebuf, &t->elen);
+	struct ra_config cfg;
+	ra_config_default(&cfg);
+	cfg.mem = parse_size(mem);
+	cfg.cpus = cpus;
+	if (ra_machine_create(&t->m, &cfg, t->out, t->err) != RA_OK) {
+		fprintf(stderr, "  cannot create machine mem=%s: %s\n", mem, t->m ? ra_last_error(t->m) : "?");
+		abort();
+	}
+	return t->m;
+}
+
+void tm_free(struct tm *t)
+{
+	ra_machine_destroy(t->m);
+	fclose(t->out);
+	fclose(t->err);
+	free(t->obuf);
+	free(t->ebuf);
+	free(t->last_out);
+	free(t->last_err);
+}
+
+/* Copy what a memstream holds into *keep and empty the stream. */
+static const char *take(FILE *f, char **buf, size_t *len, char **keep)
+{
+	fflush(f);
+	free(*keep);
+	*keep = strdup(*buf ? *buf : "");
+	rewind(f);
+	fflush(f);
+	if (*buf)
+		(*buf)[0] = 0;
+	*len = 0;
+	return *keep;
+}
+
+const char *tm_out(struct tm *t) { return take(t->out, &t->obuf, &t->olen, &t->last_out); }
+const char *tm_err(struct tm *t) { return take(t->err, &t->ebuf, &t->elen, &t->last_err); }
+
+int run_trace_text(const char *text, char **out, char **err)
+{
+	size_t ol = 0, el = 0;
+	FILE *o = open_memstream(out, &ol), *e = open_memstream(err, &el);
+	struct ra_trace *t;
+	struct ra_trace_error pe;
+	int rc;
+	if (ra_trace_parse("t.trace", text, strlen(text), &t, &pe)) {
+		fprintf(e, "t.trace:%u:%u: error: %s\n", pe.line, pe.col, pe.msg);
+		rc = RA_EXIT_TRACE;
+	} else {
+		struct ra_replay_opts opts;
+		ra_replay_opts_default(&opts);
+		opts.check = RA_CHECK_FULL;
+		opts.out = o;
+		opts.err = e;
+		rc = ra_replay(t, &opts);
+		ra_trace_free(t);
+	}
+	fclose(o);
+	fclose(e);
+	return rc;
+}
+
+int unit_main(const char *suite, const struct unit_test *tests, size_t n, int argc, char **argv)
+{
+	int passed = 0, failed = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (argc > 1 && !strstr(tests[i].name, argv[1]))
+			continue;
+		int before = unit_failed_checks;
+		tests[i].fn();
+		if (unit_failed_checks == before) {
+			passed++;
+		} else {
+			failed++;
+			fprintf(stderr, "FAIL %s/%s\n", suite, tests[i].name);
+		}
+	}
+	printf("%s: %d passed, %d failed\n", suite, passed, failed);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,40 @@
+/*
+ * unit.h — the unit tests' small harness: TEST() bodies, CHECK/CHECK_EQ that
+ * record a failure and go on, a summary line "N passed, M failed".
+ */
+#ifndef RA_UNIT_H
+#define RA_UNIT_H
+
+#include "internal.h"
+#include <inttypes.h>
+#include <stdio.h>
+
+struct unit_test { const char *name; void (*fn)(void); };
+
+extern int unit_failed_checks;
+
+#define CHECK(cond) \
+	do { if (!(cond)) { unit_failed_checks++; \
+		fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); } } while (0)
+#define CHECK_EQ(a, b) \
+	do { long long _a = (long long)(a), _b = (long long)(b); if (_a != _b) { unit_failed_checks++; \
+		fprintf(stderr, "  %s:%d: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__, #a, _a, #b, _b); } } while (0)
+#define CHECK_STR(a, b) \
+	do { const char *_a = (a), *_b = (b); if (strcmp(_a, _b)) { unit_failed_checks++; \
+		fprintf(stderr, "  %s:%d: %s is\n---\n%s---\nexpected\n---\n%s---\n", __FILE__, __LINE__, #a, _a, _b); } } while (0)
+
+/* A machine whose views and reports go to memory buffers. */
+struct tm { ra_machine *m; FILE *out, *err; char *obuf, *ebuf, *last_out, *last_err; size_t olen, elen; };
+ra_machine *tm_new(struct tm *t, const char *mem, unsigned cpus);
+void tm_free(struct tm *t);
+/* Text printed so far (resets the buffer). */
+const char *tm_out(struct tm *t);
+const char *tm_err(struct tm *t);
+/* Run a trace given as text; returns the exit code; output via tm-like buffers. */
+int run_trace_text(const char *text, char **out, char **err);
+
+int unit_main(const char *suite, const struct unit_test *tests, size_t n, int argc, char **argv);
+#define UNIT_MAIN(suite, tests) \
+	int main(int argc, char **argv) { return unit_main(suite, tests, sizeof(tests) / sizeof(tests[0]), argc, argv); }
+
+#endif
