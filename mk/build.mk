@@ -50,6 +50,12 @@ ENGINE_EXTRA_OBJS :=
 ALL_EXTRA :=
 -include $(sort $(wildcard engine/*/*.mk fuzz/*.mk bench/*.mk leakcheck/*.mk))
 
+# The user side of the engine is umalloc's simulated world: its sources see
+# the UM_SIM back end, and umalloc's UM_SIM object joins the library.
+ENGINE_EXTRA_OBJS += $(UMALLOC_SIM_OBJ)
+UM_SIM_USERS := $(B)/engine/src/mm.o $(B)/engine/src/replay_user.o
+$(UM_SIM_USERS): CFLAGS += -DUM_SIM -Iengine/umalloc
+
 .PHONY: all lib tool unit
 all: lib tool unit $(ALL_EXTRA)
 lib: $(LIB)

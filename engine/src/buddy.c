@@ -756,13 +756,6 @@ nopage:
 	return RA_NOPFN;
 }
 
-/* Weak default OOM hook: without a user side there is nobody to kill. */
-__attribute__((weak)) bool ra_oom_hook(ra_machine *m, ra_gfp_t gfp, unsigned order)
-{
-	(void)m; (void)gfp; (void)order;
-	return false;
-}
-
 /* prep_new_page(): set the owner, zero if asked, tell the sanitizers. */
 uint32_t ra_alloc_pages_pfn(ra_machine *m, ra_gfp_t gfp, unsigned order, enum ra_owner owner)
 {

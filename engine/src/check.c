@@ -11,8 +11,6 @@
 #include "internal.h"
 #include <inttypes.h>
 
-__attribute__((weak)) long ra_mm_validate(ra_machine *m, bool full) { (void)m; (void)full; return 0; }
-
 static long check_counters(ra_machine *m)
 {
 	long problems = 0;

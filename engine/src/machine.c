@@ -262,6 +262,3 @@ void ra_machine_destroy(ra_machine *m)
 	free(m->files);
 	free(m);
 }
-
-/* Weak default: without the user side there is nothing to tear down. */
-__attribute__((weak)) void ra_mm_fini(ra_machine *m) { (void)m; }

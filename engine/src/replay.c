@@ -19,6 +19,7 @@
  * on the next line, or the replay exits 1 at the end.
  */
 #include "replay.h"
+#include "mm.h"
 #include <inttypes.h>
 
 const char *const ra_hkind_names[HK_NR] = {
@@ -318,17 +319,6 @@ static int exec_control(struct replay *rp, const struct ra_op *op)
 	}
 }
 
-/* Weak default: a build without the user side refuses user operations. */
-__attribute__((weak)) int rp_exec_user(struct replay *rp, const struct ra_op *op)
-{
-	return rp_trace_error(rp, op, 0, "'%s': not supported yet", ra_op_names[op->code]);
-}
-__attribute__((weak)) void rp_user_fini(struct replay *rp) { (void)rp; }
-__attribute__((weak)) bool rp_was_oom_killed(struct replay *rp, const char *name, uint64_t since)
-{
-	(void)rp; (void)name; (void)since;
-	return false;
-}
 __attribute__((weak)) int rp_leak_report(struct replay *rp, int mode) { (void)rp; (void)mode; return 0; }
 
 static int exec_op(struct replay *rp, const struct ra_op *op)
@@ -427,6 +417,8 @@ int ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struc
 		rp.last_op_seq = m->op_seq;
 		int out = exec_op(&rp, op);
 		rp.st.ops++;
+		if (ra_panicked(m))
+			out = OUT_PANIC;
 		if (out == OUT_TRACE_ERROR) {
 			exit_code = RA_EXIT_TRACE;
 			break;

@@ -215,8 +215,6 @@ static void view_vmallocinfo(ra_machine *m)
 
 /* === meminfo ============================================================ */
 
-__attribute__((weak)) void ra_mm_meminfo(ra_machine *m, struct ra_meminfo *mi) { (void)m; (void)mi; }
-
 void ra_meminfo_compute(ra_machine *m, struct ra_meminfo *mi)
 {
 	memset(mi, 0, sizeof(*mi));
@@ -368,7 +366,7 @@ static void view_unusable(ra_machine *m) { view_index(m, unusable_index); }
 
 /* === Dispatch =========================================================== */
 
-__attribute__((weak)) int ra_mm_view(ra_machine *m, const char *name);
+int ra_mm_view(ra_machine *m, const char *name);
 __attribute__((weak)) int ra_leak_view(ra_machine *m);
 
 struct view { const char *name; void (*fn)(ra_machine *m); };
@@ -407,6 +405,6 @@ int ra_view(ra_machine *m, const char *name)
 		return ra_leak_view ? ra_leak_view(m) : 1;
 	for (size_t i = 0; all_view_names[i]; i++)
 		if (strcmp(all_view_names[i], name) == 0)
-			return ra_mm_view ? ra_mm_view(m, name) : 1;
+			return ra_mm_view(m, name);
 	return RA_ENOENT;
 }

@@ -32,6 +32,18 @@ ra_machine *tm_new(struct tm *t, const char *mem, unsigned cpus)
 	return t->m;
 }
 
+ra_machine *tm_new_cfg(struct tm *t, const struct ra_config *cfg)
+{
+	memset(t, 0, sizeof(*t));
+	t->out = open_memstream(&t->obuf, &t->olen);
+	t->err = open_memstream(&t->ebuf, &t->elen);
+	if (ra_machine_create(&t->m, cfg, t->out, t->err) != RA_OK) {
+		fprintf(stderr, "  cannot create machine: %s\n", t->m ? ra_last_error(t->m) : "?");
+		abort();
+	}
+	return t->m;
+}
+
 void tm_free(struct tm *t)
 {
 	ra_machine_destroy(t->m);
@@ -59,6 +71,40 @@ static const char *take(FILE *f, char **buf, size_t *len, char **keep)
 
 const char *tm_out(struct tm *t) { return take(t->out, &t->obuf, &t->olen, &t->last_out); }
 const char *tm_err(struct tm *t) { return take(t->err, &t->ebuf, &t->elen, &t->last_err); }
+
+const char *tm_view(struct tm *t, const char *view)
+{
+	tm_out(t);
+	if (ra_view(t->m, view) != 0)
+		fprintf(stderr, "  view %s not available\n", view);
+	return tm_out(t);
+}
+
+static const char *counts(ra_machine *m, int zi, int mt)
+{
+	static char buf[16 * RA_NR_ORDERS];
+	size_t o = 0;
+	const struct ra_zone *z = &m->zones[zi];
+	for (int k = 0; k < RA_NR_ORDERS; k++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%" PRIu64, k ? " " : "",
+		                      mt < 0 ? z->area[k].nr_free : z->area[k].nr_type[mt]);
+	return buf;
+}
+
+const char *bi(ra_machine *m, int zi) { return counts(m, zi, -1); }
+const char *bi_type(ra_machine *m, int zi, int mt) { return counts(m, zi, mt); }
+
+unsigned nblocks(ra_machine *m, int zi, int mt)
+{
+	const struct ra_zone *z = &m->zones[zi];
+	unsigned n = 0;
+	/* as pagetypeinfo_showblockcount_print(): from the zone's first pfn in
+	 * steps of a pageblock, so a pageblock split by a zone boundary counts
+	 * in both zones */
+	for (uint32_t pfn = z->start_pfn; pfn < z->end_pfn; pfn += RA_PAGEBLOCK_PAGES)
+		n += pageblock_mt(m, pfn) == mt;
+	return n;
+}
 
 int run_trace_text(const char *text, char **out, char **err)
 {

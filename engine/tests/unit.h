@@ -33,6 +33,22 @@ const char *tm_err(struct tm *t);
 /* Run a trace given as text; returns the exit code; output via tm-like buffers. */
 int run_trace_text(const char *text, char **out, char **err);
 
+/* === Helpers for the kernel-side tests ================================== */
+
+/* A machine from a full configuration (dma=, dma32=, cma=). */
+ra_machine *tm_new_cfg(struct tm *t, const struct ra_config *cfg);
+/* The text of a view (ra_view into the out buffer, then taken). */
+const char *tm_view(struct tm *t, const char *view);
+/* pfn of a direct-map address */
+static inline uint32_t kpfn(ra_addr_t a) { return (uint32_t)((a - RA_DIRECT_MAP_BASE) >> RA_PAGE_SHIFT); }
+/* buddyinfo counts of zone zi as "n0 n1 ... n10"; types < 0: all types,
+ * else only free blocks of that migratetype (a pagetypeinfo row).
+ * Returns a static buffer, valid until the next call. */
+const char *bi(ra_machine *m, int zi);
+const char *bi_type(ra_machine *m, int zi, int mt);
+/* Pageblocks of migratetype mt counted for zone zi as pagetypeinfo does. */
+unsigned nblocks(ra_machine *m, int zi, int mt);
+
 int unit_main(const char *suite, const struct unit_test *tests, size_t n, int argc, char **argv);
 #define UNIT_MAIN(suite, tests) \
 	int main(int argc, char **argv) { return unit_main(suite, tests, sizeof(tests) / sizeof(tests[0]), argc, argv); }

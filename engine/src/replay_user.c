@@ -1,0 +1,276 @@
+/*
+ * replay_user.c — the user-side operations of a trace: tasks and threads,
+ * the malloc family through each task's umalloc, mappings, brk, mlockall,
+ * touch/read, oom_score_adj.
+ *
+ * User handles belong to their task: each task has its own handle table,
+ * and fork copies the parent's (same addresses, copy-on-write memory).
+ * Operations on a dead task (exited or OOM-killed) or its handles have
+ * outcome fail, as a trace cannot know whether a kill happens.
+ *
+ * While umalloc runs on behalf of a task, the task is marked busy: should
+ * that very call end in the OOM killer choosing the task, its memory goes at
+ * once but umalloc's host-side state waits until the call has returned.
+ */
+#include "replay.h"
+#include "mm.h"
+#include "umalloc.h"
+#include <inttypes.h>
+
+struct utask { struct ra_task *t; struct rhandle *uh; };
+struct ustate { struct utask *v; uint32_t n, cap; };
+
+static struct ustate *us(struct replay *rp)
+{
+	if (!rp->user) {
+		rp->user = calloc(1, sizeof(struct ustate));
+		RA_BUG_ON(rp->m, !rp->user);
+	}
+	return rp->user;
+}
+
+static struct rhandle *table_of(struct replay *rp, struct ra_task *t)
+{
+	struct ustate *u = us(rp);
+	for (uint32_t i = 0; i < u->n; i++)
+		if (u->v[i].t == t)
+			return u->v[i].uh;
+	if (u->n == u->cap) {
+		u->cap = u->cap ? u->cap * 2 : 8;
+		u->v = realloc(u->v, u->cap * sizeof(*u->v));
+		RA_BUG_ON(rp->m, !u->v);
+	}
+	u->v[u->n].t = t;
+	u->v[u->n].uh = calloc(rp->t->nnames + 1, sizeof(struct rhandle));
+	RA_BUG_ON(rp->m, !u->v[u->n].uh);
+	return u->v[u->n++].uh;
+}
+
+void rp_user_fini(struct replay *rp)
+{
+	struct ustate *u = rp->user;
+	if (!u)
+		return;
+	for (uint32_t i = 0; i < u->n; i++)
+		free(u->v[i].uh);
+	free(u->v);
+	free(u);
+	rp->user = NULL;
+}
+
+bool rp_was_oom_killed(struct replay *rp, const char *name, uint64_t since)
+{
+	struct ra_mm_world *w = ra_mm_world(rp->m);
+	for (uint32_t i = 0; w && i < w->nr_kills; i++)
+		if (w->kills[i].op_seq >= since && !strcmp(w->kills[i].comm, name))
+			return true;
+	return false;
+}
+
+#define UMEM_MASK ((1u << HK_UCHUNK) | (1u << HK_UMMAP))
+
+/* The current task or a trace error. */
+static int current(struct replay *rp, const struct ra_op *op, struct ra_task **out, uint32_t *tid)
+{
+	struct ra_mm_world *w = ra_mm_world(rp->m);
+	if (!w || !w->cur)
+		return rp_trace_error(rp, op, 0, "'%s' needs a current task (create one with `task NAME -> t`)",
+		                      ra_op_names[op->code]);
+	*out = w->cur;
+	*tid = w->cur_tid;
+	return OUT_OK;
+}
+
+/* A user handle of the current task, of a kind in mask. */
+static int uwant(struct replay *rp, const struct ra_op *op, struct ra_task *t, int which, unsigned mask,
+                 struct rhandle **out)
+{
+	struct rhandle *h = &table_of(rp, t)[op->h[which]];
+	if (h->state == HS_UNBOUND)
+		return rp_trace_error(rp, op, op->hcol[which], "handle '%s' is not bound in task %s (pid %u)",
+		                      rp->t->names[op->h[which]], t->comm, t->pid);
+	if (!(mask & (1u << h->kind)))
+		return rp_trace_error(rp, op, op->hcol[which], "handle '%s' is a %s; %s wants user memory",
+		                      rp->t->names[op->h[which]], ra_hkind_names[h->kind], ra_op_names[op->code]);
+	*out = h;
+	return OUT_OK;
+}
+
+static int ubind(struct replay *rp, struct ra_task *t, const struct ra_op *op, uint32_t consumed, int kind,
+                 uint64_t val, uint64_t size)
+{
+	int r = rp_bind(rp, table_of(rp, t), op, consumed, kind, val, size, 0, NULL);
+	if (r != OUT_OK)
+		return r;
+	rp->st.allocations++;
+	if (!val)
+		rp->st.alloc_failures++;
+	return val ? OUT_OK : OUT_FAIL;
+}
+
+/* Run one umalloc call with the task marked busy (see the essay). */
+#define UM_CALL(t, expr) ({ (t)->um_busy = 1; __typeof__(expr) _r = (expr); (t)->um_busy = 0; \
+	if (!ra_task_alive(t) && (t)->um) { um_destroy((t)->um); (t)->um = NULL; } _r; })
+
+static int exec_malloc_family(struct replay *rp, const struct ra_op *op, struct ra_task *t, uint32_t tid)
+{
+	struct um_state *um = t->um;
+	struct um_thread *th = ra_task_umthread(t, tid);
+	struct rhandle *h;
+	int r;
+	um_set_tag(um, ((uint64_t)rp->m->site.file << 32) | op->line);
+	unsigned long before = ra_reports(rp->m);
+	switch (op->code) {
+	case RA_OP_MALLOC:
+		return ubind(rp, t, op, RA_NONAME, HK_UCHUNK, UM_CALL(t, um_malloc(um, th, (size_t)op->a[0])),
+		             (uint64_t)op->a[0]);
+	case RA_OP_CALLOC: {
+		uint64_t n = (uint64_t)op->a[0], sz = (uint64_t)op->a[1];
+		return ubind(rp, t, op, RA_NONAME, HK_UCHUNK, UM_CALL(t, um_calloc(um, th, (size_t)n, (size_t)sz)), n * sz);
+	}
+	case RA_OP_MEMALIGN:
+		return ubind(rp, t, op, RA_NONAME, HK_UCHUNK,
+		             UM_CALL(t, um_memalign(um, th, (size_t)op->a[0], (size_t)op->a[1])), (uint64_t)op->a[1]);
+	case RA_OP_REALLOC: {
+		if ((r = uwant(rp, op, t, 0, UMEM_MASK, &h)) != OUT_OK)
+			return r;
+		struct rhandle *out = op->out != RA_NONAME ? &table_of(rp, t)[op->out] : NULL;
+		if (out && op->out != op->h[0] && out->state == HS_LIVE)
+			return rp_bind(rp, table_of(rp, t), op, RA_NONAME, 0, 0, 0, 0, NULL);
+		uint64_t old = h->state == HS_NULL ? 0 : h->val;
+		um_addr n = UM_CALL(t, um_realloc(um, th, old, (size_t)op->a[0]));
+		if (ra_reports(rp->m) != before)
+			return OUT_FAIL;
+		if (!op->a[0] && old) {
+			/* realloc(p, 0) frees p and returns NULL: a success */
+			h->state = HS_FREED;
+			if (op->out != RA_NONAME)
+				rp_bind(rp, table_of(rp, t), op, op->h[0], HK_UCHUNK, 0, 0, 0, NULL);
+			return OUT_OK;
+		}
+		if (n && h->state != HS_NULL)
+			h->state = HS_FREED;
+		return ubind(rp, t, op, op->h[0], HK_UCHUNK, n, (uint64_t)op->a[0]);
+	}
+	case RA_OP_FREE:
+		if ((r = uwant(rp, op, t, 0, UMEM_MASK, &h)) != OUT_OK)
+			return r;
+		if (h->state == HS_NULL)
+			return OUT_OK;
+		if (UM_CALL(t, um_free(um, th, h->val)))
+			return OUT_FAIL;
+		h->state = HS_FREED;
+		return OUT_OK;
+	case RA_OP_MALLOPT:
+		return UM_CALL(t, um_mallopt(um, (int)op->a[0], (int)op->a[1])) == 1 ? OUT_OK : OUT_FAIL;
+	case RA_OP_MALLOC_TRIM:
+		UM_CALL(t, um_trim(um, (size_t)op->a[0]));
+		return OUT_OK;
+	default:
+		return rp_trace_error(rp, op, 0, "internal: no executor for '%s'", ra_op_names[op->code]);
+	}
+}
+
+int rp_exec_user(struct replay *rp, const struct ra_op *op)
+{
+	ra_machine *m = rp->m;
+	struct ra_task *t = NULL;
+	uint32_t tid = 0;
+	struct rhandle *h;
+	int r;
+	switch (op->code) {
+	case RA_OP_TASK: {
+		const char *comm = ra_trace_strp(rp->t, op->str);
+		int adj = (op->flags & RA_OPF_HAS_ADJ) ? (int)op->a[0] : 0;
+		struct ra_task *nt = ra_task_create(m, comm, adj);
+		if (nt) {
+			ra_set_current(m, nt, 0);
+			table_of(rp, nt);
+		}
+		return rp_bind(rp, rp->kh, op, RA_NONAME, HK_TASK, nt ? nt->pid : 0, 0, 0, nt) == OUT_OK
+		       ? (nt ? OUT_OK : OUT_FAIL) : OUT_TRACE_ERROR;
+	}
+	case RA_OP_SWITCH: {
+		struct rhandle *th = &rp->kh[op->h[0]];
+		if (th->state == HS_UNBOUND || th->kind != HK_TASK)
+			return rp_trace_error(rp, op, op->hcol[0], "handle '%s' is %s, not a task", rp->t->names[op->h[0]],
+			                      th->state == HS_UNBOUND ? "not bound yet" : ra_hkind_names[th->kind]);
+		if (th->state == HS_NULL)
+			return OUT_FAIL;
+		t = th->ptr;
+		ra_set_current(m, t, (uint32_t)op->a[0]);
+		if (!ra_task_alive(t))
+			return OUT_FAIL;
+		return ra_task_thread(m, t, (uint32_t)op->a[0]) ? OUT_OK : OUT_FAIL;
+	}
+	default:
+		break;
+	}
+	if ((r = current(rp, op, &t, &tid)) != OUT_OK)
+		return r;
+	if (!ra_task_alive(t)) {
+		/* still a trace error to name a handle the task never had */
+		if ((op->code == RA_OP_FREE || op->code == RA_OP_REALLOC || op->code == RA_OP_TOUCH ||
+		     op->code == RA_OP_READ || op->code == RA_OP_MUNMAP) &&
+		    (r = uwant(rp, op, t, 0, UMEM_MASK, &h)) != OUT_OK)
+			return r;
+		return OUT_FAIL;
+	}
+	switch (op->code) {
+	case RA_OP_FORK: {
+		struct ra_task *c = ra_task_fork(m, t, tid);
+		if (c) {
+			struct rhandle *pt = table_of(rp, t), *ct = table_of(rp, c);
+			memcpy(ct, pt, (rp->t->nnames + 1) * sizeof(*ct));
+		}
+		return rp_bind(rp, rp->kh, op, RA_NONAME, HK_TASK, c ? c->pid : 0, 0, 0, c) == OUT_OK
+		       ? (c ? OUT_OK : OUT_FAIL) : OUT_TRACE_ERROR;
+	}
+	case RA_OP_EXIT:
+		ra_task_exit(m, t);
+		return OUT_OK;
+	case RA_OP_MALLOC: case RA_OP_CALLOC: case RA_OP_REALLOC: case RA_OP_MEMALIGN: case RA_OP_FREE:
+	case RA_OP_MALLOPT: case RA_OP_MALLOC_TRIM:
+		return exec_malloc_family(rp, op, t, tid);
+	case RA_OP_MMAP: {
+		unsigned f = ((op->flags & RA_OPF_POPULATE) ? RA_MMAP_POPULATE : 0) |
+		             ((op->flags & RA_OPF_LOCKED) ? RA_MMAP_LOCKED : 0);
+		uint64_t a = ra_mmap(m, t, (uint64_t)op->a[0], (int)op->a[1], f);
+		return ubind(rp, t, op, RA_NONAME, HK_UMMAP, a, (uint64_t)op->a[0]);
+	}
+	case RA_OP_MUNMAP:
+		if ((r = uwant(rp, op, t, 0, UMEM_MASK, &h)) != OUT_OK)
+			return r;
+		if (h->state == HS_NULL)
+			return OUT_OK;
+		if (ra_munmap(m, t, h->val, h->size))
+			return OUT_FAIL;
+		h->state = HS_FREED;
+		return OUT_OK;
+	case RA_OP_BRK:
+		return ra_sbrk(m, t, op->a[0]) == UINT64_MAX ? OUT_FAIL : OUT_OK;
+	case RA_OP_MLOCKALL:
+		return ra_mlockall(m, t, op->flags & RA_OPF_CURRENT, op->flags & RA_OPF_FUTURE) ? OUT_FAIL : OUT_OK;
+	case RA_OP_TOUCH: case RA_OP_READ: {
+		if ((r = uwant(rp, op, t, 0, UMEM_MASK, &h)) != OUT_OK)
+			return r;
+		if (h->state == HS_NULL)
+			return OUT_FAIL;
+		int64_t off = (op->flags & RA_OPF_HAS_OFF) ? op->a[0] : 0;
+		uint64_t len = (op->flags & RA_OPF_HAS_LEN) ? (uint64_t)op->a[1]
+		               : (off >= 0 && (uint64_t)off < h->size ? h->size - (uint64_t)off : 0);
+		if (!len)
+			return OUT_OK;
+		int rc = ra_uaccess(m, t, h->val + (uint64_t)off, len, op->code == RA_OP_TOUCH, NULL);
+		return rc ? OUT_FAIL : OUT_OK;
+	}
+	case RA_OP_OOM_SCORE_ADJ:
+		t->oom_score_adj = (int)op->a[0];
+		return OUT_OK;
+	case RA_OP_OOM_ADJ:
+		t->oom_score_adj = ra_oom_score_adj_from_adj((int)op->a[0]);
+		return OUT_OK;
+	default:
+		return rp_trace_error(rp, op, 0, "internal: no executor for '%s'", ra_op_names[op->code]);
+	}
+}
