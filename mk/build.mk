@@ -79,3 +79,5 @@ $(B)/tests/%: $(B)/engine/tests/%.o $(B)/engine/tests/unit.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+# Tests of the user side see umalloc's simulated world too.
+$(B)/engine/tests/test_user_stress.o: CFLAGS += -DUM_SIM -Iengine/umalloc

@@ -291,6 +291,19 @@ static bool vma_mergeable(const struct ra_vma *a, const struct ra_vma *b)
 	return a->end == b->start && a->flags == b->flags;
 }
 
+/* After flags changed (mprotect_fixup(), mlock_fixup()): merge neighbours
+ * that have become alike, as vma_merge() does. */
+static void vma_merge_all(ra_machine *m, struct ra_mm *mm)
+{
+	for (uint32_t k = 0; k + 1 < mm->nr_vma;) {
+		if (vma_mergeable(&mm->vma[k], &mm->vma[k + 1])) {
+			mm->vma[k].end = mm->vma[k + 1].end;
+			vma_remove(m, mm, k + 1);
+		} else
+			k++;
+	}
+}
+
 static void vma_obj_free(ra_machine *m, ra_addr_t obj)
 {
 	if (obj)
@@ -580,7 +593,7 @@ static uint8_t *translate(ra_machine *m, struct ra_task *t, uint64_t va, bool wr
 	return NULL;
 }
 
-int ra_uaccess(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len, bool write, void *buf)
+static int do_uaccess(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len, bool write, void *buf)
 {
 	if (!ra_task_alive(t))
 		return -2;
@@ -647,7 +660,7 @@ static uint64_t get_unmapped_area(struct ra_mm *mm, uint64_t len)
 
 static uint32_t prot_flags(int prot) { return (prot & 1 ? VM_READ : 0) | (prot & 2 ? VM_WRITE : 0); }
 
-uint64_t ra_mmap(ra_machine *m, struct ra_task *t, uint64_t len, int prot, unsigned flags)
+static uint64_t do_mmap(ra_machine *m, struct ra_task *t, uint64_t len, int prot, unsigned flags)
 {
 	if (!ra_task_alive(t) || !len || len > USER_STACK_TOP)
 		return 0;
@@ -674,7 +687,7 @@ uint64_t ra_mmap(ra_machine *m, struct ra_task *t, uint64_t len, int prot, unsig
 	return addr;
 }
 
-int ra_munmap(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len)
+static int do_munmap(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len)
 {
 	if (!ra_task_alive(t) || (addr & (RA_PAGE_SIZE - 1)) || !len || addr + len < addr)
 		return -1;
@@ -682,7 +695,7 @@ int ra_munmap(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len)
 }
 
 /* mprotect() of a whole VMA or the part of one (splits like munmap). */
-int ra_mprotect(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len, int prot)
+static int do_mprotect(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len, int prot)
 {
 	if (!ra_task_alive(t) || (addr & (RA_PAGE_SIZE - 1)))
 		return -1;
@@ -737,20 +750,13 @@ int ra_mprotect(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len, i
 			if (pte)
 				*pte &= ~PTE_WRITE;
 		}
-	/* merge with neighbours of the same flags, as vma_merge() would */
-	for (uint32_t k = (i ? i - 1 : 0); k + 1 < mm->nr_vma && k <= i + n;) {
-		if (vma_mergeable(&mm->vma[k], &mm->vma[k + 1])) {
-			mm->vma[k].end = mm->vma[k + 1].end;
-			vma_remove(m, mm, k + 1);
-		} else
-			k++;
-	}
+	vma_merge_all(m, mm);
 	/* mprotect to read-only keeps the charge (and VM_ACCOUNT), as the kernel does */
 	tlb_flush(mm);
 	return 0;
 }
 
-uint64_t ra_sbrk(ra_machine *m, struct ra_task *t, int64_t delta)
+static uint64_t do_sbrk(ra_machine *m, struct ra_task *t, int64_t delta)
 {
 	if (!ra_task_alive(t))
 		return UINT64_MAX;
@@ -794,7 +800,7 @@ uint64_t ra_sbrk(ra_machine *m, struct ra_task *t, int64_t delta)
 	return old;
 }
 
-int ra_mlockall(ra_machine *m, struct ra_task *t, bool current, bool future)
+static int do_mlockall(ra_machine *m, struct ra_task *t, bool current, bool future)
 {
 	if (!ra_task_alive(t))
 		return -1;
@@ -810,8 +816,8 @@ int ra_mlockall(ra_machine *m, struct ra_task *t, bool current, bool future)
 		mm->locked_vm += (v->end - v->start) >> RA_PAGE_SHIFT;
 		v->flags |= VM_LOCKED;
 	}
-	/* merging cannot change: every vma gained the same bit */
-	for (uint32_t i = 0; i < mm->nr_vma && ra_task_alive(t); i++) {
+	vma_merge_all(m, mm);
+	for (uint32_t i = 0; ra_task_alive(t) && i < mm->nr_vma; i++) {
 		struct ra_vma v = mm->vma[i];
 		populate(m, t, v.start, v.end);
 		/* pages already present become mlocked too */
@@ -824,7 +830,7 @@ int ra_mlockall(ra_machine *m, struct ra_task *t, bool current, bool future)
 	return 0;
 }
 
-int ra_madv_dontneed(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len)
+static int do_madv_dontneed(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len)
 {
 	if (!ra_task_alive(t) || (addr & (RA_PAGE_SIZE - 1)))
 		return -1;
@@ -838,6 +844,78 @@ int ra_madv_dontneed(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t l
 	zap_range(m, mm, addr, end);
 	return 0;
 }
+
+/* Every operation on a task pins it (see ra_task_get). */
+int ra_uaccess(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len, bool write, void *buf)
+{
+	if (!ra_task_alive(t))
+		return -2;
+	ra_task_get(t);
+	int r = do_uaccess(m, t, addr, len, write, buf);
+	ra_task_put(m, t);
+	return r;
+}
+
+uint64_t ra_mmap(ra_machine *m, struct ra_task *t, uint64_t len, int prot, unsigned flags)
+{
+	if (!ra_task_alive(t))
+		return 0;
+	ra_task_get(t);
+	uint64_t r = do_mmap(m, t, len, prot, flags);
+	ra_task_put(m, t);
+	return r;
+}
+
+int ra_munmap(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len)
+{
+	if (!ra_task_alive(t))
+		return -1;
+	ra_task_get(t);
+	int r = do_munmap(m, t, addr, len);
+	ra_task_put(m, t);
+	return r;
+}
+
+int ra_mprotect(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len, int prot)
+{
+	if (!ra_task_alive(t))
+		return -1;
+	ra_task_get(t);
+	int r = do_mprotect(m, t, addr, len, prot);
+	ra_task_put(m, t);
+	return r;
+}
+
+uint64_t ra_sbrk(ra_machine *m, struct ra_task *t, int64_t delta)
+{
+	if (!ra_task_alive(t))
+		return UINT64_MAX;
+	ra_task_get(t);
+	uint64_t r = do_sbrk(m, t, delta);
+	ra_task_put(m, t);
+	return r;
+}
+
+int ra_mlockall(ra_machine *m, struct ra_task *t, bool current, bool future)
+{
+	if (!ra_task_alive(t))
+		return -1;
+	ra_task_get(t);
+	int r = do_mlockall(m, t, current, future);
+	ra_task_put(m, t);
+	return r;
+}
+
+int ra_madv_dontneed(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len)
+{
+	if (!ra_task_alive(t))
+		return -1;
+	ra_task_get(t);
+	int r = do_madv_dontneed(m, t, addr, len);
+	ra_task_put(m, t);
+	return r;
+}
+
 
 /* === Tasks ============================================================== */
 
@@ -970,6 +1048,7 @@ struct ra_task *ra_task_create(ra_machine *m, const char *comm, int oom_score_ad
 	struct ra_task *t = task_new(m, comm, oom_score_adj);
 	if (!t)
 		return NULL;
+	ra_task_get(t);
 	t->mm = mm_alloc(m);
 	/* exec: a 132 KiB stack whose top page holds argv and envp */
 	bool ok = t->mm && vm_enough_memory(m, t, USER_STACK_SIZE >> RA_PAGE_SHIFT);
@@ -987,13 +1066,13 @@ struct ra_task *ra_task_create(ra_machine *m, const char *comm, int oom_score_ad
 		t->pid = m->mmw->next_pid++;
 		t->ppid = 1;
 		task_list_add(m, t);
-		if (handle_fault(m, t, USER_STACK_TOP - RA_PAGE_SIZE, true) == 0)
-			return t;
-		if (!ra_task_alive(t))
-			return NULL;    /* killed while starting: it stays in the list, dead */
-		ra_task_exit(m, t);
-		return NULL;
+		int r = handle_fault(m, t, USER_STACK_TOP - RA_PAGE_SIZE, true);
+		if (r && ra_task_alive(t))
+			t->state = TASK_EXITED;    /* could not start; stays in the list, dead */
+		ra_task_put(m, t);
+		return ra_task_alive(t) ? t : NULL;
 	}
+	t->busy = 0;
 	task_teardown(m, t);
 	free(t->threads);
 	free(t);
@@ -1008,6 +1087,8 @@ static bool dup_mmap(ra_machine *m, struct ra_task *parent, struct ra_task *chil
 	mm->start_brk = old->start_brk;
 	mm->brk = old->brk;
 	for (uint32_t i = 0; i < old->nr_vma; i++) {
+		if (!ra_task_alive(parent))
+			return false;
 		struct ra_vma v = old->vma[i];
 		v.flags &= ~VM_LOCKED;
 		v.obj = 0;
@@ -1049,9 +1130,12 @@ struct ra_task *ra_task_fork(ra_machine *m, struct ra_task *parent, uint32_t tid
 {
 	if (!ra_task_alive(parent))
 		return NULL;
+	ra_task_get(parent);
 	struct ra_task *t = task_new(m, parent->comm, parent->oom_score_adj);
-	if (!t)
+	if (!t) {
+		ra_task_put(m, parent);
 		return NULL;
+	}
 	t->mm = mm_alloc(m);
 	bool ok = t->mm && dup_mmap(m, parent, t) && ra_task_alive(parent);
 	if (ok) {
@@ -1063,6 +1147,7 @@ struct ra_task *ra_task_fork(ra_machine *m, struct ra_task *parent, uint32_t tid
 		task_teardown(m, t);
 		free(t->threads);
 		free(t);
+		ra_task_put(m, parent);
 		return NULL;
 	}
 	t->threads[0].umt = um_main_thread(t->um);
@@ -1070,12 +1155,23 @@ struct ra_task *ra_task_fork(ra_machine *m, struct ra_task *parent, uint32_t tid
 	t->ppid = parent->pid;
 	t->mm->hiwater_rss = t->mm->rss;
 	task_list_add(m, t);
+	ra_task_put(m, parent);
 	return t;
+}
+
+/* The OOM reaper's part: the pages go, the mm's structures stay. */
+static void reap(ra_machine *m, struct ra_task *t)
+{
+	struct ra_mm *mm = t->mm;
+	if (!mm)
+		return;
+	for (uint32_t i = 0; i < mm->nr_vma; i++)
+		zap_range(m, mm, mm->vma[i].start, mm->vma[i].end);
 }
 
 static void task_free_memory(ra_machine *m, struct ra_task *t)
 {
-	if (t->um && !t->um_busy) {
+	if (t->um) {
 		um_destroy(t->um);
 		t->um = NULL;
 	}
@@ -1097,10 +1193,22 @@ void ra_task_exit(ra_machine *m, struct ra_task *t)
 	if (!ra_task_alive(t))
 		return;
 	t->state = TASK_EXITED;
-	task_free_memory(m, t);
+	if (t->busy)
+		reap(m, t);
+	else
+		task_free_memory(m, t);
 }
 
-bool ra_task_thread(ra_machine *m, struct ra_task *t, uint32_t tid)
+void ra_task_get(struct ra_task *t) { t->busy++; }
+
+void ra_task_put(ra_machine *m, struct ra_task *t)
+{
+	RA_BUG_ON(m, !t->busy);
+	if (--t->busy == 0 && !ra_task_alive(t) && (t->mm || t->um))
+		task_free_memory(m, t);
+}
+
+static bool do_task_thread(ra_machine *m, struct ra_task *t, uint32_t tid)
 {
 	if (!ra_task_alive(t))
 		return false;
@@ -1124,6 +1232,16 @@ bool ra_task_thread(ra_machine *m, struct ra_task *t, uint32_t tid)
 		return false;
 	}
 	return true;
+}
+
+bool ra_task_thread(ra_machine *m, struct ra_task *t, uint32_t tid)
+{
+	if (!ra_task_alive(t))
+		return false;
+	ra_task_get(t);
+	bool r = do_task_thread(m, t, tid);
+	ra_task_put(m, t);
+	return r;
 }
 
 struct um_thread *ra_task_umthread(struct ra_task *t, uint32_t tid)
@@ -1224,7 +1342,10 @@ static void kill_task(ra_machine *m, struct ra_task *t, const char *why)
 	memcpy(k->comm, t->comm, sizeof(k->comm));
 	k->op_seq = m->op_seq;
 	t->state = TASK_KILLED;
-	task_free_memory(m, t);
+	if (t->busy)
+		reap(m, t);
+	else
+		task_free_memory(m, t);
 }
 
 static void panic(ra_machine *m, const char *msg)
@@ -1602,6 +1723,8 @@ void ra_mm_fini(ra_machine *m)
 
 /* === umalloc's back end (um_sim.h) ====================================== */
 
+/* Callers of umalloc pin the task around each call (ra_task_get), so the
+ * mm stays valid here even if a fault below runs the OOM killer on it. */
 static uint8_t *um_xlate(struct um_os *os, um_addr a, bool write)
 {
 	struct ra_task *t = os->t;

@@ -85,7 +85,7 @@ struct ra_task {
 	struct um_state *um;
 	struct um_os os;
 	ra_addr_t task_obj;         /* its task_struct */
-	uint8_t  um_busy;           /* inside a umalloc call: teardown of um waits */
+	uint32_t busy;              /* operations in progress on it (ra_task_get) */
 	uint32_t index;             /* in the world's task list */
 };
 
@@ -116,6 +116,12 @@ bool ra_task_thread(ra_machine *m, struct ra_task *t, uint32_t tid);
 void ra_set_current(ra_machine *m, struct ra_task *t, uint32_t tid);
 static inline bool ra_task_alive(const struct ra_task *t) { return t && t->state == TASK_ALIVE; }
 struct um_thread *ra_task_umthread(struct ra_task *t, uint32_t tid);
+/* Pin a task for the length of an operation on it. If the OOM killer picks
+ * a pinned task, its pages are reaped at once (as the OOM reaper does) but
+ * its mm, umalloc state and task structures stay until the last unpin,
+ * when the task has, in the kernel's terms, left the kernel. */
+void ra_task_get(struct ra_task *t);
+void ra_task_put(ra_machine *m, struct ra_task *t);
 struct ra_mm_world *ra_mm_world(ra_machine *m);
 bool ra_panicked(ra_machine *m);
 

@@ -8,9 +8,9 @@
  * Operations on a dead task (exited or OOM-killed) or its handles have
  * outcome fail, as a trace cannot know whether a kill happens.
  *
- * While umalloc runs on behalf of a task, the task is marked busy: should
- * that very call end in the OOM killer choosing the task, its memory goes at
- * once but umalloc's host-side state waits until the call has returned.
+ * While umalloc runs on behalf of a task, the task is pinned: should that
+ * very call end in the OOM killer choosing the task, its pages go at once
+ * but its mm and umalloc's host-side state wait until the call returns.
  */
 #include "replay.h"
 #include "mm.h"
@@ -108,9 +108,8 @@ static int ubind(struct replay *rp, struct ra_task *t, const struct ra_op *op, u
 	return val ? OUT_OK : OUT_FAIL;
 }
 
-/* Run one umalloc call with the task marked busy (see the essay). */
-#define UM_CALL(t, expr) ({ (t)->um_busy = 1; __typeof__(expr) _r = (expr); (t)->um_busy = 0; \
-	if (!ra_task_alive(t) && (t)->um) { um_destroy((t)->um); (t)->um = NULL; } _r; })
+/* Run one umalloc call with the task pinned (see the essay). */
+#define UM_CALL(rp, t, expr) ({ ra_task_get(t); __typeof__(expr) _r = (expr); ra_task_put((rp)->m, t); _r; })
 
 static int exec_malloc_family(struct replay *rp, const struct ra_op *op, struct ra_task *t, uint32_t tid)
 {
@@ -122,15 +121,15 @@ static int exec_malloc_family(struct replay *rp, const struct ra_op *op, struct 
 	unsigned long before = ra_reports(rp->m);
 	switch (op->code) {
 	case RA_OP_MALLOC:
-		return ubind(rp, t, op, RA_NONAME, HK_UCHUNK, UM_CALL(t, um_malloc(um, th, (size_t)op->a[0])),
+		return ubind(rp, t, op, RA_NONAME, HK_UCHUNK, UM_CALL(rp, t, um_malloc(um, th, (size_t)op->a[0])),
 		             (uint64_t)op->a[0]);
 	case RA_OP_CALLOC: {
 		uint64_t n = (uint64_t)op->a[0], sz = (uint64_t)op->a[1];
-		return ubind(rp, t, op, RA_NONAME, HK_UCHUNK, UM_CALL(t, um_calloc(um, th, (size_t)n, (size_t)sz)), n * sz);
+		return ubind(rp, t, op, RA_NONAME, HK_UCHUNK, UM_CALL(rp, t, um_calloc(um, th, (size_t)n, (size_t)sz)), n * sz);
 	}
 	case RA_OP_MEMALIGN:
 		return ubind(rp, t, op, RA_NONAME, HK_UCHUNK,
-		             UM_CALL(t, um_memalign(um, th, (size_t)op->a[0], (size_t)op->a[1])), (uint64_t)op->a[1]);
+		             UM_CALL(rp, t, um_memalign(um, th, (size_t)op->a[0], (size_t)op->a[1])), (uint64_t)op->a[1]);
 	case RA_OP_REALLOC: {
 		if ((r = uwant(rp, op, t, 0, UMEM_MASK, &h)) != OUT_OK)
 			return r;
@@ -138,7 +137,7 @@ static int exec_malloc_family(struct replay *rp, const struct ra_op *op, struct 
 		if (out && op->out != op->h[0] && out->state == HS_LIVE)
 			return rp_bind(rp, table_of(rp, t), op, RA_NONAME, 0, 0, 0, 0, NULL);
 		uint64_t old = h->state == HS_NULL ? 0 : h->val;
-		um_addr n = UM_CALL(t, um_realloc(um, th, old, (size_t)op->a[0]));
+		um_addr n = UM_CALL(rp, t, um_realloc(um, th, old, (size_t)op->a[0]));
 		if (ra_reports(rp->m) != before)
 			return OUT_FAIL;
 		if (!op->a[0] && old) {
@@ -157,14 +156,14 @@ static int exec_malloc_family(struct replay *rp, const struct ra_op *op, struct 
 			return r;
 		if (h->state == HS_NULL)
 			return OUT_OK;
-		if (UM_CALL(t, um_free(um, th, h->val)))
+		if (UM_CALL(rp, t, um_free(um, th, h->val)))
 			return OUT_FAIL;
 		h->state = HS_FREED;
 		return OUT_OK;
 	case RA_OP_MALLOPT:
-		return UM_CALL(t, um_mallopt(um, (int)op->a[0], (int)op->a[1])) == 1 ? OUT_OK : OUT_FAIL;
+		return UM_CALL(rp, t, um_mallopt(um, (int)op->a[0], (int)op->a[1])) == 1 ? OUT_OK : OUT_FAIL;
 	case RA_OP_MALLOC_TRIM:
-		UM_CALL(t, um_trim(um, (size_t)op->a[0]));
+		UM_CALL(rp, t, um_trim(um, (size_t)op->a[0]));
 		return OUT_OK;
 	default:
 		return rp_trace_error(rp, op, 0, "internal: no executor for '%s'", ra_op_names[op->code]);
