@@ -1261,26 +1261,37 @@ void ra_set_current(ra_machine *m, struct ra_task *t, uint32_t tid)
 
 uint64_t ra_oom_totalpages(ra_machine *m) { return m->totalram; }   /* + swap: none */
 
+/* oom_badness() from the counters it reads. */
+long ra_oom_badness_of(uint64_t rss, uint64_t swapents, uint64_t pgtables_bytes, int oom_score_adj, uint64_t totalpages)
+{
+	long adj = oom_score_adj;
+	if (adj == -1000)
+		return LONG_MIN;
+	long points = (long)(rss + swapents + pgtables_bytes / RA_PAGE_SIZE);
+	adj *= (long)(totalpages / 1000);    /* normalized to oom_score_adj units */
+	return points + adj;
+}
+
+/* proc_oom_score(): badness scaled to [0, 2000] as the modern kernel shows it */
+unsigned long ra_oom_score_of(long badness, uint64_t totalpages)
+{
+	if (badness == LONG_MIN)
+		return 0;
+	return (unsigned long)((1000 + badness * 1000 / (long)totalpages) * 2 / 3);
+}
+
 long ra_oom_badness(ra_machine *m, struct ra_task *t, uint64_t totalpages)
 {
 	(void)m;
 	if (!ra_task_alive(t) || t->pid == 1 || !t->mm)
 		return LONG_MIN;
-	long adj = t->oom_score_adj;
-	if (adj == -1000)
-		return LONG_MIN;
-	long points = (long)(t->mm->rss + t->mm->nr_pt);
-	adj *= (long)(totalpages / 1000);
-	return points + adj;
+	return ra_oom_badness_of(t->mm->rss, 0, t->mm->nr_pt * RA_PAGE_SIZE, t->oom_score_adj, totalpages);
 }
 
 unsigned long ra_oom_score(ra_machine *m, struct ra_task *t)
 {
 	uint64_t total = ra_oom_totalpages(m);
-	long badness = ra_oom_badness(m, t, total);
-	if (badness == LONG_MIN)
-		return 0;
-	return (unsigned long)((1000 + badness * 1000 / (long)total) * 2 / 3);
+	return ra_oom_score_of(ra_oom_badness(m, t, total), total);
 }
 
 int ra_oom_adj_from_score_adj(int score_adj)

@@ -149,6 +149,8 @@ int  ra_uaccess(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len, b
 /* === OOM ================================================================ */
 
 long ra_oom_badness(ra_machine *m, struct ra_task *t, uint64_t totalpages);   /* LONG_MIN: unkillable */
+long ra_oom_badness_of(uint64_t rss, uint64_t swapents, uint64_t pgtables_bytes, int oom_score_adj, uint64_t totalpages);
+unsigned long ra_oom_score_of(long badness, uint64_t totalpages);
 uint64_t ra_oom_totalpages(ra_machine *m);
 unsigned long ra_oom_score(ra_machine *m, struct ra_task *t);
 /* The current task's views (status, maps, ...): views.c calls it. */
