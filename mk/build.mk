@@ -11,6 +11,17 @@ CC       ?= gcc
 ifeq ($(origin CC),default)
 CC       := gcc
 endif
+# the fuzzing variants bring their own compiler and folder
+ifeq ($(V),libfuzzer)
+CC       := clang
+B        ?= build/libfuzzer
+else ifeq ($(V),afl)
+CC       := afl-clang-fast
+B        ?= build/afl
+else ifeq ($(V),cmplog)
+CC       := AFL_LLVM_CMPLOG=1 AFL_QUIET=1 afl-clang-fast
+B        ?= build/cmplog
+endif
 CCNAME   := $(notdir $(firstword $(CC)))
 # gcc builds go to build/<variant>; any other compiler to build/<cc>-<variant>
 ifeq ($(CCNAME),gcc)
@@ -29,8 +40,14 @@ OPT      := -O0 -g3 -DRA_DEBUG=1
 else ifeq ($(V),asan)
 OPT      := -O1 -g -DRA_DEBUG=1 -DRA_ASAN=1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SANLD    := -fsanitize=address,undefined
+else ifeq ($(V),libfuzzer)
+OPT      := -O1 -g -DRA_DEBUG=1 -DRA_ASAN=1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
+SANLD    := -fsanitize=address,undefined
+else ifneq ($(filter afl cmplog,$(V)),)
+OPT      := -O2 -g -DRA_DEBUG=1
 else
-$(error unknown variant V=$(V): use release, debug or asan)
+$(error unknown variant V=$(V): use release, debug, asan, libfuzzer, afl or cmplog)
 endif
 
 CFLAGS   := $(BASE) $(OPT) $(EXTRA_CFLAGS)
@@ -53,7 +70,7 @@ ALL_EXTRA :=
 # The user side of the engine is umalloc's simulated world: its sources see
 # the UM_SIM back end, and umalloc's UM_SIM object joins the library.
 ENGINE_EXTRA_OBJS += $(UMALLOC_SIM_OBJ)
-UM_SIM_USERS := $(B)/engine/src/mm.o $(B)/engine/src/replay_user.o
+UM_SIM_USERS := $(B)/engine/src/mm.o $(B)/engine/src/replay_user.o $(B)/engine/src/oracle.o
 $(UM_SIM_USERS): CFLAGS += -DUM_SIM -Iengine/umalloc
 
 .PHONY: all lib tool unit
@@ -71,7 +88,8 @@ $(LIB): $(ENGINE_OBJS) $(ENGINE_EXTRA_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(TOOL): $(B)/engine/tool/refalloc.o $(LIB)
+TOOL_SRCS := $(sort $(wildcard engine/tool/*.c))
+$(TOOL): $(TOOL_SRCS:%.c=$(B)/%.o) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(B)/tests/%: $(B)/engine/tests/%.o $(B)/engine/tests/unit.o $(LIB)

@@ -593,7 +593,9 @@ static void reserve_highatomic_pageblock(ra_machine *m, struct ra_zone *z, uint3
 }
 
 /* unreserve_highatomic_pageblock(): give reserved blocks back before OOM. */
-static bool unreserve_highatomic_pageblock(ra_machine *m, int classzone, bool force)
+/* The freed block takes the migratetype of the allocation that needs it
+ * (ac->migratetype), as the kernel converts it, not a fixed type. */
+static bool unreserve_highatomic_pageblock(ra_machine *m, int classzone, bool force, int newmt)
 {
 	for (int zi = classzone; zi >= 0; zi--) {
 		struct ra_zone *z = &m->zones[zi];
@@ -608,7 +610,6 @@ static bool unreserve_highatomic_pageblock(ra_machine *m, int classzone, bool fo
 			if (pageblock_mt(m, pfn) == MT_HIGHATOMIC) {
 				z->nr_reserved_highatomic -= RA_MIN((uint64_t)RA_PAGEBLOCK_PAGES, z->nr_reserved_highatomic);
 			}
-			int newmt = MT_MOVABLE;
 			set_pageblock_mt(m, pfn, newmt);
 			move_freepages_block(m, z, pfn, newmt, NULL);
 			return true;
@@ -717,7 +718,7 @@ retry:
 	 * back is per-cpu lists and highatomic reserves, once. */
 	m->st.direct_reclaim++;
 	if (!drained) {
-		unreserve_highatomic_pageblock(m, classzone, false);
+		unreserve_highatomic_pageblock(m, classzone, false, mt);
 		ra_drain_pcp_all(m);
 		drained = true;
 		goto retry;
@@ -726,11 +727,14 @@ retry:
 		goto nopage;
 	if (order > RA_COSTLY_ORDER && !(gfp & RA___GFP_RETRY_MAYFAIL) && !(gfp & RA___GFP_NOFAIL))
 		goto nopage;
+	/* should_reclaim_retry(): without reclaim progress, "before OOM,
+	 * exhaust highatomic_reserve" — one pageblock per round, and every
+	 * block given back means another try before anybody is killed */
+	if (unreserve_highatomic_pageblock(m, classzone, true, mt))
+		goto retry;
 	/* __alloc_pages_may_oom() */
 	if ((gfp & RA___GFP_FS) && classzone >= ZONE_NORMAL && order <= RA_COSTLY_ORDER &&
 	    !(gfp & (RA___GFP_RETRY_MAYFAIL | RA___GFP_THISNODE)) && oom_rounds < 4096) {
-		while (unreserve_highatomic_pageblock(m, classzone, true))
-			;
 		oom_rounds++;
 		if (ra_oom_hook(m, gfp, order)) {
 			pfn = get_page_from_freelist(m, gfp, order, ALLOC_WMARK_HIGH | ALLOC_CPUSET, classzone, mt);
@@ -777,6 +781,10 @@ uint32_t ra_alloc_pages_pfn(ra_machine *m, ra_gfp_t gfp, unsigned order, enum ra
 	account(m, owner, p->mt, 1 << order);
 	uint8_t *host = pfn_host(m, pfn);
 	size_t len = (size_t)RA_PAGE_SIZE << order;
+#if defined(RA_ASAN) || defined(__SANITIZE_ADDRESS__)
+	for (uint32_t b = pfn >> RA_PAGEBLOCK_ORDER; b <= (pfn + (1u << order) - 1) >> RA_PAGEBLOCK_ORDER; b++)
+		m->san_touched[b] = 1;
+#endif
 	ra_san_unpoison(host, len);
 	if (gfp & RA___GFP_ZERO)
 		memset(host, 0, len);

@@ -65,8 +65,18 @@ int ra_gfp_parse(const char *s, size_t len, ra_gfp_t *out, size_t *bad_off)
 				found = true;
 				break;
 			}
-		if (!found && n == 1 && s[i] == '0')
-			found = true;   /* "0": no flags */
+		if (!found && n && n < 20 && s[i] >= '0' && s[i] <= '9') {
+			/* a number: bits without a name, as %pGg prints them ("0x200") */
+			char num[24];
+			memcpy(num, s + i, n);
+			num[n] = 0;
+			char *end;
+			unsigned long long bits = strtoull(num, &end, 0);
+			if (!*end && bits <= 0xffffffffULL) {
+				v |= (ra_gfp_t)bits;
+				found = true;
+			}
+		}
 		if (!found) {
 			*bad_off = i;
 			return -1;

@@ -169,6 +169,7 @@ struct ra_slab {
 	uint8_t  cpu;                /* when frozen */
 	uint8_t  order;              /* of its pages (cached from the head frame) */
 	uint64_t *live;              /* allocation bitmap: the engine's own truth */
+	uint64_t *internal;          /* objects the kernel itself holds (NULL until one is) */
 };
 
 struct ra_slab_list { uint32_t head, tail, nr; };
@@ -222,6 +223,7 @@ struct ra_vmarea {
 	uint32_t id;
 	uint8_t  ioremap;
 	uint8_t  live;
+	uint8_t  internal;           /* the kernel's own: a kernel stack, a nested page array */
 };
 
 /* === Sites: "FILE:LINE" of the operation being executed ================== */
@@ -268,6 +270,7 @@ struct ra_machine {
 	uint8_t *ram;                 /* simulated RAM, lazily reserved */
 	size_t   ram_map_len;
 	uint8_t *pageblock_mt;        /* [nr_pages >> 9] */
+	uint8_t *san_touched;         /* ASan builds: pageblocks ever allocated from, to unpoison at the end */
 	struct ra_zone zones[RA_NR_ZONES];
 	int      nr_zones;            /* populated zones are 0..nr_zones-1 (with gaps skipped) */
 	bool     populated[RA_NR_ZONES];
@@ -319,6 +322,11 @@ struct ra_machine {
 	uint64_t op_seq;              /* operations executed: "when" in tracks */
 	uint32_t report_cap;          /* stop printing after this many */
 	bool     slab_tainted;        /* a slab BUG was printed: later ones say Tainted */
+	bool     inband_tainted;      /* a trace wrote where it had no object (stale or out-of-bounds
+	                                 kernel pointer, heap shrunk under malloc): in-band metadata
+	                                 may be garbage, the validators' findings there are misuse */
+	bool     raw_trace_access;    /* a trace's poke/touch bypass the sanitizers (fuzzing: the
+	                                 sanitizers are there to catch the engine, not the trace) */
 
 	struct ra_stats st;
 
@@ -437,10 +445,22 @@ void ra_slab_fini(ra_machine *m);
 struct ra_cache *ra_kmalloc_cache(ra_machine *m, size_t size, ra_gfp_t gfp);
 int  ra_slab_set_debug(ra_machine *m, const char *spec, char *err, size_t errlen);
 long ra_slab_validate(ra_machine *m, bool full);
+long ra_slab_validate_structures(ra_machine *m);   /* full, without reading simulated RAM */
 static inline struct ra_slab *slab_of(ra_machine *m, uint32_t id) { return &m->slabs[id]; }
 /* Is addr a live slab object / large kmalloc? Sets *obj_size. For leak reports. */
 void ra_slab_for_each_live(ra_machine *m, void (*fn)(void *arg, struct ra_cache *c, ra_addr_t obj, const struct ra_track *t), void *arg);
 const struct ra_track *ra_slab_alloc_track(ra_machine *m, struct ra_cache *c, ra_addr_t obj);
+
+/* The kernel's own objects (task structures, kernel stacks, vmalloc page
+ * arrays). A trace frees only what it allocated: the public free functions
+ * refuse these with a report, only the *_internal ones free them. */
+ra_addr_t ra_kmalloc_internal(ra_machine *m, size_t size, ra_gfp_t gfp);
+void ra_kfree_internal(ra_machine *m, ra_addr_t p);
+ra_addr_t ra_kmem_cache_alloc_internal(ra_machine *m, ra_cache *c, ra_gfp_t gfp);
+void ra_kmem_cache_free_internal(ra_machine *m, ra_cache *c, ra_addr_t p);
+ra_addr_t ra_vmalloc_internal(ra_machine *m, size_t size);
+void ra_vfree_internal(ra_machine *m, ra_addr_t p);
+bool ra_slab_object_internal(ra_machine *m, ra_addr_t p);
 
 /* === vmalloc.c ========================================================== */
 
@@ -453,6 +473,9 @@ struct ra_vmarea *ra_vmarea_find(ra_machine *m, ra_addr_t addr);  /* containing 
 long ra_check_buddy(ra_machine *m, bool full);
 long ra_check_meminfo(ra_machine *m);
 long ra_check_op(ra_machine *m);
+/* Every full structure walk, but nothing read from simulated RAM (what a
+ * trace may corrupt in band): the per-operation tier of --check=full. */
+long ra_check_structures(ra_machine *m);
 
 /* meminfo numbers in pages, shared by the view and the checker */
 struct ra_meminfo {

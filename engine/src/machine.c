@@ -214,7 +214,8 @@ int ra_machine_create(ra_machine **mp, const struct ra_config *cfg, FILE *out, F
 	m->ram_map_len = (size_t)m->nr_pages << RA_PAGE_SHIFT;
 	m->ram = map_lazy(m->ram_map_len);
 	m->pageblock_mt = calloc((m->nr_pages + RA_PAGEBLOCK_PAGES - 1) / RA_PAGEBLOCK_PAGES, 1);
-	if (!m->pages || !m->ram || !m->pageblock_mt) {
+	m->san_touched = calloc((m->nr_pages + RA_PAGEBLOCK_PAGES - 1) / RA_PAGEBLOCK_PAGES, 1);
+	if (!m->pages || !m->ram || !m->pageblock_mt || !m->san_touched) {
 		ra_set_error(m, "cannot reserve host memory for a %llu MiB machine",
 		             (unsigned long long)(m->cfg.mem >> 20));
 		return RA_ENOMEM;
@@ -252,10 +253,16 @@ void ra_machine_destroy(ra_machine *m)
 	if (m->pages)
 		munmap(m->pages, m->pages_map_len);
 	if (m->ram) {
-		/* ASan keeps user poison across munmap; clearing to zero is cheap */
-		ra_san_unpoison(m->ram, m->ram_map_len);
+		/* ASan keeps user poison across munmap: clear it where pages were
+		 * ever allocated (nothing else was poisoned) */
+		for (uint32_t b = 0; m->san_touched && b < (m->nr_pages + RA_PAGEBLOCK_PAGES - 1) / RA_PAGEBLOCK_PAGES; b++)
+			if (m->san_touched[b])
+				ra_san_unpoison(m->ram + ((size_t)b << (RA_PAGEBLOCK_ORDER + RA_PAGE_SHIFT)),
+				                RA_MIN((size_t)RA_PAGEBLOCK_PAGES << RA_PAGE_SHIFT,
+				                       m->ram_map_len - ((size_t)b << (RA_PAGEBLOCK_ORDER + RA_PAGE_SHIFT))));
 		munmap(m->ram, m->ram_map_len);
 	}
+	free(m->san_touched);
 	free(m->pageblock_mt);
 	for (uint32_t i = 0; i < m->nr_files; i++)
 		free(m->files[i]);

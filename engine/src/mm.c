@@ -307,7 +307,7 @@ static void vma_merge_all(ra_machine *m, struct ra_mm *mm)
 static void vma_obj_free(ra_machine *m, ra_addr_t obj)
 {
 	if (obj)
-		ra_kmem_cache_free(m, m->mmw->vma_cache, obj);
+		ra_kmem_cache_free_internal(m, m->mmw->vma_cache, obj);
 }
 
 /* Insert [start, end) with flags; merges with neighbours like vma_merge().
@@ -327,7 +327,7 @@ static bool vma_insert(ra_machine *m, struct ra_mm *mm, uint64_t start, uint64_t
 	} else if (merge_next) {
 		mm->vma[i].start = start;
 	} else {
-		v.obj = ra_kmem_cache_alloc(m, m->mmw->vma_cache, RA_GFP_KERNEL);
+		v.obj = ra_kmem_cache_alloc_internal(m, m->mmw->vma_cache, RA_GFP_KERNEL);
 		if (!v.obj)
 			return false;
 		vma_slot(m, mm, i, 1);
@@ -412,7 +412,7 @@ static int unmap_range(ra_machine *m, struct ra_mm *mm, uint64_t start, uint64_t
 	uint32_t i = vma_index(mm, start);
 	if (i < mm->nr_vma && mm->vma[i].start < start && mm->vma[i].end > end) {
 		struct ra_vma v = mm->vma[i];
-		ra_addr_t obj = ra_kmem_cache_alloc(m, m->mmw->vma_cache, RA_GFP_KERNEL);
+		ra_addr_t obj = ra_kmem_cache_alloc_internal(m, m->mmw->vma_cache, RA_GFP_KERNEL);
 		if (!obj)
 			return -1;
 		vma_slot(m, mm, i + 1, 1);
@@ -561,8 +561,21 @@ static int handle_fault(ra_machine *m, struct ra_task *t, uint64_t va, bool writ
 	return 0;
 }
 
+static void kill_task(ra_machine *m, struct ra_task *t, const char *why);
+
+/* A fault that cannot be served (no memory even after the OOM killer ran,
+ * or an injected failure) ends the task, as VM_FAULT_SIGBUS/OOM would:
+ * the program cannot go on past the faulting access. */
+static void fault_kill(ra_machine *m, struct ra_task *t, uint64_t va)
+{
+	if (!ra_task_alive(t))
+		return;
+	ra_log(m, "%s[%u]: page fault at 0x%" PRIx64 " could not be served: killed by SIGBUS", t->comm, t->pid, va);
+	kill_task(m, t, NULL);
+}
+
 /* Host bytes of user address va for an access; faults as needed. NULL with
- * *err -1 (segfault reported) or -2 (not served). */
+ * *err -1 (segfault reported) or -2 (not served: the task is then dead). */
 static uint8_t *translate(ra_machine *m, struct ra_task *t, uint64_t va, bool write, int *err)
 {
 	struct ra_mm *mm = t->mm;
@@ -581,6 +594,8 @@ static uint8_t *translate(ra_machine *m, struct ra_task *t, uint64_t va, bool wr
 		}
 		int r = handle_fault(m, t, va, write);
 		if (r) {
+			if (r == -2)
+				fault_kill(m, t, va);
 			*err = r;
 			return NULL;
 		}
@@ -605,8 +620,14 @@ static int do_uaccess(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t 
 		uint8_t *h = translate(m, t, addr, write, &err);
 		if (!h)
 			return err;
-		/* Instrumented on purpose: ASan and Valgrind see the trace's access. */
-		if (write) {
+		/* Instrumented on purpose: ASan and Valgrind see the trace's access
+		 * (unless fuzzing: then the sanitizers watch the engine only). */
+		if (m->raw_trace_access) {
+			if (write && b)
+				ra_raw_copy(h, b, chunk);
+			else if (!write && b)
+				ra_raw_copy(b, h, chunk);
+		} else if (write) {
 			if (b)
 				memcpy(h, b, chunk);
 			else
@@ -721,7 +742,7 @@ static int do_mprotect(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t
 	unsigned n = (vstart < addr) + 1 + (end < vend);
 	ra_addr_t extra[2] = { 0, 0 };
 	for (unsigned k = 0; k + 1 < n; k++) {
-		extra[k] = ra_kmem_cache_alloc(m, m->mmw->vma_cache, RA_GFP_KERNEL);
+		extra[k] = ra_kmem_cache_alloc_internal(m, m->mmw->vma_cache, RA_GFP_KERNEL);
 		if (!extra[k]) {
 			for (unsigned j = 0; j < k; j++)
 				vma_obj_free(m, extra[j]);
@@ -924,11 +945,11 @@ static struct ra_mm *mm_alloc(ra_machine *m)
 	struct ra_mm *mm = calloc(1, sizeof(*mm));
 	RA_BUG_ON(m, !mm);
 	tlb_flush(mm);
-	mm->mm_obj = ra_kmem_cache_alloc(m, m->mmw->mm_cache, RA_GFP_KERNEL);
+	mm->mm_obj = ra_kmem_cache_alloc_internal(m, m->mmw->mm_cache, RA_GFP_KERNEL);
 	uint32_t pgd = mm->mm_obj ? pt_page(m) : RA_NOPFN;
 	if (pgd == RA_NOPFN) {
 		if (mm->mm_obj)
-			ra_kmem_cache_free(m, m->mmw->mm_cache, mm->mm_obj);
+			ra_kmem_cache_free_internal(m, m->mmw->mm_cache, mm->mm_obj);
 		free(mm);
 		return NULL;
 	}
@@ -958,7 +979,7 @@ static void mm_release(ra_machine *m, struct ra_mm *mm)
 	}
 	unaccount_commit(m, mm, mm->committed);
 	if (mm->mm_obj)
-		ra_kmem_cache_free(m, m->mmw->mm_cache, mm->mm_obj);
+		ra_kmem_cache_free_internal(m, m->mmw->mm_cache, mm->mm_obj);
 	free(mm->vma);
 	free(mm);
 }
@@ -970,7 +991,7 @@ static bool thread_add(ra_machine *m, struct ra_task *t, uint32_t tid)
 		t->threads = realloc(t->threads, t->cap_threads * sizeof(*t->threads));
 		RA_BUG_ON(m, !t->threads);
 	}
-	ra_addr_t ks = ra_vmalloc(m, THREAD_SIZE);
+	ra_addr_t ks = ra_vmalloc_internal(m, THREAD_SIZE);
 	if (!ks)
 		return false;
 	struct ra_thread *th = &t->threads[t->nr_threads++];
@@ -1010,13 +1031,13 @@ static void task_teardown(ra_machine *m, struct ra_task *t)
 	}
 	for (uint32_t i = 0; i < t->nr_threads; i++)
 		if (t->threads[i].kstack) {
-			ra_vfree(m, t->threads[i].kstack);
+			ra_vfree_internal(m, t->threads[i].kstack);
 			t->threads[i].kstack = 0;
 		}
 	mm_release(m, t->mm);
 	t->mm = NULL;
 	if (t->task_obj) {
-		ra_kmem_cache_free(m, m->mmw->task_cache, t->task_obj);
+		ra_kmem_cache_free_internal(m, m->mmw->task_cache, t->task_obj);
 		t->task_obj = 0;
 	}
 }
@@ -1031,7 +1052,7 @@ static struct ra_task *task_new(ra_machine *m, const char *comm, int adj)
 	t->oom_score_adj = adj;
 	t->os.m = m;
 	t->os.t = t;
-	t->task_obj = ra_kmem_cache_alloc(m, m->mmw->task_cache, RA_GFP_KERNEL);
+	t->task_obj = ra_kmem_cache_alloc_internal(m, m->mmw->task_cache, RA_GFP_KERNEL);
 	if (!t->task_obj || !thread_add(m, t, 0)) {
 		task_teardown(m, t);
 		free(t->threads);
@@ -1177,14 +1198,14 @@ static void task_free_memory(ra_machine *m, struct ra_task *t)
 	}
 	for (uint32_t i = 0; i < t->nr_threads; i++) {
 		if (t->threads[i].kstack)
-			ra_vfree(m, t->threads[i].kstack);
+			ra_vfree_internal(m, t->threads[i].kstack);
 		t->threads[i].kstack = 0;
 		t->threads[i].alive = 0;
 	}
 	mm_release(m, t->mm);
 	t->mm = NULL;
 	if (t->task_obj)
-		ra_kmem_cache_free(m, m->mmw->task_cache, t->task_obj);
+		ra_kmem_cache_free_internal(m, m->mmw->task_cache, t->task_obj);
 	t->task_obj = 0;
 }
 
@@ -1226,7 +1247,7 @@ static bool do_task_thread(ra_machine *m, struct ra_task *t, uint32_t tid)
 	th->ustack = stk;
 	th->umt = um_thread_create(t->um);
 	if (!th->umt) {
-		ra_vfree(m, th->kstack);
+		ra_vfree_internal(m, th->kstack);
 		t->nr_threads--;
 		ra_munmap(m, t, stk, PTHREAD_STACK + RA_PAGE_SIZE);
 		return false;
@@ -1332,10 +1353,19 @@ static void oom_dump(ra_machine *m, ra_gfp_t gfp, unsigned order)
 	}
 }
 
+/* Kill t: the OOM killer (why = its message) or a fatal fault (why NULL). */
 static void kill_task(ra_machine *m, struct ra_task *t, const char *why)
 {
 	struct ra_mm_world *w = m->mmw;
 	struct ra_mm *mm = t->mm;
+	if (!why) {
+		t->state = TASK_KILLED;
+		if (t->busy)
+			reap(m, t);
+		else
+			task_free_memory(m, t);
+		return;
+	}
 	if (m->err) {
 		fprintf(m->err, "oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,"
 		        "task_memcg=/,task=%s,pid=%u,uid=0\n", t->comm, t->pid);
@@ -1660,8 +1690,15 @@ static long validate_mm(ra_machine *m, struct ra_task *t, uint32_t *mapcount, bo
 	if (tables != mm->nr_pt)
 		ra_problem(m, &problems, "task %s[%u]: %" PRIu64 " page-table pages counted, %" PRIu64 " found", t->comm,
 		           t->pid, mm->nr_pt, tables);
-	if (t->um)
-		problems += um_check(t->um, UM_CHECK_FULL);
+	if (t->um) {
+		/* After a trace corrupted memory on purpose (a write through a stale
+		 * or out-of-bounds kernel pointer, the heap shrunk under malloc), what
+		 * umalloc's walk finds in in-band data is reported as heap corruption,
+		 * the trace's doing, not as an engine problem. */
+		long p = um_check(t->um, UM_CHECK_FULL);
+		if (!m->inband_tainted)
+			problems += p;
+	}
 	return problems;
 }
 

@@ -48,6 +48,8 @@ struct replay {
 	uint64_t unexpected_reports, failures, invariant_problems;
 	bool stopped;
 	void *user;                /* replay_user.c's state */
+	struct oracle *oracle;     /* oracle.c, with opts.oracle */
+	uint64_t oracle_failures;
 };
 
 int  rp_trace_error(struct replay *rp, const struct ra_op *op, uint32_t col, const char *fmt, ...)
@@ -60,6 +62,20 @@ int  rp_bind(struct replay *rp, struct rhandle *table, const struct ra_op *op, u
 int  rp_exec_user(struct replay *rp, const struct ra_op *op);
 void rp_user_fini(struct replay *rp);
 bool rp_was_oom_killed(struct replay *rp, const char *name, uint64_t since);
+/* The current task failed to come into being (task/@t on NULL): user
+ * operations then fail instead of being trace errors. */
+bool rp_null_current(struct replay *rp);
+/* A task's user handle table (created on first use). */
+struct ra_task;
+struct rhandle *rp_user_table(struct replay *rp, struct ra_task *t);
+
+/* oracle.c */
+void or_init(struct replay *rp);
+void or_fini(struct replay *rp);
+void or_before(struct replay *rp, const struct ra_op *op);
+void or_after(struct replay *rp, const struct ra_op *op, int outcome, unsigned long new_reports);
+void or_end(struct replay *rp);
+
 /* leak.c: returns the number of leaked objects */
 int  rp_leak_report(struct replay *rp, int mode);
 

@@ -18,7 +18,7 @@
 #include <inttypes.h>
 
 struct utask { struct ra_task *t; struct rhandle *uh; };
-struct ustate { struct utask *v; uint32_t n, cap; };
+struct ustate { struct utask *v; uint32_t n, cap; bool null_cur; };
 
 static struct ustate *us(struct replay *rp)
 {
@@ -46,6 +46,9 @@ static struct rhandle *table_of(struct replay *rp, struct ra_task *t)
 	return u->v[u->n++].uh;
 }
 
+struct rhandle *rp_user_table(struct replay *rp, struct ra_task *t) { return table_of(rp, t); }
+bool rp_null_current(struct replay *rp) { return rp->user && ((struct ustate *)rp->user)->null_cur; }
+
 void rp_user_fini(struct replay *rp)
 {
 	struct ustate *u = rp->user;
@@ -69,10 +72,14 @@ bool rp_was_oom_killed(struct replay *rp, const char *name, uint64_t since)
 
 #define UMEM_MASK ((1u << HK_UCHUNK) | (1u << HK_UMMAP))
 
+static int fail_bind(struct replay *rp, struct ra_task *t, const struct ra_op *op);
+
 /* The current task or a trace error. */
 static int current(struct replay *rp, const struct ra_op *op, struct ra_task **out, uint32_t *tid)
 {
 	struct ra_mm_world *w = ra_mm_world(rp->m);
+	if ((!w || !w->cur) && rp_null_current(rp))
+		return OUT_FAIL;    /* the current task never came to be */
 	if (!w || !w->cur)
 		return rp_trace_error(rp, op, 0, "'%s' needs a current task (create one with `task NAME -> t`)",
 		                      ra_op_names[op->code]);
@@ -117,6 +124,8 @@ static int exec_malloc_family(struct replay *rp, const struct ra_op *op, struct 
 	struct um_thread *th = ra_task_umthread(t, tid);
 	struct rhandle *h;
 	int r;
+	if (!um || !th)
+		return fail_bind(rp, t, op);   /* a thread that could not be created */
 	um_set_tag(um, ((uint64_t)rp->m->site.file << 32) | op->line);
 	unsigned long before = ra_reports(rp->m);
 	switch (op->code) {
@@ -138,8 +147,13 @@ static int exec_malloc_family(struct replay *rp, const struct ra_op *op, struct 
 			return rp_bind(rp, table_of(rp, t), op, RA_NONAME, 0, 0, 0, 0, NULL);
 		uint64_t old = h->state == HS_NULL ? 0 : h->val;
 		um_addr n = UM_CALL(rp, t, um_realloc(um, th, old, (size_t)op->a[0]));
-		if (ra_reports(rp->m) != before)
+		if (ra_reports(rp->m) != before) {
+			/* refused: the old block stays, the result is NULL */
+			if (op->out != RA_NONAME && op->out != op->h[0] &&
+			    rp_bind(rp, table_of(rp, t), op, RA_NONAME, HK_UCHUNK, 0, 0, 0, NULL) != OUT_OK)
+				return OUT_TRACE_ERROR;
 			return OUT_FAIL;
+		}
 		if (!op->a[0] && old) {
 			/* realloc(p, 0) frees p and returns NULL: a success */
 			h->state = HS_FREED;
@@ -170,6 +184,21 @@ static int exec_malloc_family(struct replay *rp, const struct ra_op *op, struct 
 	}
 }
 
+/* An operation that fails before it starts (dead task, missing thread)
+ * still binds what it would have created, to NULL, as C would. */
+static int fail_bind(struct replay *rp, struct ra_task *t, const struct ra_op *op)
+{
+	if (op->out == RA_NONAME)
+		return OUT_FAIL;
+	int r;
+	if (op->code == RA_OP_FORK)
+		r = rp_bind(rp, rp->kh, op, RA_NONAME, HK_TASK, 0, 0, 0, NULL);
+	else
+		r = rp_bind(rp, table_of(rp, t), op, op->code == RA_OP_REALLOC ? op->h[0] : RA_NONAME,
+		            op->code == RA_OP_MMAP ? HK_UMMAP : HK_UCHUNK, 0, 0, 0, NULL);
+	return r == OUT_OK ? OUT_FAIL : r;
+}
+
 int rp_exec_user(struct replay *rp, const struct ra_op *op)
 {
 	ra_machine *m = rp->m;
@@ -182,10 +211,10 @@ int rp_exec_user(struct replay *rp, const struct ra_op *op)
 		const char *comm = ra_trace_strp(rp->t, op->str);
 		int adj = (op->flags & RA_OPF_HAS_ADJ) ? (int)op->a[0] : 0;
 		struct ra_task *nt = ra_task_create(m, comm, adj);
-		if (nt) {
-			ra_set_current(m, nt, 0);
+		ra_set_current(m, nt, 0);
+		us(rp)->null_cur = !nt;
+		if (nt)
 			table_of(rp, nt);
-		}
 		return rp_bind(rp, rp->kh, op, RA_NONAME, HK_TASK, nt ? nt->pid : 0, 0, 0, nt) == OUT_OK
 		       ? (nt ? OUT_OK : OUT_FAIL) : OUT_TRACE_ERROR;
 	}
@@ -194,26 +223,37 @@ int rp_exec_user(struct replay *rp, const struct ra_op *op)
 		if (th->state == HS_UNBOUND || th->kind != HK_TASK)
 			return rp_trace_error(rp, op, op->hcol[0], "handle '%s' is %s, not a task", rp->t->names[op->h[0]],
 			                      th->state == HS_UNBOUND ? "not bound yet" : ra_hkind_names[th->kind]);
-		if (th->state == HS_NULL)
+		if (th->state == HS_NULL) {
+			ra_set_current(m, NULL, 0);
+			us(rp)->null_cur = true;
 			return OUT_FAIL;
+		}
 		t = th->ptr;
+		/* the task is current even if its thread N cannot be created: the
+		 * malloc family then fails for want of the thread */
 		ra_set_current(m, t, (uint32_t)op->a[0]);
-		if (!ra_task_alive(t))
+		us(rp)->null_cur = false;
+		if (ra_task_alive(t) && !ra_task_thread(m, t, (uint32_t)op->a[0]))
 			return OUT_FAIL;
-		return ra_task_thread(m, t, (uint32_t)op->a[0]) ? OUT_OK : OUT_FAIL;
+		return ra_task_alive(t) ? OUT_OK : OUT_FAIL;
 	}
 	default:
 		break;
 	}
-	if ((r = current(rp, op, &t, &tid)) != OUT_OK)
+	if ((r = current(rp, op, &t, &tid)) != OUT_OK) {
+		/* no task to act for: a fork still binds its name, to NULL */
+		if (r == OUT_FAIL && op->code == RA_OP_FORK && op->out != RA_NONAME &&
+		    rp_bind(rp, rp->kh, op, RA_NONAME, HK_TASK, 0, 0, 0, NULL) != OUT_OK)
+			return OUT_TRACE_ERROR;
 		return r;
+	}
 	if (!ra_task_alive(t)) {
 		/* still a trace error to name a handle the task never had */
 		if ((op->code == RA_OP_FREE || op->code == RA_OP_REALLOC || op->code == RA_OP_TOUCH ||
 		     op->code == RA_OP_READ || op->code == RA_OP_MUNMAP) &&
 		    (r = uwant(rp, op, t, 0, UMEM_MASK, &h)) != OUT_OK)
 			return r;
-		return OUT_FAIL;
+		return fail_bind(rp, t, op);
 	}
 	switch (op->code) {
 	case RA_OP_FORK: {
@@ -247,6 +287,8 @@ int rp_exec_user(struct replay *rp, const struct ra_op *op)
 		h->state = HS_FREED;
 		return OUT_OK;
 	case RA_OP_BRK:
+		if (op->a[0] < 0)
+			m->inband_tainted = true;    /* the heap may shrink under malloc */
 		return ra_sbrk(m, t, op->a[0]) == UINT64_MAX ? OUT_FAIL : OUT_OK;
 	case RA_OP_MLOCKALL:
 		return ra_mlockall(m, t, op->flags & RA_OPF_CURRENT, op->flags & RA_OPF_FUTURE) ? OUT_FAIL : OUT_OK;

@@ -115,6 +115,7 @@ static uint32_t slab_id_alloc(ra_machine *m)
 static void slab_id_free(ra_machine *m, uint32_t id)
 {
 	free(m->slabs[id].live);
+	free(m->slabs[id].internal);
 	memset(&m->slabs[id], 0, sizeof(m->slabs[id]));
 	m->slabs[id].cache = RA_NOSLAB;
 	m->slabs[id].next = m->slab_free_id;
@@ -218,23 +219,28 @@ static void print_trailer(ra_machine *m, struct ra_cache *s, struct ra_slab *sl,
 	               slab_base(sl), sl->objects, sl->inuse, sl->freelist);
 	ra_report_more(m, "INFO: Object 0x%016" PRIx64 " @offset=%" PRIu64 " fp=0x%016" PRIx64 "\n",
 	               obj, obj - slab_base(sl), get_fp(m, s, obj));
-	uint8_t buf[4096 + 64];
+	/* every section at most a page, as print_section() of the object is */
+	uint8_t buf[4096];
+	size_t n;
 	if (s->flags & RA_SLAB_RED_ZONE) {
-		ra_raw_copy(buf, p - s->red_left_pad, s->red_left_pad);
-		ra_hexdump(m, "Redzone  ", obj - s->red_left_pad, buf, s->red_left_pad);
+		n = RA_MIN((size_t)s->red_left_pad, sizeof(buf));
+		ra_raw_copy(buf, p - n, n);
+		ra_hexdump(m, "Redzone  ", obj - n, buf, n);
 	}
-	size_t n = RA_MIN((size_t)s->object_size, (size_t)4096);
+	n = RA_MIN((size_t)s->object_size, sizeof(buf));
 	ra_raw_copy(buf, p, n);
 	ra_hexdump(m, "Object   ", obj, buf, n);
 	if (s->flags & RA_SLAB_RED_ZONE) {
-		ra_raw_copy(buf, p + s->object_size, s->inuse - s->object_size);
-		ra_hexdump(m, "Redzone  ", obj + s->object_size, buf, s->inuse - s->object_size);
+		n = RA_MIN((size_t)(s->inuse - s->object_size), sizeof(buf));
+		ra_raw_copy(buf, p + s->object_size, n);
+		ra_hexdump(m, "Redzone  ", obj + s->object_size, buf, n);
 	}
 	unsigned off = info_end(s) + ((s->flags & RA_SLAB_STORE_USER) ? 2 * TRACK_SIZE : 0);
 	unsigned end = s->size - s->red_left_pad;
 	if (off < end) {
-		ra_raw_copy(buf, p + off, end - off);
-		ra_hexdump(m, "Padding  ", obj + off, buf, end - off);
+		n = RA_MIN((size_t)(end - off), sizeof(buf));
+		ra_raw_copy(buf, p + off, n);
+		ra_hexdump(m, "Padding  ", obj + off, buf, n);
 	}
 }
 
@@ -616,7 +622,7 @@ static inline ra_addr_t slab_alloc(ra_machine *m, struct ra_cache *s, ra_gfp_t g
 /* === Free =============================================================== */
 
 /* free_consistency_checks() + the frees of __slab_free() */
-static int slab_free(ra_machine *m, struct ra_cache *s, uint32_t id, ra_addr_t obj, const char *who)
+static int slab_free(ra_machine *m, struct ra_cache *s, uint32_t id, ra_addr_t obj, const char *who, bool internal)
 {
 	struct ra_slab *sl = slab_of(m, id);
 	unsigned order = slab_order(m, sl);
@@ -634,8 +640,21 @@ static int slab_free(ra_machine *m, struct ra_cache *s, uint32_t id, ra_addr_t o
 		}
 		return -1;
 	}
+	bool held = sl->internal && (sl->internal[idx >> 6] >> (idx & 63) & 1);
+	if (held != internal) {
+		RA_BUG_ON(m, internal);    /* the kernel frees only its own objects */
+		ra_report(m, RC_INVALID_FREE, s->name, "%s(0x%016" PRIx64 "): the kernel's own object, not the trace's",
+		          who, obj);
+		return -1;
+	}
+	if (held)
+		sl->internal[idx >> 6] &= ~(1ULL << (idx & 63));
 	if (cache_debug(s)) {
-		if (!check_object(m, s, sl, obj, SLUB_RED_ACTIVE)) {
+		/* free_debug_processing(): the object is checked only with
+		 * SLAB_CONSISTENCY_CHECKS (F); with Z or P alone a damaged red
+		 * zone or poison is silently re-initialised, and only validation
+		 * (`check full`) would have seen it */
+		if ((s->flags & RA_SLAB_CONSISTENCY_CHECKS) && !check_object(m, s, sl, obj, SLUB_RED_ACTIVE)) {
 			ra_report_more(m, "FIX %s: Object at 0x%016" PRIx64 " not freed", s->name, obj);
 			return -1;
 		}
@@ -709,7 +728,7 @@ static int resolve(ra_machine *m, ra_addr_t p, const char *who, uint32_t *slab_i
 /* The common kfree: an object of a cpu slab of this cpu (do_slab_free()'s
  * fast path), with the same checks as the slow path: an object start, and
  * allocated. Anything else takes kfree_slow(). */
-static int kfree_slow(ra_machine *m, ra_addr_t p);
+static int kfree_slow(ra_machine *m, ra_addr_t p, bool internal);
 
 int ra_kfree(ra_machine *m, ra_addr_t p)
 {
@@ -718,7 +737,7 @@ int ra_kfree(ra_machine *m, ra_addr_t p)
 		if (likely(pg->owner == PO_SLAB)) {
 			struct ra_slab *sl = slab_of(m, pg->priv);
 			struct ra_cache *s = m->caches[sl->cache];
-			if (likely(sl->frozen && sl->cpu == m->cpu && s->fastpath)) {
+			if (likely(sl->frozen && sl->cpu == m->cpu && s->fastpath && !sl->internal)) {
 				uint64_t off = p - (pfn_to_kaddr(sl->pfn) + s->red_left_pad);
 				uint32_t idx = (uint32_t)((off * s->reciprocal) >> 32);
 				if (likely(off < (RA_PAGE_SIZE << sl->order) && (uint64_t)idx * s->size == off &&
@@ -734,10 +753,10 @@ int ra_kfree(ra_machine *m, ra_addr_t p)
 			}
 		}
 	}
-	return kfree_slow(m, p);
+	return kfree_slow(m, p, false);
 }
 
-static int kfree_slow(ra_machine *m, ra_addr_t p)
+static int kfree_slow(ra_machine *m, ra_addr_t p, bool internal)
 {
 	if (p <= RA_ZERO_SIZE_PTR)
 		return 0;
@@ -749,7 +768,60 @@ static int kfree_slow(ra_machine *m, ra_addr_t p)
 		ra_free_pages_pfn(m, head, pfn_page(m, head)->order);
 		return 0;
 	}
-	return slab_free(m, cache_of(m, slab_of(m, id)->cache), id, p, "kfree");
+	return slab_free(m, cache_of(m, slab_of(m, id)->cache), id, p, "kfree", internal);
+}
+
+/* Mark an object just allocated as the kernel's own. */
+static ra_addr_t mark_internal(ra_machine *m, ra_addr_t obj)
+{
+	if (!obj || obj == RA_ZERO_SIZE_PTR)
+		return obj;
+	uint32_t head = ra_block_head(m, kaddr_pfn(obj));
+	RA_BUG_ON(m, head == RA_NOPFN || pfn_page(m, head)->owner != PO_SLAB);
+	struct ra_slab *sl = slab_of(m, pfn_page(m, head)->priv);
+	struct ra_cache *s = cache_of(m, sl->cache);
+	long idx = obj_index(s, sl, sl->order, obj);
+	RA_BUG_ON(m, idx < 0);
+	if (!sl->internal) {
+		sl->internal = calloc((sl->objects + 63u) / 64u, sizeof(uint64_t));
+		RA_BUG_ON(m, !sl->internal);
+	}
+	sl->internal[idx >> 6] |= 1ULL << (idx & 63);
+	return obj;
+}
+
+ra_addr_t ra_kmalloc_internal(ra_machine *m, size_t size, ra_gfp_t gfp)
+{
+	RA_BUG_ON(m, size > KMALLOC_MAX_CACHE_SIZE);
+	return mark_internal(m, ra_kmalloc(m, size, gfp));
+}
+
+void ra_kfree_internal(ra_machine *m, ra_addr_t p)
+{
+	RA_BUG_ON(m, kfree_slow(m, p, true));
+}
+
+ra_addr_t ra_kmem_cache_alloc_internal(ra_machine *m, ra_cache *c, ra_gfp_t gfp)
+{
+	return mark_internal(m, ra_kmem_cache_alloc(m, c, gfp));
+}
+
+void ra_kmem_cache_free_internal(ra_machine *m, ra_cache *c, ra_addr_t p)
+{
+	(void)c;
+	RA_BUG_ON(m, kfree_slow(m, p, true));
+}
+
+bool ra_slab_object_internal(ra_machine *m, ra_addr_t p)
+{
+	if (!kaddr_valid(m, p))
+		return false;
+	uint32_t head = ra_block_head(m, kaddr_pfn(p));
+	if (head == RA_NOPFN || pfn_page(m, head)->owner != PO_SLAB)
+		return false;
+	struct ra_slab *sl = slab_of(m, pfn_page(m, head)->priv);
+	long idx = obj_index(cache_of(m, sl->cache), sl, sl->order, p);
+	return idx >= 0 && sl->internal && (sl->internal[idx >> 6] >> (idx & 63) & 1);
 }
 
 int ra_kmem_cache_free(ra_machine *m, ra_cache *c, ra_addr_t p)
@@ -766,7 +838,7 @@ int ra_kmem_cache_free(ra_machine *m, ra_cache *c, ra_addr_t p)
 		          s->name, p, r == 1 ? "a large kmalloc" : cache_of(m, slab_of(m, id)->cache)->name);
 		return -1;
 	}
-	return slab_free(m, s, id, p, "kmem_cache_free");
+	return slab_free(m, s, id, p, "kmem_cache_free", false);
 }
 
 /* === kmalloc ============================================================ */
@@ -1029,7 +1101,9 @@ static struct ra_cache *find_mergeable(ra_machine *m, uint32_t size, uint32_t al
 	size = RA_ALIGN(size, 8u);
 	align = calculate_alignment(flags, align, size);
 	size = RA_ALIGN(size, align);
-	for (uint32_t i = m->nr_caches; i-- > 0;) {
+	/* list_for_each_entry_reverse(s, &slab_caches, list): slab_caches has
+	 * the newest cache first, so the OLDEST compatible cache wins */
+	for (uint32_t i = 0; i < m->nr_caches; i++) {
 		struct ra_cache *s = m->caches[i];
 		if (!s || !s->alive || s->merged_into_valid || s->kmalloc_type != 255)
 			continue;
@@ -1057,8 +1131,12 @@ ra_cache *ra_kmem_cache_create(ra_machine *m, const char *name, size_t size, siz
 	flags &= ~(RA_SLAB_KMALLOC | OBJECT_POISON);
 	struct ra_cache *t = find_mergeable(m, (uint32_t)size, (uint32_t)align, flags, name);
 	if (t) {
-		/* An alias: its own struct (so the handle has a name), objects in t. */
+		/* An alias: its own struct (so the handle has a name), objects in t.
+		 * __kmem_cache_alias(): the target grows to the largest object
+		 * size of its aliases (what is zeroed, unpoisoned and ksize()d). */
 		t->refcount++;
+		t->object_size = RA_MAX(t->object_size, (uint32_t)size);
+		t->inuse = RA_MAX(t->inuse, RA_ALIGN((uint32_t)size, 8u));
 		struct ra_cache *a = calloc(1, sizeof(*a));
 		RA_BUG_ON(m, !a);
 		snprintf(a->name, sizeof(a->name), "%s", name);
@@ -1118,7 +1196,10 @@ int ra_kmem_cache_shrink(ra_machine *m, ra_cache *c)
 		if (nfree == sl->objects)
 			discard_slab(m, s, id);
 		else {
-			sl_add(m, &promote[nfree <= PROMOTE ? nfree - 1 : PROMOTE], id, true);
+			/* list_move(): to the HEAD of promote[free - 1], so slabs with
+			 * the same free count end up in reverse order; slabs with more
+			 * than SHRINK_PROMOTE_MAX free keep their order behind them */
+			sl_add(m, &promote[nfree <= PROMOTE ? nfree - 1 : PROMOTE], id, nfree > PROMOTE);
 			sl->on_list = ON_PARTIAL;
 		}
 		id = next;
@@ -1272,7 +1353,11 @@ void ra_slab_init(ra_machine *m)
 				snprintf(name, sizeof(name), "%s%uk", kmalloc_prefix[type], size >> 10);
 			else
 				snprintf(name, sizeof(name), "%s%u", kmalloc_prefix[type], size);
-			struct ra_cache *s = cache_alloc_struct(m, name, size, 0, type_flags[type] | RA_SLAB_KMALLOC);
+			/* create_boot_cache(): power-of-two sizes are naturally
+			 * aligned whatever the debug options (ARCH_KMALLOC_MINALIGN
+			 * 8 otherwise), so a red zone of kmalloc-64 pads to 64 */
+			uint32_t align = (size & (size - 1)) ? 8 : size;
+			struct ra_cache *s = cache_alloc_struct(m, name, size, align, type_flags[type] | RA_SLAB_KMALLOC);
 			RA_BUG_ON(m, !s);
 			s->kmalloc_type = (uint8_t)type;
 			m->kmalloc_caches[type][idx] = s;
@@ -1282,8 +1367,10 @@ void ra_slab_init(ra_machine *m)
 
 void ra_slab_fini(ra_machine *m)
 {
-	for (uint32_t id = 0; id < m->slab_ids_used; id++)
+	for (uint32_t id = 0; id < m->slab_ids_used; id++) {
 		free(m->slabs[id].live);
+		free(m->slabs[id].internal);
+	}
 	free(m->slabs);
 	for (uint32_t i = 0; i < m->nr_caches; i++)
 		if (m->caches[i]) {
@@ -1337,26 +1424,55 @@ static long walk_chain(ra_machine *m, struct ra_cache *s, struct ra_slab *sl, ra
 	return n;
 }
 
-/* Both chains of a slab (its own and, when frozen, its cpu's). In-band
- * pointers are the trace's to corrupt: a broken chain is reported as
- * misuse and rebuilt from the bitmap, then walked again. */
-static void walk_chains(ra_machine *m, struct ra_cache *s, struct ra_slab *sl, long *nfree, long *ncpu)
+/* Both chains of a slab (its own and, when frozen, its cpu's), checked
+ * against the allocation bitmap. In-band pointers are the trace's to
+ * corrupt: a broken chain, or a well-formed one that does not hold every
+ * free object (a free pointer overwritten with NULL truncates it), is
+ * reported as misuse ("Freechain corrupt", as validate_slab() would) and
+ * rebuilt from the bitmap, then walked again. Returns false only when the
+ * rebuilt chains are still wrong: an engine inconsistency. */
+static bool walk_chains(ra_machine *m, struct ra_cache *s, struct ra_slab *sl, unsigned live)
 {
+	uint64_t seen[512];
+	size_t words = (sl->objects + 63u) / 64u;
 	for (int attempt = 0; attempt < 2; attempt++) {
-		uint64_t seen[512] = { 0 };
+		memset(seen, 0, words * sizeof(seen[0]));
 		ra_addr_t bp = 0, bad = 0;
-		*nfree = walk_chain(m, s, sl, sl->freelist, seen, &bp, &bad);
-		*ncpu = 0;
-		if (*nfree >= 0 && sl->frozen && sl->cpu < m->ncpus && s->cpu[sl->cpu].slab == (uint32_t)(sl - m->slabs))
-			*ncpu = walk_chain(m, s, sl, s->cpu[sl->cpu].freelist, seen, &bp, &bad);
-		if (*nfree >= 0 && *ncpu >= 0)
-			return;
-		if (attempt == 0)
-			report_freeptr(m, s, sl, bp ? bp : slab_base(sl), bad);
+		long nfree = walk_chain(m, s, sl, sl->freelist, seen, &bp, &bad);
+		long ncpu = 0;
+		if (nfree >= 0 && sl->frozen && sl->cpu < m->ncpus && s->cpu[sl->cpu].slab == (uint32_t)(sl - m->slabs))
+			ncpu = walk_chain(m, s, sl, s->cpu[sl->cpu].freelist, seen, &bp, &bad);
+		if (nfree >= 0 && ncpu >= 0 && live + (unsigned long)nfree + (unsigned long)ncpu == sl->objects)
+			return true;
+		if (attempt)
+			break;
+		if (nfree >= 0 && ncpu >= 0) {
+			/* on_freelist(): the chains are sound but too short */
+			ra_report(m, RC_FREEPTR, s->name, "slab 0x%016" PRIx64 ": %u in use + %ld free + %ld on the cpu "
+			          "freelist != %u objects", slab_base(sl), live, nfree, ncpu, sl->objects);
+			slab_bug(m, s, "Wrong object count. Counter is %u but counted were %ld", live,
+			         (long)sl->objects - nfree - ncpu);
+			print_trailer(m, s, sl, slab_base(sl) + s->red_left_pad);
+			ra_report_more(m, "FIX %s: Rebuilding the slab's freelist from the allocation map\n", s->name);
+			rebuild_freelists(m, s, sl);
+		} else {
+			report_freeptr(m, s, sl, bp ? bp : slab_base(sl) + s->red_left_pad, bad);
+		}
 	}
+	return false;
 }
 
-long ra_slab_validate(ra_machine *m, bool full)
+/* inband: also read what lives in simulated RAM — the free chains and, for
+ * debug caches, every object's red zones, poison and padding — reporting
+ * what a trace corrupted as misuse (with the kernel's FIX) rather than as
+ * problems. The per-operation tier leaves RAM alone, so that a trace's
+ * corruption is found where the kernel finds it (at free or allocation,
+ * or by an explicit `check full`) whatever the --check level. */
+static long slab_validate(ra_machine *m, bool full, bool inband);
+long ra_slab_validate(ra_machine *m, bool full) { return slab_validate(m, full, full); }
+long ra_slab_validate_structures(ra_machine *m) { return slab_validate(m, true, false); }
+
+static long slab_validate(ra_machine *m, bool full, bool inband)
 {
 	long problems = 0;
 	uint64_t rcl = 0, unrcl = 0;
@@ -1397,27 +1513,19 @@ long ra_slab_validate(ra_machine *m, bool full)
 		if (sl->frozen && (sl->cpu >= m->ncpus || s->cpu[sl->cpu].slab != id))
 			ra_problem(m, &problems, "slab cache %s: frozen slab 0x%016" PRIx64 " is no cpu's slab",
 			           s->name, slab_base(sl));
-		long nfree, ncpu;
-		walk_chains(m, s, sl, &nfree, &ncpu);
-		if (nfree < 0 || ncpu < 0)
-			ra_problem(m, &problems, "slab cache %s: slab 0x%016" PRIx64 "'s free lists stay broken after a rebuild",
+		if (inband && !walk_chains(m, s, sl, live))
+			ra_problem(m, &problems, "slab cache %s: slab 0x%016" PRIx64 "'s free lists stay wrong after a rebuild",
 			           s->name, slab_base(sl));
-		else if (live + (unsigned long)nfree + (unsigned long)ncpu != sl->objects)
-			ra_problem(m, &problems, "slab cache %s: slab 0x%016" PRIx64 ": %u in use + %ld free + %ld on the "
-			           "cpu freelist != %u objects", s->name, slab_base(sl), live, nfree, ncpu, sl->objects);
 		if (!sl->frozen && sl->inuse != live)
 			ra_problem(m, &problems, "slab cache %s: slab 0x%016" PRIx64 " inuse=%u but %u objects allocated",
 			           s->name, slab_base(sl), sl->inuse, live);
 		if (sl->on_list == ON_PARTIAL && (sl->frozen || !sl->freelist))
 			ra_problem(m, &problems, "slab cache %s: slab 0x%016" PRIx64 " on the partial list is %s",
 			           s->name, slab_base(sl), sl->frozen ? "frozen" : "full");
-		if (full && cache_debug(s) && (s->flags & (RA_SLAB_RED_ZONE | RA_SLAB_POISON))) {
-			for (unsigned i = 0; i < sl->objects; i++) {
-				unsigned long before = (unsigned long)m->nr_reports;
+		/* validate_slab(): red zones, poison, padding; misuse, repaired */
+		if (inband && cache_debug(s) && (s->flags & (RA_SLAB_RED_ZONE | RA_SLAB_POISON)))
+			for (unsigned i = 0; i < sl->objects; i++)
 				check_object(m, s, sl, obj_addr(s, sl, i), live_test(sl, i) ? SLUB_RED_ACTIVE : SLUB_RED_INACTIVE);
-				problems += (long)(m->nr_reports - before);
-			}
-		}
 	}
 	for (uint32_t i = 0; i < m->nr_caches; i++) {
 		struct ra_cache *s = m->caches[i];

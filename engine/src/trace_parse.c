@@ -783,10 +783,10 @@ static int parse_op(struct pctx *c, struct ra_op *op)
 	case RA_OP_EXPECT:
 		if (take_binding(c, op, -1) || nargs(c, 1, 2))
 			return -1;
-		if (tok_is(&tk[1], "ok") || tok_is(&tk[1], "fail")) {
+		if (tok_is(&tk[1], "ok") || tok_is(&tk[1], "fail") || tok_is(&tk[1], "any")) {
 			if (c->ntok > 2)
 				return perr(c, tk[2].col, "unexpected '%s' after expect %s", TOK(&tk[2]), TOK(&tk[1]));
-			op->a[0] = tok_is(&tk[1], "ok") ? RA_EXPECT_OK : RA_EXPECT_FAIL;
+			op->a[0] = tok_is(&tk[1], "ok") ? RA_EXPECT_OK : tok_is(&tk[1], "fail") ? RA_EXPECT_FAIL : RA_EXPECT_ANY;
 			return 0;
 		}
 		if (tok_is(&tk[1], "oom_kill")) {
@@ -796,7 +796,7 @@ static int parse_op(struct pctx *c, struct ra_op *op)
 			op->str = ra_trace_str(c->t, tk[2].s, tk[2].len);
 			return 0;
 		}
-		return perr(c, tk[1].col, "expect takes ok, fail or oom_kill NAME, got '%s'", TOK(&tk[1]));
+		return perr(c, tk[1].col, "expect takes ok, fail, any or oom_kill NAME, got '%s'", TOK(&tk[1]));
 	default:
 		return perr(c, tk[0].col, "internal: operation without a parser");
 	}
@@ -1048,7 +1048,7 @@ void ra_op_print(const struct ra_trace *t, const struct ra_op *op, FILE *f)
 	case RA_OP_CHECK: if (op->flags & RA_OPF_FULL) fputs(" full", f); break;
 	case RA_OP_EXPECT:
 		if (op->a[0] == RA_EXPECT_OOM_KILL) fprintf(f, " oom_kill %s", str);
-		else fputs(op->a[0] == RA_EXPECT_OK ? " ok" : " fail", f);
+		else fputs(op->a[0] == RA_EXPECT_OK ? " ok" : op->a[0] == RA_EXPECT_FAIL ? " fail" : " any", f);
 		break;
 	default: break;
 	}

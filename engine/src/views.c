@@ -42,8 +42,12 @@ static void view_pagetypeinfo(ra_machine *m)
 		struct ra_zone *z = &m->zones[zi];
 		for (int t = 0; t < MT_NR; t++) {
 			fprintf(OUT, "Node %4d, zone %8s, type %12s ", 0, z->name, mt_names[t]);
-			for (int o = 0; o < RA_NR_ORDERS; o++)
-				fprintf(OUT, "%6" PRIu64 " ", z->area[o].nr_type[t]);
+			/* pagetypeinfo_showfree_print() stops counting a list at
+			 * 100000 entries and prints ">100000" */
+			for (int o = 0; o < RA_NR_ORDERS; o++) {
+				uint64_t n = z->area[o].nr_type[t];
+				fprintf(OUT, "%s%6" PRIu64 " ", n >= 100000 ? ">" : "", n >= 100000 ? (uint64_t)100000 : n);
+			}
 			fputc('\n', OUT);
 		}
 	}
@@ -300,7 +304,8 @@ static void view_meminfo(ra_machine *m)
 	kb(m, "FilePmdMapped:", 0);
 	kb(m, "CmaTotal:", mi.cma_total);
 	kb(m, "CmaFree:", mi.cma_free);
-	kb(m, "Balloon:", mi.balloon);
+	/* no "Balloon:" line: the kernel has none; ballooned pages leave
+	 * MemTotal (adjust_managed_page_count), which is how they show */
 	fprintf(OUT, "HugePages_Total:   %5u\nHugePages_Free:    %5u\nHugePages_Rsvd:    %5u\n"
 	        "HugePages_Surp:    %5u\nHugepagesize:   %8u kB\n", 0, 0, 0, 0, 2048);
 	kb(m, "Hugetlb:", 0);

@@ -14,6 +14,7 @@
 #include <inttypes.h>
 
 #define RECENT_FREES 64
+#define THREAD_PAGES 4     /* a 16 KiB kernel stack */
 
 struct vm_recent { ra_addr_t addr[RECENT_FREES]; unsigned next; };
 
@@ -51,18 +52,19 @@ struct ra_vmarea *ra_vmarea_find(ra_machine *m, ra_addr_t addr)
 	return addr < a->addr + a->size ? a : NULL;
 }
 
-/* alloc_vmap_area(): lowest hole of size bytes (guard included). */
-static struct ra_vmarea *alloc_vmap_area(ra_machine *m, uint64_t size)
+/* alloc_vmap_area(): the lowest hole holding size bytes (guard included)
+ * at an address aligned to align (find_vmap_lowest_match()). */
+static struct ra_vmarea *alloc_vmap_area(ra_machine *m, uint64_t size, uint64_t align)
 {
 	ra_addr_t start = RA_VMALLOC_START;
 	uint32_t i = 0;
 	for (; i < m->nr_vmareas; i++) {
 		struct ra_vmarea *a = m->vmareas[i];
-		if (a->addr - start >= size)
+		if (a->addr >= start && a->addr - start >= size)
 			break;
-		start = a->addr + a->size;
+		start = RA_ALIGN(a->addr + a->size, align);
 	}
-	if (RA_VMALLOC_END - start < size)
+	if (start >= RA_VMALLOC_END || RA_VMALLOC_END - start < size)
 		return NULL;
 	struct ra_vmarea *a = calloc(1, sizeof(*a));
 	RA_BUG_ON(m, !a);
@@ -107,10 +109,14 @@ static int vfree_area(ra_machine *m, struct ra_vmarea *a);
 /* The page-pointer array: kmalloc when it fits a page, else vmalloc. */
 static ra_addr_t alloc_pages_array(ra_machine *m, uint32_t nr_pages, bool *vmalloced);
 
-static ra_addr_t vmalloc_node(ra_machine *m, size_t size, ra_gfp_t gfp)
+static ra_addr_t vmalloc_node(ra_machine *m, size_t size, ra_gfp_t gfp, bool internal)
 {
 	uint64_t sz = RA_ALIGN((uint64_t)size, RA_PAGE_SIZE);
-	if (!size || sz >> RA_PAGE_SHIFT > m->totalram) {
+	/* __vmalloc_node_range(): size 0 is a WARN_ON_ONCE, not a message;
+	 * the total-pages test uses the size before rounding up */
+	if (!size)
+		return 0;
+	if ((uint64_t)size >> RA_PAGE_SHIFT > m->totalram) {
 		if (!(gfp & RA___GFP_NOWARN))
 			ra_log(m, "vmalloc error: size %zu, exceeds total pages", size);
 		return 0;
@@ -119,7 +125,7 @@ static ra_addr_t vmalloc_node(ra_machine *m, size_t size, ra_gfp_t gfp)
 		return 0;
 	uint32_t nr = (uint32_t)(sz >> RA_PAGE_SHIFT);
 	/* __get_vm_area_node() first, then __vmalloc_area_node()'s page array */
-	struct ra_vmarea *a = alloc_vmap_area(m, sz + RA_PAGE_SIZE);
+	struct ra_vmarea *a = alloc_vmap_area(m, sz + RA_PAGE_SIZE, RA_PAGE_SIZE);
 	if (!a) {
 		ra_log(m, "vmalloc error: size %zu, vmalloc space exhausted", size);
 		return 0;
@@ -128,20 +134,25 @@ static ra_addr_t vmalloc_node(ra_machine *m, size_t size, ra_gfp_t gfp)
 	ra_addr_t arr = alloc_pages_array(m, nr, &vmalloced);
 	if (!arr) {
 		if (!(gfp & RA___GFP_NOWARN))
-			ra_log(m, "vmalloc error: size %zu, failed to allocate page array", size);
+			/* the kernel's own wording (sic): "failed to allocated" */
+			ra_log(m, "vmalloc error: size %llu, failed to allocated page array size %llu",
+			       (unsigned long long)nr << RA_PAGE_SHIFT, (unsigned long long)nr * 8);
 		remove_area(m, a);
 		return 0;
 	}
 	a->pfns = malloc(nr * sizeof(uint32_t));
 	RA_BUG_ON(m, !a->pfns);
+	a->internal = internal;
 	a->pages_array = arr;
 	a->array_vmalloced = vmalloced;
 	for (uint32_t i = 0; i < nr; i++) {
-		uint32_t pfn = ra_alloc_pages_pfn(m, gfp | RA___GFP_HIGHMEM, 0, PO_VMALLOC);
+		/* vm_area_alloc_pages(gfp | __GFP_NOWARN): one warning for the
+		 * area, naming the size obtained (area->nr_pages * PAGE_SIZE) */
+		uint32_t pfn = ra_alloc_pages_pfn(m, gfp | RA___GFP_HIGHMEM | RA___GFP_NOWARN, 0, PO_VMALLOC);
 		if (pfn == RA_NOPFN) {
 			if (!(gfp & RA___GFP_NOWARN))
 				ra_log(m, "vmalloc error: size %llu, failed to allocate pages",
-				       (unsigned long long)nr << RA_PAGE_SHIFT);
+				       (unsigned long long)i << RA_PAGE_SHIFT);
 			a->nr_pages = i;
 			m->vmalloc_used_pages += i;
 			vfree_area(m, a);
@@ -160,12 +171,13 @@ static ra_addr_t alloc_pages_array(ra_machine *m, uint32_t nr_pages, bool *vmall
 	size_t bytes = (size_t)nr_pages * 8;
 	*vmalloced = bytes > RA_PAGE_SIZE;
 	if (*vmalloced)
-		return vmalloc_node(m, bytes, RA_GFP_KERNEL | RA___GFP_ZERO);
-	return ra_kmalloc(m, bytes, RA_GFP_KERNEL | RA___GFP_ZERO);
+		return vmalloc_node(m, bytes, RA_GFP_KERNEL | RA___GFP_ZERO, true);
+	return ra_kmalloc_internal(m, bytes, RA_GFP_KERNEL | RA___GFP_ZERO);
 }
 
-ra_addr_t ra_vmalloc(ra_machine *m, size_t size) { return vmalloc_node(m, size, RA_GFP_KERNEL); }
-ra_addr_t ra_vzalloc(ra_machine *m, size_t size) { return vmalloc_node(m, size, RA_GFP_KERNEL | RA___GFP_ZERO); }
+ra_addr_t ra_vmalloc(ra_machine *m, size_t size) { return vmalloc_node(m, size, RA_GFP_KERNEL, false); }
+ra_addr_t ra_vzalloc(ra_machine *m, size_t size) { return vmalloc_node(m, size, RA_GFP_KERNEL | RA___GFP_ZERO, false); }
+ra_addr_t ra_vmalloc_internal(ra_machine *m, size_t size) { return vmalloc_node(m, size, RA_GFP_KERNEL, true); }
 
 static int vfree_area(ra_machine *m, struct ra_vmarea *a)
 {
@@ -177,9 +189,9 @@ static int vfree_area(ra_machine *m, struct ra_vmarea *a)
 	remove_area(m, a);
 	if (arr) {
 		if (vm)
-			ra_vfree(m, arr);
+			ra_vfree_internal(m, arr);
 		else
-			ra_kfree(m, arr);
+			ra_kfree_internal(m, arr);
 	}
 	return 0;
 }
@@ -220,7 +232,17 @@ int ra_vfree(ra_machine *m, ra_addr_t addr)
 	if (!addr)
 		return 0;
 	struct ra_vmarea *a = find_exact(m, addr, "vfree", false);
+	if (a && a->internal)
+		return ra_report(m, RC_INVALID_FREE, "vfree", "0x%016" PRIx64 " is the kernel's own area (%s), not the "
+		                 "trace's", addr, a->nr_pages == THREAD_PAGES ? "a kernel stack" : "a page array");
 	return a ? vfree_area(m, a) : -1;
+}
+
+void ra_vfree_internal(ra_machine *m, ra_addr_t addr)
+{
+	struct ra_vmarea *a = ra_vmarea_find(m, addr);
+	RA_BUG_ON(m, !a || a->addr != addr || !a->internal);
+	vfree_area(m, a);
 }
 
 /* === ioremap ============================================================ */
@@ -238,7 +260,12 @@ ra_addr_t ra_ioremap(ra_machine *m, uint64_t phys, size_t size)
 	}
 	uint64_t offset = phys & (RA_PAGE_SIZE - 1);
 	uint64_t sz = RA_ALIGN(last + 1, RA_PAGE_SIZE) - (phys - offset);
-	struct ra_vmarea *a = alloc_vmap_area(m, sz + RA_PAGE_SIZE);
+	/* __get_vm_area_node(): VM_IOREMAP areas are aligned to their size
+	 * (before the guard page) rounded up to a power of two, between a page
+	 * and IOREMAP_MAX_ORDER (PMD_SHIFT, 2 MiB, on x86-64) */
+	unsigned order = ra_fls(sz - 1);
+	uint64_t align = 1ULL << RA_MIN(RA_MAX(order, (unsigned)RA_PAGE_SHIFT), 21u);
+	struct ra_vmarea *a = alloc_vmap_area(m, sz + RA_PAGE_SIZE, align);
 	if (!a)
 		return 0;
 	a->ioremap = 1;
@@ -371,8 +398,16 @@ static int kaccess(ra_machine *m, ra_addr_t addr, void *buf, const void *src, in
 		if (!chunk)
 			return ra_report(m, RC_PAGE_FAULT, who[mode], "unable to handle page fault for address 0x%016" PRIx64,
 			                 addr);
-		/* Deliberately instrumented: ASan sees a trace's access. */
-		if (mode == 0)
+		/* Instrumented on purpose: ASan sees a trace's access, unless the
+		 * replay is fuzzing, where the sanitizers watch the engine only. */
+		if (m->raw_trace_access) {
+			if (mode == 0)
+				ra_raw_copy(buf, h, chunk), buf = (uint8_t *)buf + chunk;
+			else if (mode == 1)
+				ra_raw_copy(h, src, chunk), src = (const uint8_t *)src + chunk;
+			else
+				ra_raw_fill(h, fill, chunk);
+		} else if (mode == 0)
 			memcpy(buf, h, chunk), buf = (uint8_t *)buf + chunk;
 		else if (mode == 1)
 			memcpy(h, src, chunk), src = (const uint8_t *)src + chunk;

@@ -60,7 +60,10 @@ static const char *take(FILE *f, char **buf, size_t *len, char **keep)
 {
 	fflush(f);
 	free(*keep);
-	*keep = strdup(*buf ? *buf : "");
+	/* after a rewind a memstream keeps its old, longer contents past the
+	 * new ones: what was written since is what lies before the position */
+	long pos = ftell(f);
+	*keep = strndup(*buf ? *buf : "", pos > 0 ? (size_t)pos : 0);
 	rewind(f);
 	fflush(f);
 	if (*buf)

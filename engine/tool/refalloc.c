@@ -12,6 +12,7 @@
  */
 #include "refalloc/refalloc.h"
 #include "refalloc/trace.h"
+#include "tool.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,10 @@ static void usage(FILE *f)
 	      "      --leaks=report|error   report what is still allocated at the end; error: exit 1 if anything is\n"
 	      "      --fail-nth=N           the Nth allocation of any kind fails (allocation-failure replay)\n"
 	      "      --quiet                do not print BUG reports (the exit code still tells)\n"
+	      "      --oracle               check every operation against a shadow model of the live objects\n"
+	      "      --fuzz                 as the fuzz targets run: --oracle, --check=op, misuse reports allowed\n"
+	      "  trace SUBCOMMAND           encode, decode, import-mtrace (see refalloc trace --help)\n"
+	      "  bench SUBCOMMAND           replay, sweep, ... (see refalloc bench --help)\n"
 	      "  knobs                      list every knob: name, default, range, where, help\n"
 	      "  views                      list the views\n"
 	      "  --help, --version\n"
@@ -79,6 +84,15 @@ static int cmd_replay(int argc, char **argv)
 			if (*end || !o.fail_nth) { fprintf(stderr, "refalloc: --fail-nth takes a number >= 1\n"); rc = RA_EXIT_USAGE; goto out; }
 		} else if (!strcmp(a, "--quiet")) {
 			o.quiet_errors = 1;
+		} else if (!strcmp(a, "--oracle")) {
+			o.oracle = 1;
+		} else if (!strcmp(a, "--fuzz")) {
+			/* what every fuzz target runs: the oracle, reports allowed,
+			 * per-operation invariants, a full walk at the end */
+			o.oracle = 1;
+			o.allow_reports = 1;
+			if (o.check < RA_CHECK_OP)
+				o.check = RA_CHECK_OP;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "refalloc: unknown option %s (see refalloc --help)\n", a);
 			rc = RA_EXIT_USAGE;
@@ -144,6 +158,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "replay"))
 		return cmd_replay(argc - 2, argv + 2);
+	if (!strcmp(cmd, "trace"))
+		return cmd_trace(argc - 2, argv + 2);
+	if (!strcmp(cmd, "bench"))
+		return cmd_bench(argc - 2, argv + 2);
 	if (!strcmp(cmd, "knobs")) {
 		ra_knobs_print(stdout);
 		return 0;

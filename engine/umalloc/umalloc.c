@@ -1312,6 +1312,9 @@ static void int_free(struct um_state *S, struct um_arena *av, struct um_thread *
 	if (!have_lock && MT(S)) {
 		LOCK(S, &av->mutex);
 		locked = true;
+		/* another thread may have changed our PREV_INUSE bit meanwhile
+		 * (freeing the chunk before p): glibc reads it under the lock */
+		hdr = rd_hdr(S, p, "free(): invalid pointer");
 	}
 
 	if (size <= S->global_max_fast) {
@@ -1415,6 +1418,7 @@ static um_addr int_realloc(struct um_state *S, struct um_arena *av, struct um_th
 	um_addr newp, next, absorbed = 0;
 	uint64_t nm = NONMAIN(S, av);
 
+	oldhdr = rd_hdr(S, oldp, "realloc(): invalid old size");   /* under the lock */
 	if (oldhdr <= CHUNK_HDR_SZ || oldsize >= av->system_mem)
 		CORRUPT(S, oldp, "realloc(): invalid old size");
 	next = oldp + oldsize;

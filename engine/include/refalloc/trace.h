@@ -59,7 +59,9 @@ extern const char ra_op_side[RA_OP_NR];
 #define RA_OPF_HAS_BYTE   0x200  /* poke byte= */
 
 /* expect kinds (a[0]) */
-enum { RA_EXPECT_OK, RA_EXPECT_FAIL, RA_EXPECT_OOM_KILL };
+/* expect any (extension): the previous operation is deliberate misuse; a
+ * report is acknowledged but not required, the outcome is not checked. */
+enum { RA_EXPECT_OK, RA_EXPECT_FAIL, RA_EXPECT_OOM_KILL, RA_EXPECT_ANY };
 
 /* One operation. Numeric arguments in a[], handle arguments as name ids in
  * h[] (into the trace's name table), the bound name in out, a string
@@ -112,6 +114,12 @@ static inline const char *ra_trace_strp(const struct ra_trace *t, uint32_t off) 
 void ra_op_print(const struct ra_trace *t, const struct ra_op *op, FILE *f);
 void ra_trace_print(const struct ra_trace *t, FILE *f);
 
+/* Binary traces (trace_bin.c): profiles restrict the operation classes a
+ * fuzz target draws ("engine", "buddy", "slab", "vmalloc", "umalloc"). */
+int  ra_trace_profile(const char *name);
+int  ra_trace_decode(const uint8_t *data, size_t len, int profile, struct ra_trace **out);
+int  ra_trace_encode(const struct ra_trace *t, int profile, uint8_t **out, size_t *len, struct ra_trace_error *err);
+
 /* Exit codes of a replay (and of `refalloc replay`). */
 enum ra_exit {
 	RA_EXIT_OK = 0,        /* every check and expect held */
@@ -131,6 +139,9 @@ struct ra_replay_opts {
 	int  leaks;                   /* 0 off, 1 report at the end, 2 report and fail if any */
 	uint64_t fail_nth;            /* >0: the nth allocation of any kind fails (allocation-failure replay) */
 	int  quiet_errors;            /* do not print reports (fuzzing) */
+	int  oracle;                  /* shadow model of every live object checked after every operation */
+	int  allow_reports;           /* misuse reports do not fail the replay (fuzzing: what counts is
+	                                 invariants, the oracle and the sanitizers) */
 	FILE *out, *err;
 };
 
@@ -140,6 +151,8 @@ int  ra_replay(const struct ra_trace *t, const struct ra_replay_opts *o);
 /* Statistics of the last ra_replay in this thread's caller-provided struct. */
 struct ra_replay_stats {
 	uint64_t ops, allocations, alloc_failures, reports, injected;
+	uint64_t oracle_failures, invariant_problems;
+	int      panicked;
 };
 int  ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struct ra_replay_stats *st);
 

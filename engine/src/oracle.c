@@ -1,0 +1,642 @@
+/*
+ * oracle.c — an independent shadow of every live object, checked around
+ * every operation of a replay (replay --fuzz, and every fuzz target).
+ *
+ * The shadow knows, per address space (the kernel's, and each task's),
+ * every object a trace holds: kind, address, requested size, handle, and a
+ * fill pattern derived from the handle, written into its first and last 64
+ * bytes when it is allocated and verified when it is freed. After each
+ * operation the oracle checks what the engine cannot check about itself:
+ *
+ *   - a new object overlaps no live object of its address space, is aligned
+ *     as its allocator promises, and has usable size >= the request;
+ *   - zeroing allocations (kzalloc, __GFP_ZERO, vzalloc, calloc) return
+ *     zeros; realloc and krealloc keep the contents;
+ *   - a live object's contents are intact when it is freed;
+ *   - freeing a live object with its own function succeeds without a
+ *     report; freeing what is not a live object (double, invalid, wrong
+ *     function, wrong cache) is reported and refused — the engine must
+ *     catch it;
+ *   - at the end, each slab cache holds exactly the objects the shadow
+ *     says are live.
+ *
+ * Deliberate misuse (a write after free or out of bounds) may damage live
+ * objects or in-band metadata: the oracle marks what such a write covers as
+ * tainted, skips the checks that damage invalidates, and from then on lets
+ * frees of damaged objects be refused. Injected faults only ever produce
+ * clean failures: the engine's validators run after every operation too.
+ */
+#include "replay.h"
+#include "mm.h"
+#include "umalloc.h"
+#include <inttypes.h>
+
+#define SAMPLE 64
+
+struct sobj {
+	uint32_t as;          /* 0 kernel, else a task's pid */
+	uint64_t addr, size;
+	uint32_t name;
+	uint8_t  kind;        /* enum hkind */
+	uint8_t  tainted;     /* contents may have been changed by misuse */
+	uint32_t cache;       /* HK_CACHE_OBJ: the cache handle's name */
+};
+
+struct oracle {
+	struct sobj *v;
+	uint32_t n, cap;
+	bool taint_kernel;                 /* a misuse write landed outside live objects */
+	/* what the op about to run is expected to do */
+	int expect;                        /* 0 nothing, 1 must succeed quietly, 2 must be reported */
+	char why[160];
+	/* krealloc/realloc: the old object's sample, to compare */
+	uint8_t old_head[SAMPLE];
+	uint64_t old_size;
+	bool old_valid;
+	uint32_t old_as;
+};
+
+static int cmp_key(uint32_t as, uint64_t addr, const struct sobj *o)
+{
+	if (as != o->as)
+		return as < o->as ? -1 : 1;
+	return addr < o->addr ? -1 : addr > o->addr;
+}
+
+static uint32_t lower(struct oracle *or, uint32_t as, uint64_t addr)
+{
+	uint32_t lo = 0, hi = or->n;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (cmp_key(as, addr, &or->v[mid]) > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static struct sobj *find(struct oracle *or, uint32_t as, uint64_t addr)
+{
+	uint32_t i = lower(or, as, addr);
+	return i < or->n && or->v[i].as == as && or->v[i].addr == addr ? &or->v[i] : NULL;
+}
+
+static void del(struct oracle *or, struct sobj *o)
+{
+	uint32_t i = (uint32_t)(o - or->v);
+	memmove(&or->v[i], &or->v[i + 1], (or->n - i - 1) * sizeof(*o));
+	or->n--;
+}
+
+static void fail(struct replay *rp, const struct ra_op *op, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(struct replay *rp, const struct ra_op *op, const char *fmt, ...)
+{
+	rp->oracle_failures++;
+	if (!rp->err)
+		return;
+	fprintf(rp->err, "BUG: refalloc: oracle: ");
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(rp->err, fmt, ap);
+	va_end(ap);
+	fprintf(rp->err, " (%s:%u)\n", rp->t->file, op->line);
+}
+
+static uint8_t pattern(uint32_t name, uint64_t off) { return (uint8_t)(0x31 + name * 7 + off * 13); }
+
+/* === Memory access through the engine =================================== */
+
+static struct ra_task *task_of(struct replay *rp, uint32_t as)
+{
+	struct ra_mm_world *w = ra_mm_world(rp->m);
+	for (uint32_t i = 0; w && i < w->nr_tasks; i++)
+		if (w->tasks[i]->pid == as)
+			return w->tasks[i];
+	return NULL;
+}
+
+/* 0 done; -1 not accessible (a dead task, an unmapped range). Reads and
+ * writes happen as the program would: user pages fault in. */
+static int mem_io(struct replay *rp, uint32_t as, uint64_t addr, void *buf, size_t len, bool write)
+{
+	if (!len)
+		return 0;
+	if (!as) {
+		unsigned long before = ra_reports(rp->m);
+		int r = write ? ra_kwrite(rp->m, addr, buf, len) : ra_kread(rp->m, addr, buf, len);
+		rp->m->nr_reports = before;     /* the oracle's own access is not the trace's */
+		return r;
+	}
+	struct ra_task *t = task_of(rp, as);
+	if (!ra_task_alive(t))
+		return -1;
+	ra_task_get(t);
+	unsigned long before = ra_reports(rp->m);
+	int r = ra_uaccess(rp->m, t, addr, len, write, buf);
+	rp->m->nr_reports = before;
+	ra_task_put(rp->m, t);
+	return r;
+}
+
+static bool is_zero(struct replay *rp, uint32_t as, uint64_t addr, uint64_t size)
+{
+	uint8_t buf[SAMPLE];
+	for (int part = 0; part < 2; part++) {
+		uint64_t n = RA_MIN(size, (uint64_t)SAMPLE);
+		uint64_t at = part ? addr + size - n : addr;
+		if (mem_io(rp, as, at, buf, (size_t)n, false))
+			return true;    /* gone: nothing to say */
+		for (uint64_t i = 0; i < n; i++)
+			if (buf[i])
+				return false;
+	}
+	return true;
+}
+
+static void fill(struct replay *rp, const struct sobj *o)
+{
+	uint8_t buf[SAMPLE];
+	for (int part = 0; part < 2; part++) {
+		uint64_t n = RA_MIN(o->size, (uint64_t)SAMPLE);
+		uint64_t off = part ? o->size - n : 0;
+		for (uint64_t i = 0; i < n; i++)
+			buf[i] = pattern(o->name, off + i);
+		mem_io(rp, o->as, o->addr + off, buf, (size_t)n, true);
+	}
+}
+
+/* The first byte that differs from the pattern, or -1. */
+static int64_t verify(struct replay *rp, const struct sobj *o)
+{
+	uint8_t buf[SAMPLE];
+	for (int part = 0; part < 2; part++) {
+		uint64_t n = RA_MIN(o->size, (uint64_t)SAMPLE);
+		uint64_t off = part ? o->size - n : 0;
+		if (mem_io(rp, o->as, o->addr + off, buf, (size_t)n, false))
+			return -1;
+		for (uint64_t i = 0; i < n; i++)
+			if (buf[i] != pattern(o->name, off + i))
+				return (int64_t)(off + i);
+	}
+	return -1;
+}
+
+/* === Registering and checking objects =================================== */
+
+static uint64_t align_of(struct replay *rp, const struct ra_op *op, const struct rhandle *h)
+{
+	switch (op->code) {
+	case RA_OP_ALLOC_PAGES: return RA_PAGE_SIZE << op->a[0];
+	case RA_OP_VMALLOC: case RA_OP_VZALLOC: case RA_OP_MMAP: return RA_PAGE_SIZE;
+	case RA_OP_KMALLOC: case RA_OP_KZALLOC: case RA_OP_KREALLOC:
+		/* power-of-two sizes are naturally aligned (up to a page) unless
+		 * slub_debug changes the slot layout */
+		if (!rp->m->slub_debug_flags && h->size >= 8 && h->size <= RA_PAGE_SIZE && !(h->size & (h->size - 1)))
+			return h->size;
+		return 8;
+	case RA_OP_MEMALIGN: return (uint64_t)RA_MAX(op->a[0], 16);
+	case RA_OP_MALLOC: case RA_OP_CALLOC: case RA_OP_REALLOC: return 16;
+	default: return 1;
+	}
+}
+
+static void add(struct replay *rp, const struct ra_op *op, uint32_t as, const struct rhandle *h, uint32_t name,
+                bool zeroed)
+{
+	struct oracle *or = rp->oracle;
+	uint64_t size = h->kind == HK_PAGES ? RA_PAGE_SIZE << h->aux : h->size;
+	uint64_t a = h->val;
+	uint64_t al = align_of(rp, op, h);
+	uint64_t rel = as ? a : a - (a >= RA_VMALLOC_START ? RA_VMALLOC_START : RA_DIRECT_MAP_BASE);
+	if (al > 1 && rel % al)
+		fail(rp, op, "%s returned 0x%" PRIx64 ", not aligned to %" PRIu64, ra_op_names[op->code], a, al);
+	/* usable size */
+	if (h->kind == HK_KMALLOC && a != RA_ZERO_SIZE_PTR && ra_ksize(rp->m, a) < h->size)
+		fail(rp, op, "ksize(0x%" PRIx64 ") = %zu < the %" PRIu64 " bytes asked", a, ra_ksize(rp->m, a), h->size);
+	if (h->kind == HK_UCHUNK) {
+		struct ra_task *t = task_of(rp, as);
+		if (t && t->um && um_usable_size(t->um, a) < h->size)
+			fail(rp, op, "malloc_usable_size(0x%" PRIx64 ") = %zu < the %" PRIu64 " bytes asked", a,
+			     um_usable_size(t->um, a), h->size);
+	}
+	if (a == RA_ZERO_SIZE_PTR)
+		return;     /* ZERO_SIZE_PTR is no object */
+	/* overlap with the neighbours in the same address space */
+	uint32_t i = lower(or, as, a);
+	if (i > 0 && or->v[i - 1].as == as && or->v[i - 1].addr + RA_MAX(or->v[i - 1].size, 1u) > a)
+		fail(rp, op, "new object 0x%" PRIx64 "+%" PRIu64 " overlaps live '%s' at 0x%" PRIx64 "+%" PRIu64, a, size,
+		     rp->t->names[or->v[i - 1].name], or->v[i - 1].addr, or->v[i - 1].size);
+	if (i < or->n && or->v[i].as == as && a + RA_MAX(size, 1u) > or->v[i].addr)
+		fail(rp, op, "new object 0x%" PRIx64 "+%" PRIu64 " overlaps live '%s' at 0x%" PRIx64 "+%" PRIu64, a, size,
+		     rp->t->names[or->v[i].name], or->v[i].addr, or->v[i].size);
+	if (or->n == or->cap) {
+		or->cap = or->cap ? or->cap * 2 : 256;
+		or->v = realloc(or->v, or->cap * sizeof(*or->v));
+		RA_BUG_ON(rp->m, !or->v);
+	}
+	if (i < or->n && or->v[i].as == as && or->v[i].addr == a) {
+		/* already shadowed (a failed overlap check above): replace */
+		del(or, &or->v[i]);
+	}
+	memmove(&or->v[i + 1], &or->v[i], (or->n - i) * sizeof(*or->v));
+	struct sobj *o = &or->v[i];
+	memset(o, 0, sizeof(*o));
+	o->as = as;
+	o->addr = a;
+	o->size = size;
+	o->name = name;
+	o->kind = h->kind;
+	o->cache = h->kind == HK_CACHE_OBJ ? h->aux : 0;
+	or->n++;
+	if (h->kind == HK_UMMAP || h->kind == HK_IOREMAP) {
+		o->tainted = 1;   /* no contents to check: a mapping is the trace's to write, ioremap has no memory */
+		return;
+	}
+	if (zeroed && !is_zero(rp, as, a, size))
+		fail(rp, op, "%s returned 0x%" PRIx64 "+%" PRIu64 " not zeroed", ra_op_names[op->code], a, size);
+	if (or->old_valid && or->old_as == as) {
+		uint64_t n = RA_MIN(RA_MIN(or->old_size, size), (uint64_t)SAMPLE);
+		uint8_t buf[SAMPLE];
+		if (!mem_io(rp, as, a, buf, (size_t)n, false) && memcmp(buf, or->old_head, (size_t)n))
+			fail(rp, op, "%s did not keep the contents (first %" PRIu64 " bytes differ)", ra_op_names[op->code], n);
+	}
+	fill(rp, o);
+}
+
+/* The shadow object a free op names, and what the engine must do with it. */
+static void expect_free(struct replay *rp, const struct ra_op *op, uint32_t as, const struct rhandle *h, int want_kind)
+{
+	struct oracle *or = rp->oracle;
+	or->expect = 0;
+	if (h->state == HS_NULL || h->state == HS_UNBOUND || !h->val || h->val == RA_ZERO_SIZE_PTR)
+		return;
+	struct sobj *o = find(or, as, h->val);
+	if (!o) {
+		or->expect = 2;
+		snprintf(or->why, sizeof(or->why), "%s of 0x%" PRIx64 ", which is no live object", ra_op_names[op->code],
+		         h->val);
+		return;
+	}
+	bool right = o->kind == want_kind || (want_kind == HK_KMALLOC && o->kind == HK_CACHE_OBJ);
+	if (op->code == RA_OP_FREE_PAGES && o->kind == HK_PAGES && o->size != RA_PAGE_SIZE << (h->kind == HK_PAGES ? h->aux : 0))
+		right = false;
+	if (op->code == RA_OP_CACHE_FREE && o->kind == HK_CACHE_OBJ && o->cache != op->h[0]) {
+		/* another cache: refused unless the two are merged aliases */
+		struct rhandle *c1 = &rp->kh[op->h[0]], *c2 = &rp->kh[o->cache];
+		ra_cache *a = c1->ptr, *b = c2->ptr;
+		bool alias = a && b && (a == b || (a->merged_into_valid && a->merged_into == b->id) ||
+		                        (b->merged_into_valid && b->merged_into == a->id) ||
+		                        (a->merged_into_valid && b->merged_into_valid && a->merged_into == b->merged_into));
+		right = alias;
+	}
+	if (!right) {
+		or->expect = 2;
+		snprintf(or->why, sizeof(or->why), "%s of '%s', a %s", ra_op_names[op->code], rp->t->names[o->name],
+		         ra_hkind_names[o->kind]);
+		return;
+	}
+	if (!o->tainted) {
+		int64_t bad = verify(rp, o);
+		if (bad >= 0)
+			fail(rp, op, "contents of live '%s' (0x%" PRIx64 "+%" PRIu64 ") changed at offset %" PRId64
+			     " before it was freed", rp->t->names[o->name], o->addr, o->size, bad);
+		or->expect = 1;
+		snprintf(or->why, sizeof(or->why), "%s of live '%s'", ra_op_names[op->code], rp->t->names[o->name]);
+	}
+}
+
+/* Mark objects a misuse write covers (kernel writes change bytes; user
+ * touches write them back unchanged, so only kernel pokes taint). */
+static void taint_range(struct replay *rp, uint32_t as, uint64_t a, uint64_t len)
+{
+	struct oracle *or = rp->oracle;
+	uint64_t covered = 0;
+	for (uint32_t i = lower(or, as, 0); i < or->n && or->v[i].as == as; i++) {
+		struct sobj *o = &or->v[i];
+		if (o->addr < a + len && a < o->addr + o->size) {
+			o->tainted = 1;
+			covered += RA_MIN(a + len, o->addr + o->size) - RA_MAX(a, o->addr);
+		}
+		/* a vmalloc area is also its backing pages in the direct map */
+		if (!as && o->kind == HK_VMALLOC && a < RA_VMALLOC_START) {
+			struct ra_vmarea *va = ra_vmarea_find(rp->m, o->addr);
+			for (uint32_t k = 0; va && k < va->nr_pages && !o->tainted; k++) {
+				ra_addr_t pa = pfn_to_kaddr(va->pfns[k]);
+				if (pa < a + len && a < pa + RA_PAGE_SIZE)
+					o->tainted = 1;
+			}
+		}
+	}
+	if (covered < len)
+		or->taint_kernel = true;
+}
+
+/* === Hooks =============================================================== */
+
+void or_init(struct replay *rp)
+{
+	rp->oracle = calloc(1, sizeof(struct oracle));
+	RA_BUG_ON(rp->m, !rp->oracle);
+}
+
+void or_fini(struct replay *rp)
+{
+	if (!rp->oracle)
+		return;
+	free(rp->oracle->v);
+	free(rp->oracle);
+	rp->oracle = NULL;
+}
+
+static uint32_t cur_as(struct replay *rp, struct ra_task **tp)
+{
+	struct ra_mm_world *w = ra_mm_world(rp->m);
+	struct ra_task *t = w ? w->cur : NULL;
+	if (tp)
+		*tp = t;
+	return ra_task_alive(t) ? t->pid : UINT32_MAX;
+}
+
+static struct rhandle *uh(struct replay *rp, struct ra_task *t, uint32_t name)
+{
+	return &rp_user_table(rp, t)[name];
+}
+
+void or_before(struct replay *rp, const struct ra_op *op)
+{
+	struct oracle *or = rp->oracle;
+	or->expect = 0;
+	or->old_valid = false;
+	struct ra_task *t;
+	uint32_t as;
+	struct rhandle *h;
+	switch (op->code) {
+	case RA_OP_FREE_PAGES: case RA_OP_KFREE: case RA_OP_VFREE: case RA_OP_IOUNMAP: case RA_OP_CACHE_FREE: {
+		static const int kind[] = { [RA_OP_FREE_PAGES] = HK_PAGES, [RA_OP_KFREE] = HK_KMALLOC,
+		                            [RA_OP_VFREE] = HK_VMALLOC, [RA_OP_IOUNMAP] = HK_IOREMAP,
+		                            [RA_OP_CACHE_FREE] = HK_CACHE_OBJ };
+		int which = op->code == RA_OP_CACHE_FREE;
+		h = &rp->kh[op->h[which]];
+		if (op->code == RA_OP_CACHE_FREE && rp->kh[op->h[0]].state != HS_LIVE)
+			return;     /* a destroyed or NULL cache: the op fails without a free */
+		expect_free(rp, op, 0, h, kind[op->code]);
+		return;
+	}
+	case RA_OP_KREALLOC:
+		h = &rp->kh[op->h[0]];
+		if (h->state == HS_LIVE && h->val != RA_ZERO_SIZE_PTR) {
+			struct sobj *o = find(or, 0, h->val);
+			if (o && !o->tainted && (o->kind == HK_KMALLOC || o->kind == HK_CACHE_OBJ)) {
+				or->old_size = RA_MIN(o->size, (uint64_t)SAMPLE);
+				or->old_valid = !mem_io(rp, 0, o->addr, or->old_head, (size_t)or->old_size, false);
+				or->old_as = 0;
+			}
+		}
+		return;
+	case RA_OP_FREE: case RA_OP_REALLOC: case RA_OP_MUNMAP:
+		as = cur_as(rp, &t);
+		if (as == UINT32_MAX)
+			return;
+		h = uh(rp, t, op->h[0]);
+		if (h->state == HS_UNBOUND)
+			return;
+		if (op->code != RA_OP_MUNMAP && !ra_task_umthread(t, ra_mm_world(rp->m)->cur_tid))
+			return;     /* no thread to run malloc on: the op fails, nothing is freed */
+		if (op->code == RA_OP_REALLOC) {
+			struct sobj *o = h->state == HS_LIVE ? find(or, as, h->val) : NULL;
+			if (o && !o->tainted) {
+				or->old_size = RA_MIN(o->size, (uint64_t)SAMPLE);
+				or->old_valid = !mem_io(rp, as, o->addr, or->old_head, (size_t)or->old_size, false);
+				or->old_as = as;
+			}
+			if (h->state != HS_LIVE || !o) {
+				if (h->state == HS_FREED) {
+					or->expect = 2;
+					snprintf(or->why, sizeof(or->why), "realloc of freed '%s'", rp->t->names[op->h[0]]);
+				}
+				return;
+			}
+			if (o->tainted)
+				return;
+			int64_t bad = verify(rp, o);
+			if (bad >= 0)
+				fail(rp, op, "contents of live '%s' changed at offset %" PRId64 " before realloc",
+				     rp->t->names[o->name], bad);
+			return;
+		}
+		expect_free(rp, op, as, h, op->code == RA_OP_FREE ? HK_UCHUNK : HK_UMMAP);
+		if (op->code == RA_OP_MUNMAP && rp->oracle->expect == 2) {
+			/* munmap of a stale range is legal, and unmaps whatever lives there now */
+			rp->oracle->expect = 0;
+			for (uint32_t i = 0; i < or->n; i++)
+				if (or->v[i].as == as && or->v[i].addr < h->val + h->size && h->val < or->v[i].addr + or->v[i].size)
+					or->v[i].tainted = 1;
+			rp->m->inband_tainted = true;
+		}
+		return;
+	case RA_OP_POKE: {
+		h = &rp->kh[op->h[0]];
+		if (h->state == HS_NULL || h->state == HS_UNBOUND)
+			return;
+		uint64_t a = h->val + (uint64_t)op->a[0];
+		struct sobj *o = find(or, 0, h->val);
+		bool inside = o && h->state == HS_LIVE && op->a[0] >= 0 && (uint64_t)op->a[0] + (uint64_t)op->a[1] <= o->size;
+		if (inside)
+			o->tainted = 1;           /* its own contents, changed on purpose */
+		else
+			taint_range(rp, 0, a, (uint64_t)op->a[1]);
+		return;
+	}
+	case RA_OP_BRK:
+		if (op->a[0] < 0) {
+			/* shrinking the heap under malloc: every chunk of the task may be gone */
+			as = cur_as(rp, NULL);
+			for (uint32_t i = 0; i < or->n; i++)
+				if (or->v[i].as == as)
+					or->v[i].tainted = 1;
+		}
+		return;
+	default:
+		return;
+	}
+}
+
+/* Drop the objects of address spaces whose task is gone. */
+static void reap_dead(struct replay *rp)
+{
+	struct oracle *or = rp->oracle;
+	uint32_t k = 0;
+	uint32_t last_as = 0;
+	bool last_alive = true;
+	for (uint32_t i = 0; i < or->n; i++) {
+		struct sobj *o = &or->v[i];
+		if (o->as && o->as != last_as) {
+			last_as = o->as;
+			last_alive = ra_task_alive(task_of(rp, o->as));
+		}
+		if (o->as && !last_alive)
+			continue;
+		or->v[k++] = *o;
+	}
+	or->n = k;
+}
+
+void or_after(struct replay *rp, const struct ra_op *op, int outcome, unsigned long new_reports)
+{
+	struct oracle *or = rp->oracle;
+	struct ra_task *t;
+	uint32_t as;
+	struct rhandle *h;
+	/* the engine's verdict on a free the oracle had an opinion about */
+	if (or->expect == 2 && !new_reports && outcome == OUT_OK)
+		fail(rp, op, "undetected misuse: %s succeeded silently", or->why);
+	if (or->expect == 1 && outcome != OUT_OK && !or->taint_kernel && !ra_panicked(rp->m))
+		fail(rp, op, "%s failed%s", or->why, new_reports ? " with a report" : "");
+	or->expect = 0;
+	switch (op->code) {
+	case RA_OP_ALLOC_PAGES: case RA_OP_KMALLOC: case RA_OP_KZALLOC: case RA_OP_KREALLOC: case RA_OP_CACHE_ALLOC:
+	case RA_OP_VMALLOC: case RA_OP_VZALLOC: case RA_OP_IOREMAP:
+		if (op->code == RA_OP_KREALLOC && outcome == OUT_OK) {
+			/* the old object is consumed */
+			struct rhandle *oh = &rp->kh[op->h[0]];
+			if (oh->val && oh->val != rp->kh[op->out != RA_NONAME ? op->out : op->h[0]].val) {
+				struct sobj *o = find(or, 0, oh->val);
+				if (o)
+					del(or, o);
+			} else if (oh->val) {
+				struct sobj *o = find(or, 0, oh->val);
+				if (o)
+					del(or, o);     /* in place: re-registered under the new name below */
+			}
+		}
+		if (outcome != OUT_OK || op->out == RA_NONAME)
+			break;
+		h = &rp->kh[op->out];
+		if (h->state != HS_LIVE)
+			break;
+		/* krealloc copies the old contents in: its zeroing covers only the rest */
+		add(rp, op, 0, h, op->out, op->code == RA_OP_KZALLOC || op->code == RA_OP_VZALLOC ||
+		    (op->code != RA_OP_KREALLOC && (op->gfp & RA___GFP_ZERO)));
+		break;
+	case RA_OP_FREE_PAGES: case RA_OP_KFREE: case RA_OP_VFREE: case RA_OP_IOUNMAP: case RA_OP_CACHE_FREE:
+		if (outcome == OUT_OK) {
+			h = &rp->kh[op->h[op->code == RA_OP_CACHE_FREE]];
+			struct sobj *o = h->val ? find(or, 0, h->val) : NULL;
+			if (o)
+				del(or, o);
+		}
+		break;
+	case RA_OP_MALLOC: case RA_OP_CALLOC: case RA_OP_MEMALIGN: case RA_OP_REALLOC: case RA_OP_MMAP:
+		as = cur_as(rp, &t);
+		if (as == UINT32_MAX)
+			break;
+		if (op->code == RA_OP_REALLOC && outcome == OUT_OK) {
+			struct rhandle *oh = uh(rp, t, op->h[0]);
+			struct sobj *o = oh->val ? find(or, as, oh->val) : NULL;
+			if (o)
+				del(or, o);
+		}
+		if (outcome != OUT_OK || op->out == RA_NONAME)
+			break;
+		h = uh(rp, t, op->out);
+		if (h->state != HS_LIVE)
+			break;
+		add(rp, op, as, h, op->out, op->code == RA_OP_CALLOC);
+		break;
+	case RA_OP_FREE: case RA_OP_MUNMAP:
+		as = cur_as(rp, &t);
+		if (as == UINT32_MAX || outcome != OUT_OK)
+			break;
+		h = uh(rp, t, op->h[0]);
+		{
+			struct sobj *o = h->val ? find(or, as, h->val) : NULL;
+			if (o)
+				del(or, o);
+		}
+		break;
+	case RA_OP_FORK:
+		if (outcome == OUT_OK && op->out != RA_NONAME) {
+			struct ra_task *c = rp->kh[op->out].ptr;
+			as = cur_as(rp, NULL);
+			uint32_t n = or->n;
+			for (uint32_t i = 0; i < n; i++)
+				if (or->v[i].as == as) {
+					struct sobj copy = or->v[i];
+					copy.as = c->pid;
+					if (or->n == or->cap) {
+						or->cap *= 2;
+						or->v = realloc(or->v, or->cap * sizeof(*or->v));
+						RA_BUG_ON(rp->m, !or->v);
+					}
+					or->v[or->n++] = copy;
+				}
+			/* keep the order: (as, addr) */
+			for (uint32_t i = n; i < or->n; i++) {
+				struct sobj x = or->v[i];
+				uint32_t j = lower(or, x.as, x.addr);
+				if (j < i) {
+					memmove(&or->v[j + 1], &or->v[j], (i - j) * sizeof(x));
+					or->v[j] = x;
+				}
+			}
+		}
+		break;
+	default:
+		break;
+	}
+	reap_dead(rp);
+}
+
+/* Every slab cache holds exactly the objects the shadow says are live. */
+void or_end(struct replay *rp)
+{
+	struct oracle *or = rp->oracle;
+	if (or->taint_kernel)
+		return;
+	ra_machine *m = rp->m;
+	uint64_t *want = calloc(m->nr_caches + 1, sizeof(uint64_t));
+	RA_BUG_ON(m, !want);
+	for (uint32_t i = 0; i < or->n; i++) {
+		struct sobj *o = &or->v[i];
+		if (o->as || (o->kind != HK_KMALLOC && o->kind != HK_CACHE_OBJ))
+			continue;
+		if (!kaddr_valid(m, o->addr))
+			continue;
+		uint32_t head = ra_block_head(m, kaddr_pfn(o->addr));
+		if (head == RA_NOPFN || pfn_page(m, head)->owner != PO_SLAB)
+			continue;    /* a large kmalloc */
+		want[slab_of(m, pfn_page(m, head)->priv)->cache]++;
+	}
+	/* the engine's own kmalloc objects: vmalloc page arrays */
+	for (uint32_t i = 0; i < m->nr_vmareas; i++) {
+		ra_addr_t arr = m->vmareas[i]->pages_array;
+		if (!arr || m->vmareas[i]->array_vmalloced || !kaddr_valid(m, arr))
+			continue;
+		uint32_t head = ra_block_head(m, kaddr_pfn(arr));
+		if (head != RA_NOPFN && pfn_page(m, head)->owner == PO_SLAB)
+			want[slab_of(m, pfn_page(m, head)->priv)->cache]++;
+	}
+	for (uint32_t id = 0; id < m->slab_ids_used; id++) {
+		struct ra_slab *sl = slab_of(m, id);
+		if (!sl->live)
+			continue;
+		uint64_t live = 0;
+		for (unsigned w = 0; w < (sl->objects + 63u) / 64u; w++)
+			live += (uint64_t)__builtin_popcountll(sl->live[w]);
+		want[sl->cache] -= live;
+	}
+	struct ra_mm_world *w = ra_mm_world(m);
+	for (uint32_t c = 0; c < m->nr_caches; c++) {
+		if (!want[c] || !m->caches[c])
+			continue;
+		/* the task caches hold the kernel's own objects */
+		if (w && (m->caches[c] == w->task_cache || m->caches[c] == w->mm_cache || m->caches[c] == w->vma_cache))
+			continue;
+		int64_t d = (int64_t)want[c];
+		struct ra_op end = { .line = 0 };
+		fail(rp, &end, "slab cache %s holds %" PRId64 " %s objects than the trace has live", m->caches[c]->name,
+		     d < 0 ? -d : d, d < 0 ? "more" : "fewer");
+	}
+	free(want);
+}

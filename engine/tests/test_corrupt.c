@@ -1,0 +1,639 @@
+/*
+ * test_corrupt.c — misuse and corruption, in the style of the kernel's
+ * slub KUnit tests (lib/slub_kunit.c): corrupt on purpose, then assert the
+ * exact number of reports, the kernel-format BUG/INFO/FIX lines, that the
+ * operation was refused, and that the engine's own structures are intact
+ * (ra_check() == 0) afterwards.
+ *
+ * The second half corrupts the engine's own structures (struct ra_page,
+ * free lists, zone counters, slabs) and asserts that the validators count
+ * exactly the problems that follow from the injection — then repairs it.
+ *
+ * Layout used throughout: mem=64M, 1 cpu, slub_debug=FZPU on kmalloc-64.
+ * kmalloc-64 is naturally aligned, so the slot is 256 bytes with a 64-byte
+ * left red zone (see test_slab.c): object i of the first slab is at
+ * base + 256 * i + 64. The first slab is pfn 4096 (the first DMA32 block,
+ * stolen whole for Unmovable), base 0xffff888001000000.
+ */
+#include "unit.h"
+
+#define BASE 0xffff888001000000ULL
+#define OBJ(i) (BASE + 256ULL * (i) + 64)
+
+static ra_machine *mk_debug(struct tm *t, const char *spec)
+{
+	struct ra_config c;
+	ra_config_default(&c);
+	c.mem = 64ULL << 20;
+	c.cpus = 1;
+	ra_machine *m = tm_new_cfg(t, &c);
+	char err[160];
+	ra_set_site(m, "t.c", 1);      /* tracks (U) and reports name this site */
+	if (spec)
+		CHECK_EQ(ra_slab_set_debug(m, spec, err, sizeof(err)), 0);
+	return m;
+}
+
+static bool has(const char *text, const char *line)
+{
+	if (strstr(text, line))
+		return true;
+	fprintf(stderr, "  missing line: %s\n", line);
+	return false;
+}
+
+static unsigned count_lines(const char *text, const char *prefix)
+{
+	unsigned n = 0;
+	size_t l = strlen(prefix);
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		n += strncmp(p, prefix, l) == 0;
+	return n;
+}
+
+/* === slub_debug: the kernel's own checks ================================== */
+
+/* Write past the object: kfree finds the right red zone overwritten,
+ * restores it and refuses the free. */
+static void redzone_right(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, "FZPU,kmalloc-64");
+	ra_addr_t p = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	CHECK_EQ(p, OBJ(0));
+	CHECK_EQ(ra_kfill(m, p + 64, 0x41, 1), 0);      /* one byte past the end */
+	tm_err(&t);
+	unsigned long r = ra_reports(m);
+	CHECK_EQ(ra_kfree(m, p), -1);
+	CHECK_EQ(ra_reports(m), r + 1);
+	const char *e = tm_err(&t);
+	CHECK(has(e, "BUG: refalloc: redzone-overwritten in kmalloc-64: Redzone overwritten at 0xffff888001000080 "
+	             "(object 0xffff888001000040) (t.c:1)\n"));
+	CHECK(has(e, "=============================================================================\n"
+	             "BUG kmalloc-64 (Not tainted): Redzone overwritten\n"
+	             "-----------------------------------------------------------------------------\n\n"));
+	/* @offset is from the slab start: 0x80 = 128 */
+	CHECK(has(e, "INFO: 0xffff888001000080-0xffff888001000080 @offset=128. First byte 0x41 instead of 0xcc\n"));
+	CHECK(has(e, "INFO: Slab 0xffff888001000000 objects=16 used=1 fp=0xffff888001000140 flags=0x200(slab)\n"));
+	CHECK(has(e, "INFO: Object 0xffff888001000040 @offset=64 fp=0xffff888001000140\n"));
+	/* the red zone bytes in the hexdump: 41 then seven cc */
+	CHECK(has(e, "Redzone  ffff888001000080: 41 cc cc cc cc cc cc cc "));
+	CHECK(has(e, "FIX kmalloc-64: Restoring Redzone 0xffff888001000080-0xffff888001000080=0xcc\n"));
+	CHECK(has(e, "FIX kmalloc-64: Object at 0xffff888001000040 not freed\n"));
+	CHECK_EQ(count_lines(e, "BUG: "), 1);
+	/* refused: the object is still allocated; the restored red zone lets
+	 * it be freed now, without a report */
+	CHECK_EQ(ra_ksize(m, p), 64);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	CHECK_EQ(ra_kfree(m, p), 0);
+	CHECK_EQ(ra_reports(m), r + 1);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	tm_free(&t);
+}
+
+/* Write before the object: the left red zone. A second BUG is "Tainted". */
+static void redzone_left(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, "FZPU,kmalloc-64");
+	ra_addr_t p = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	ra_kfill(m, p - 2, 0x00, 2);                     /* bytes -2, -1 */
+	tm_err(&t);
+	CHECK_EQ(ra_kfree(m, p), -1);
+	const char *e = tm_err(&t);
+	CHECK(has(e, "INFO: 0xffff88800100003e-0xffff88800100003f @offset=62. First byte 0x0 instead of 0xcc\n"));
+	CHECK(has(e, "FIX kmalloc-64: Restoring Redzone 0xffff88800100003e-0xffff88800100003f=0xcc\n"));
+	CHECK_EQ(ra_reports(m), 1);
+	ra_kfill(m, p + 70, 0x00, 1);
+	CHECK_EQ(ra_kfree(m, p), -1);
+	CHECK(has(tm_err(&t), "BUG kmalloc-64 (Tainted: B): Redzone overwritten\n"));
+	CHECK_EQ(ra_reports(m), 2);
+	CHECK_EQ(ra_kfree(m, p), 0);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	tm_free(&t);
+}
+
+/* Write after free: the poison of a free object; found when the object is
+ * handed out again (alloc_debug_processing with F), repaired. */
+static void use_after_free_poison(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, "FZPU,kmalloc-64");
+	ra_addr_t p = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	CHECK_EQ(ra_kfree(m, p), 0);
+	ra_kfill(m, p + 10, 0x41, 3);
+	tm_err(&t);
+	ra_addr_t q = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	CHECK_EQ(q, p);                                  /* the freelist head */
+	CHECK_EQ(ra_reports(m), 1);
+	const char *e = tm_err(&t);
+	CHECK(has(e, "BUG: refalloc: poison-overwritten in kmalloc-64: Poison overwritten at 0xffff88800100004a "
+	             "(object 0xffff888001000040) (t.c:1)\n"));
+	CHECK(has(e, "BUG kmalloc-64 (Not tainted): Poison overwritten\n"));
+	CHECK(has(e, "INFO: 0xffff88800100004a-0xffff88800100004c @offset=74. First byte 0x41 instead of 0x6b\n"));
+	CHECK(has(e, "INFO: Freed in "));
+	CHECK(has(e, "Object   ffff888001000040: 6b 6b 6b 6b 6b 6b 6b 6b 6b 6b 41 41 41 6b 6b 6b  kkkkkkkkkkAAAkkk\n"));
+	CHECK(has(e, "FIX kmalloc-64: Restoring Poison 0xffff88800100004a-0xffff88800100004c=0x6b\n"));
+	/* the end marker 0xa5 is checked separately ("End Poison") */
+	CHECK_EQ(ra_kfree(m, q), 0);
+	ra_kfill(m, q + 63, 0x00, 1);
+	ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	CHECK(has(tm_err(&t), "INFO: 0xffff88800100007f-0xffff88800100007f @offset=127. First byte 0x0 instead of 0xa5\n"));
+	CHECK_EQ(ra_reports(m), 2);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	tm_free(&t);
+}
+
+/* A free pointer overwritten in a free object. With P the free pointer
+ * lives after the object (offset 72 for kmalloc-64 with FZPU). */
+static void free_pointer_flipped(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, "FZPU,kmalloc-64");
+	CHECK_EQ(ra_kmem_cache_find(m, "kmalloc-64")->offset, 72);
+	ra_addr_t a = ra_kmalloc(m, 64, RA_GFP_KERNEL), b = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	CHECK_EQ(ra_kfree(m, a), 0);                     /* freelist: a -> obj 2 -> ... */
+	uint64_t bad = 0xdead000000000100ULL;
+	CHECK_EQ(ra_kwrite(m, a + 72, &bad, 8), 0);
+	tm_err(&t);
+	/* the allocation takes a and finds its successor invalid: reported,
+	 * the slab's freelist rebuilt from the allocation map */
+	ra_addr_t c = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	CHECK_EQ(c, a);
+	CHECK_EQ(ra_reports(m), 1);
+	const char *e = tm_err(&t);
+	CHECK(has(e, "BUG: refalloc: freepointer-corrupt in kmalloc-64: free pointer of object 0xffff888001000040 is "
+	             "0xdead000000000100, not a free object of its slab (t.c:1)\n"));
+	CHECK(has(e, "BUG kmalloc-64 (Not tainted): Freechain corrupt\n"));
+	CHECK(has(e, "FIX kmalloc-64: Rebuilding the slab's freelist from the allocation map\n"));
+	/* the next objects come in address order again */
+	CHECK_EQ(ra_kmalloc(m, 64, RA_GFP_KERNEL), OBJ(2));
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	ra_kfree(m, b);
+	ra_kfree(m, c);
+	tm_free(&t);
+
+	/* without debug: the pointer is inside the object, at ALIGN_DOWN(64 /
+	 * 2, 8) = 32, on the cpu freelist's lockless fast path */
+	m = mk_debug(&t, NULL);
+	CHECK_EQ(ra_kmem_cache_find(m, "kmalloc-64")->offset, 32);
+	a = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	b = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	CHECK_EQ(b, a + 64);
+	CHECK_EQ(ra_kfree(m, a), 0);
+	ra_kfill(m, a + 32, 0x41, 8);
+	tm_err(&t);
+	/* the pop of a hands the bad pointer to the cpu freelist unread; the
+	 * next pop checks it: reported, the freelist rebuilt (objects 2, 3 ..) */
+	c = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	CHECK_EQ(c, a);
+	CHECK_EQ(ra_reports(m), 0);
+	CHECK_EQ(ra_kmalloc(m, 64, RA_GFP_KERNEL), a + 128);
+	CHECK_EQ(ra_reports(m), 1);
+	e = tm_err(&t);
+	CHECK_EQ(count_lines(e, "BUG: refalloc: freepointer-corrupt in kmalloc-64: free pointer of object "), 1);
+	CHECK(has(e, " is 0x4141414141414141, not a free object of its slab (t.c:1)\n"));
+	CHECK_EQ(ra_kmalloc(m, 64, RA_GFP_KERNEL), a + 192);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	tm_free(&t);
+
+	/* a free pointer set to NULL truncates the chain: nothing to follow is
+	 * invalid, so only a validator notices (on_freelist(): wrong count) */
+	m = mk_debug(&t, NULL);
+	a = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	ra_kfree(m, a);                                  /* cpu freelist a -> a+64 -> ... */
+	ra_kfill(m, a + 32, 0x00, 8);
+	tm_err(&t);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);         /* in-band: misuse, repaired; no problem */
+	CHECK_EQ(ra_reports(m), 1);
+	e = tm_err(&t);
+	CHECK(has(e, "BUG kmalloc-64 (Not tainted): Wrong object count. Counter is 0 but counted were 63\n"));
+	CHECK(has(e, "slab 0xffff888001000000: 0 in use + 0 free + 1 on the cpu freelist != 64 objects"));
+	CHECK_EQ(ra_kmalloc(m, 64, RA_GFP_KERNEL), a);
+	CHECK_EQ(ra_kmalloc(m, 64, RA_GFP_KERNEL), a + 64);
+	CHECK_EQ(ra_reports(m), 1);
+	tm_free(&t);
+}
+
+static void double_free(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, "FZPU,kmalloc-64");
+	ra_addr_t p = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	CHECK_EQ(ra_kfree(m, p), 0);
+	tm_err(&t);
+	CHECK_EQ(ra_kfree(m, p), -1);
+	CHECK_EQ(ra_reports(m), 1);
+	const char *e = tm_err(&t);
+	CHECK(has(e, "BUG: refalloc: double-free in kmalloc-64: kfree(0xffff888001000040): object already free (t.c:1)\n"));
+	CHECK(has(e, "BUG kmalloc-64 (Not tainted): Object already free\n"));
+	CHECK(has(e, "INFO: Allocated in "));
+	CHECK(has(e, "INFO: Freed in "));
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	tm_free(&t);
+
+	/* without debug: the first line only; still refused */
+	m = mk_debug(&t, NULL);
+	p = ra_kmalloc(m, 100, RA_GFP_KERNEL);
+	CHECK_EQ(ra_kfree(m, p), 0);
+	tm_err(&t);
+	CHECK_EQ(ra_kfree(m, p), -1);
+	e = tm_err(&t);
+	CHECK_EQ(count_lines(e, "BUG: refalloc: double-free in kmalloc-128: kfree("), 1);
+	CHECK_EQ(count_lines(e, "BUG kmalloc-128"), 0);
+	/* the object is still free exactly once: two allocations, two objects */
+	ra_addr_t a = ra_kmalloc(m, 100, RA_GFP_KERNEL), b = ra_kmalloc(m, 100, RA_GFP_KERNEL);
+	CHECK(a == p && b != p);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	tm_free(&t);
+}
+
+static void free_inside_object(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, "FZPU,kmalloc-64");
+	ra_addr_t p = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	tm_err(&t);
+	CHECK_EQ(ra_kfree(m, p + 8), -1);
+	CHECK_EQ(ra_reports(m), 1);
+	const char *e = tm_err(&t);
+	CHECK(has(e, "BUG: refalloc: invalid-free in kmalloc-64: kfree(0xffff888001000048): not the start of an object (t.c:1)\n"));
+	CHECK(has(e, "BUG kmalloc-64 (Not tainted): Invalid object pointer 0xffff888001000048\n"));
+	CHECK_EQ(ra_ksize(m, p), 64);                    /* p untouched */
+	/* a pointer into a large kmalloc, and one that is no kernel memory */
+	ra_addr_t l = ra_kmalloc(m, 10000, RA_GFP_KERNEL);
+	CHECK_EQ(ra_kfree(m, l + 4096), -1);
+	CHECK(has(tm_err(&t), "points inside a large kmalloc"));
+	CHECK_EQ(ra_kfree(m, 0x1234000), -1);
+	CHECK(has(tm_err(&t), "BUG: refalloc: invalid-free in kfree: 0x0000000001234000 is not a kernel direct-map address (t.c:1)\n"));
+	/* page memory of alloc_pages is not kmalloc memory */
+	ra_addr_t pg = ra_alloc_pages(m, RA_GFP_KERNEL, 0);
+	CHECK_EQ(ra_kfree(m, pg), -1);
+	CHECK(has(tm_err(&t), "is not slab or kmalloc memory (page owner 3)"));
+	CHECK_EQ(ra_reports(m), 4);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	CHECK_EQ(ra_kfree(m, p), 0);
+	CHECK_EQ(ra_kfree(m, l), 0);
+	CHECK_EQ(ra_free_pages(m, pg, 0), 0);
+	CHECK_EQ(ra_reports(m), 4);
+	tm_free(&t);
+}
+
+static void wrong_cache(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, NULL);
+	ra_cache *a = ra_kmem_cache_create(m, "cache_a", 100, 0, 0);
+	ra_cache *b = ra_kmem_cache_create(m, "cache_b", 300, 0, 0);
+	ra_addr_t o = ra_kmem_cache_alloc(m, a, RA_GFP_KERNEL);
+	ra_addr_t k = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	tm_err(&t);
+	CHECK_EQ(ra_kmem_cache_free(m, b, o), -1);
+	CHECK(has(tm_err(&t), "BUG: refalloc: wrong-cache in cache_b: kmem_cache_free(cache_b, 0x"));
+	CHECK_EQ(ra_kmem_cache_free(m, a, k), -1);
+	CHECK(has(tm_err(&t), "): object belongs to kmalloc-64 (t.c:1)\n"));
+	CHECK_EQ(ra_reports(m), 2);
+	CHECK_EQ(a->nr_free, 0);                         /* refused */
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	CHECK_EQ(ra_kmem_cache_free(m, a, o), 0);
+	CHECK_EQ(ra_kfree(m, k), 0);
+	CHECK_EQ(ra_reports(m), 2);
+	tm_free(&t);
+}
+
+static void vfree_misuse(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, NULL);
+	ra_addr_t v = ra_vmalloc(m, 10000);
+	CHECK_EQ(v, RA_VMALLOC_START);
+	tm_err(&t);
+	/* not the start of an area */
+	CHECK_EQ(ra_vfree(m, v + 4096), -1);
+	CHECK(has(tm_err(&t), "BUG: refalloc: invalid-free in vfree: Trying to vfree() nonexistent vm area "
+	                      "(0xffffc90000001000) (t.c:1)\n"));
+	/* a kmalloc pointer */
+	ra_addr_t k = ra_kmalloc(m, 32, RA_GFP_KERNEL);
+	CHECK_EQ(ra_vfree(m, k), -1);
+	CHECK_EQ(ra_reports(m), 2);
+	CHECK_EQ(ra_vfree(m, v), 0);
+	/* double vfree */
+	CHECK_EQ(ra_vfree(m, v), -1);
+	CHECK(has(tm_err(&t), "BUG: refalloc: double-free in vfree: Trying to vfree() nonexistent vm area "
+	                      "(0xffffc90000000000): already freed (t.c:1)\n"));
+	CHECK_EQ(ra_reports(m), 3);
+	/* an ioremap area is not vfree's */
+	ra_addr_t io = ra_ioremap(m, 0xfe000000, 4096);
+	CHECK_EQ(ra_vfree(m, io), -1);
+	CHECK(has(tm_err(&t), "is an ioremap area, not a vmalloc one"));
+	CHECK_EQ(ra_iounmap(m, io), 0);
+	CHECK_EQ(ra_reports(m), 4);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	ra_kfree(m, k);
+	tm_free(&t);
+}
+
+static void free_pages_misuse(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, NULL);
+	ra_addr_t p = ra_alloc_pages(m, RA_GFP_KERNEL, 2);
+	uint32_t pfn = kpfn(p);
+	tm_err(&t);
+	/* wrong order: refused, the block stays allocated */
+	CHECK_EQ(ra_free_pages(m, p, 1), -1);
+	char want[160];
+	snprintf(want, sizeof(want), "BUG: refalloc: bad-order in free_pages: pfn %#x allocated with order 2, freed "
+	         "with order 1 (t.c:1)\n", pfn);
+	CHECK(has(tm_err(&t), want));
+	CHECK_EQ(pfn_page(m, pfn)->owner, PO_PAGES);
+	/* a page inside the block */
+	CHECK_EQ(ra_free_pages(m, p + 4096, 0), -1);
+	CHECK(has(tm_err(&t), "was not allocated by alloc_pages"));
+	/* not page aligned */
+	CHECK_EQ(ra_free_pages(m, p + 8, 2), -1);
+	CHECK(has(tm_err(&t), "is not a page address"));
+	CHECK_EQ(ra_reports(m), 3);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	CHECK_EQ(ra_free_pages(m, p, 2), 0);
+	/* double free (the block sits on a pcp list now) */
+	CHECK_EQ(ra_free_pages(m, p, 2), -1);
+	snprintf(want, sizeof(want), "BUG: refalloc: double-free in free_pages: pfn %#x (order 2) is already free (t.c:1)\n",
+	         pfn);
+	CHECK(has(tm_err(&t), want));
+	/* kmalloc memory is not alloc_pages memory */
+	ra_addr_t k = ra_kmalloc(m, 20000, RA_GFP_KERNEL);
+	CHECK_EQ(ra_free_pages(m, k, 3), -1);
+	CHECK_EQ(ra_reports(m), 5);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	ra_kfree(m, k);
+	tm_free(&t);
+}
+
+/* Without debug flags nothing checks red zones: a write past the object
+ * goes unnoticed by SLUB (as in the kernel), and nothing is refused. */
+static void no_debug_no_check(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, NULL);
+	ra_addr_t p = ra_kmalloc(m, 64, RA_GFP_KERNEL), q = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	ra_kfill(m, p + 64, 0x41, 8);                    /* into q, not its free pointer */
+	CHECK_EQ(ra_kfree(m, p), 0);
+	CHECK_EQ(ra_kfree(m, q), 0);
+	CHECK_EQ(ra_reports(m), 0);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	tm_free(&t);
+}
+
+/* check full: validate_slab() finds red zone damage of a live object */
+static void validate_finds_live_damage(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, "ZP,kmalloc-64");
+	ra_addr_t p = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	ra_kfill(m, p + 64, 0x41, 1);
+	tm_err(&t);
+	/* the structural tier reads no RAM */
+	CHECK_EQ(ra_check_structures(m), 0);
+	CHECK_EQ(ra_reports(m), 0);
+	/* the full check does, reports it as misuse and repairs it */
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	CHECK_EQ(ra_reports(m), 1);
+	CHECK(has(tm_err(&t), "FIX kmalloc-64: Restoring Redzone 0xffff888001000080-0xffff888001000080=0xcc\n"));
+	CHECK_EQ(ra_kfree(m, p), 0);
+	CHECK_EQ(ra_reports(m), 1);
+	tm_free(&t);
+}
+
+/* === The engine's own structures ======================================== */
+
+static long problems(struct tm *t, ra_machine *m, unsigned *lines)
+{
+	tm_err(t);
+	long n = ra_check(m, RA_CHECK_FULL);
+	*lines = count_lines(tm_err(t), "BUG: refalloc: invariant: ");
+	return n;
+}
+
+static void engine_page_owner(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, NULL);
+	ra_addr_t p = ra_alloc_pages(m, RA_GFP_KERNEL, 2);
+	struct ra_page *pg = pfn_page(m, kpfn(p));
+	unsigned lines;
+	unsigned long r = ra_reports(m);
+	/* owner PO_PAGES -> PO_VMALLOC: the frame census finds 4 alloc_pages
+	 * frames missing and 4 vmalloc frames too many: 2 problems */
+	pg->owner = PO_VMALLOC;
+	CHECK_EQ(problems(&t, m, &lines), 2);
+	CHECK_EQ(lines, 2);
+	pg->owner = PO_PAGES;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	/* owner of a tail frame set: the tiling finds state inside the block */
+	pfn_page(m, kpfn(p) + 1)->owner = PO_PAGES;
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	pfn_page(m, kpfn(p) + 1)->owner = PO_NONE;
+	/* validators never count as misuse */
+	CHECK_EQ(ra_reports(m), r);
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	tm_free(&t);
+}
+
+static void engine_page_order(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, NULL);
+	/* an order-4 Unmovable block (16 pages, 16-aligned) */
+	ra_addr_t a = ra_alloc_pages(m, RA_GFP_KERNEL, 4);     /* 16 pages, 16-aligned */
+	uint32_t pfn = kpfn(a);
+	CHECK_EQ(pfn & 15, 0);
+	unsigned lines;
+	/* order 4 -> 5: the block now spans the next 16 frames, whose head (a
+	 * free order-4 buddy, 4@pfn+16 from the split) has state: 1 problem;
+	 * the census counts 32 alloc_pages frames for 16: 1 problem; and the
+	 * free block it swallowed is missing from the tiling, so the free
+	 * buddies check no longer sees it (no more problems) */
+	pfn_page(m, pfn)->order = 5;
+	CHECK_EQ(problems(&t, m, &lines), 2);
+	CHECK_EQ(lines, 2);
+	/* order 4 -> 3: the frames pfn+8..15 belong to no block: 8 problems
+	 * (one per frame); the census is 8 short: 1 problem */
+	pfn_page(m, pfn)->order = 3;
+	CHECK_EQ(problems(&t, m, &lines), 9);
+	pfn_page(m, pfn)->order = 4;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	tm_free(&t);
+}
+
+static void engine_free_list(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, NULL);
+	struct ra_zone *z = &m->zones[ZONE_DMA32];
+	unsigned lines;
+	/* DMA32 of 64M: 12 order-10 Movable blocks 4096, 5120, ... 15360.
+	 * Unlink 5120 from the list without touching the counts: the walk
+	 * finds 11 blocks for 12 counted: 1 problem */
+	struct ra_plist *l = &z->area[10].list[MT_MOVABLE];
+	CHECK_EQ(l->head, 4096);
+	struct ra_page *x = pfn_page(m, 5120);
+	uint32_t prev = x->prev, next = x->next;
+	CHECK_EQ(prev, 4096);
+	CHECK_EQ(next, 6144);
+	pfn_page(m, prev)->next = next;
+	pfn_page(m, next)->prev = prev;
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	CHECK_EQ(lines, 1);
+	/* relink */
+	pfn_page(m, prev)->next = 5120;
+	pfn_page(m, next)->prev = 5120;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	/* a cycle: the last block points back to the first: the walk stops
+	 * after more entries than the zone has pages could hold */
+	uint32_t tail = l->tail;
+	pfn_page(m, tail)->next = l->head;
+	long n = problems(&t, m, &lines);
+	CHECK_EQ(n, 2);   /* "list broken (cycle)" and the count that follows */
+	pfn_page(m, tail)->next = RA_NOPFN;
+	/* a block's migratetype differs from its list's */
+	pfn_page(m, 6144)->mt = MT_UNMOVABLE;
+	CHECK_EQ(problems(&t, m, &lines), 2);   /* the bad entry, then the short count */
+	pfn_page(m, 6144)->mt = MT_MOVABLE;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	tm_free(&t);
+}
+
+static void engine_zone_counters(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, NULL);
+	struct ra_zone *z = &m->zones[ZONE_DMA32];
+	unsigned lines;
+	/* nr_reserved_highatomic without a HighAtomic pageblock: 1 */
+	z->nr_reserved_highatomic += 512;
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	z->nr_reserved_highatomic -= 512;
+	/* free CMA pages without CMA lists: 1 */
+	z->free_cma += 1;
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	z->free_cma -= 1;
+	/* free_pages: the free areas disagree (1) and meminfo no longer adds
+	 * up to MemTotal (1) */
+	z->free_pages += 1;
+	CHECK_EQ(problems(&t, m, &lines), 2);
+	CHECK_EQ(lines, 2);
+	z->free_pages -= 1;
+	/* a per-type count: the sum over types (1) and the list walk (1) */
+	z->area[3].nr_type[MT_RECLAIMABLE] += 1;
+	CHECK_EQ(problems(&t, m, &lines), 2);
+	z->area[3].nr_type[MT_RECLAIMABLE] -= 1;
+	/* a pcp count: its lists (1) and the machine's pcp total (1); meminfo
+	 * uses the machine's own pcp page count, which still adds up */
+	z->pcp[0].count += 1;
+	CHECK_EQ(problems(&t, m, &lines), 2);
+	z->pcp[0].count -= 1;
+	/* the cheap tier sees counters too */
+	z->free_pages += 1;
+	CHECK_EQ(ra_check(m, RA_CHECK_OP), 2);
+	z->free_pages -= 1;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	tm_free(&t);
+}
+
+static void engine_slab(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, NULL);
+	ra_cache *c = ra_kmem_cache_create(m, "victim", 512, 0, 0);
+	static ra_addr_t p[9];
+	for (int i = 0; i < 9; i++)
+		p[i] = ra_kmem_cache_alloc(m, c, RA_GFP_KERNEL);
+	/* slab 0 (8 objects, full, forgotten), slab 1 the cpu slab */
+	ra_kmem_cache_free(m, c, p[0]);                  /* slab 0: partial, inuse 7 */
+	struct ra_slab *sl = slab_of(m, pfn_page(m, kpfn(p[1]))->priv);
+	CHECK_EQ(sl->inuse, 7);
+	unsigned lines;
+	/* inuse bumped: 1 problem */
+	sl->inuse++;
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	CHECK_EQ(lines, 1);
+	sl->inuse--;
+	/* the allocation bitmap loses an object: the bitmap count disagrees
+	 * with inuse (1); the in-RAM chains no longer add up to the objects:
+	 * that is reported as misuse and rebuilt from the (wrong) bitmap, so
+	 * the chain now holds the lost object and matches — no more problems */
+	sl->live[0] &= ~(1ULL << 1);
+	unsigned long r = ra_reports(m);
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	CHECK_EQ(ra_reports(m), r + 1);
+	sl->live[0] |= 1ULL << 1;
+	/* the bitmap is right again, but the rebuilt chain holds object 1:
+	 * an allocated object on the freelist, reported (misuse) and rebuilt */
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	CHECK_EQ(ra_reports(m), r + 2);
+	/* the cache's slab count */
+	c->nr_slabs++;
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	c->nr_slabs--;
+	/* a slab whose head frame is not marked as that slab: the slab is
+	 * skipped (1) so the cache counts (1) and the slab page census (1) fail */
+	pfn_page(m, sl->pfn)->priv ^= 1;
+	CHECK_EQ(problems(&t, m, &lines), 3);
+	pfn_page(m, sl->pfn)->priv ^= 1;
+	/* the slab page counter: the slab validator's page count (1), the
+	 * frame census of PO_SLAB frames (1) and meminfo's sum (1) */
+	m->st.slab_unreclaimable_pages++;
+	CHECK_EQ(problems(&t, m, &lines), 3);
+	m->st.slab_unreclaimable_pages--;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	for (int i = 1; i < 9; i++)
+		CHECK_EQ(ra_kmem_cache_free(m, c, p[i]), 0);
+	tm_free(&t);
+}
+
+static void engine_vmalloc(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, NULL);
+	ra_addr_t v = ra_vmalloc(m, 3 * 4096);
+	struct ra_vmarea *a = ra_vmarea_find(m, v);
+	unsigned lines;
+	/* a backing page lost its owner mark: the area's page check (1), the
+	 * frame census for vmalloc (1) and for alloc_pages (1) */
+	pfn_page(m, a->pfns[1])->owner = PO_PAGES;
+	CHECK_EQ(problems(&t, m, &lines), 3);
+	pfn_page(m, a->pfns[1])->owner = PO_VMALLOC;
+	/* the used-pages counter: 1 (the area walk) + 1 (meminfo's sum) */
+	m->vmalloc_used_pages++;
+	CHECK_EQ(problems(&t, m, &lines), 2);
+	m->vmalloc_used_pages--;
+	/* an area without its guard page */
+	a->size -= 4096;
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	a->size += 4096;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	CHECK_EQ(ra_vfree(m, v), 0);
+	tm_free(&t);
+}
+
+static const struct unit_test tests[] = {
+	{ "redzone_right", redzone_right },
+	{ "redzone_left", redzone_left },
+	{ "use_after_free_poison", use_after_free_poison },
+	{ "free_pointer_flipped", free_pointer_flipped },
+	{ "double_free", double_free },
+	{ "free_inside_object", free_inside_object },
+	{ "wrong_cache", wrong_cache },
+	{ "vfree_misuse", vfree_misuse },
+	{ "free_pages_misuse", free_pages_misuse },
+	{ "no_debug_no_check", no_debug_no_check },
+	{ "validate_finds_live_damage", validate_finds_live_damage },
+	{ "engine_page_owner", engine_page_owner },
+	{ "engine_page_order", engine_page_order },
+	{ "engine_free_list", engine_free_list },
+	{ "engine_zone_counters", engine_zone_counters },
+	{ "engine_slab", engine_slab },
+	{ "engine_vmalloc", engine_vmalloc },
+};
+UNIT_MAIN("corrupt", tests)
