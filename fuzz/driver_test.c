@@ -1,23 +1,28 @@
 /*
  * driver_test.c — <target>-test: replay corpus files without a fuzzer.
  *
- *   fuzz_engine-test [--fail-nth-all] FILE|DIR...
+ *   fuzz_engine-test FILE|DIR...
  *
  * Every file (directories are read, sorted by name) is one input. Prints a
  * line per failing input and closes with "N passed, M failed". A finding
  * aborts the target, so each input runs in a child process: one bad input
  * does not hide the others.
+ *
+ * A binary target also takes text reproducers: a file named *.trace is
+ * parsed and checked exactly as a decoded input would be (the oracle, the
+ * invariants and the harness's own properties), so a finding's text form
+ * replays with `fuzz_engine-test crash.trace`.
  */
 #include "fuzzer.h"
+#include "refalloc/trace.h"
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern const char *ra_fuzz_target;
 
 static int run_one(const char *path)
 {
@@ -43,8 +48,20 @@ static int run_one(const char *path)
 	if (!buf)
 		return 1;
 	fflush(stdout);
+	size_t pl = strlen(path);
+	bool text = ra_fuzz_profile && pl > 6 && !strcmp(path + pl - 6, ".trace");
 	pid_t pid = fork();
 	if (pid == 0) {
+		if (text) {
+			struct ra_trace *t;
+			struct ra_trace_error e;
+			if (ra_trace_parse(path, (const char *)buf, len, &t, &e)) {
+				fprintf(stderr, "%s:%u:%u: error: %s\n", path, e.line, e.col, e.msg);
+				_exit(2);
+			}
+			ra_fuzz_check(t);
+			_exit(0);
+		}
 		FuzzerTestOneInput(buf, len);
 		_exit(0);
 	}

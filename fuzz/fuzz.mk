@@ -2,6 +2,8 @@
 #   $(B)/fuzz/<target>-test       plain corpus replay (any variant; runs in make test)
 #   build/libfuzzer/<target>      clang -fsanitize=fuzzer,address,undefined (V=libfuzzer)
 #   build/afl/<target>            afl-clang-fast persistent mode (V=afl), build/cmplog/ (V=cmplog)
+#   build/aflasan/<target>        the AFL++ build with ASan (AFL_USE_ASAN=1): `make -f mk/build.mk fuzz-aflasan`
+#   $(B)/fuzz/failnth             allocation-failure replay of text traces (any variant)
 FUZZ_TARGETS := fuzz_engine fuzz_buddy fuzz_slab fuzz_vmalloc fuzz_umalloc fuzz_trace_text
 FUZZ_COMMON  := $(B)/fuzz/fuzz_common.o
 FUZZ_TESTS   := $(FUZZ_TARGETS:%=$(B)/fuzz/%-test)
@@ -22,7 +24,19 @@ $(B)/fuzz/%-test: $(B)/fuzz/%.o $(FUZZ_COMMON) $(B)/fuzz/driver_test.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+FUZZ_FAILNTH := $(B)/fuzz/failnth
+$(FUZZ_FAILNTH): $(B)/fuzz/failnth.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# The sanitizer instance of an AFL++ campaign: the afl variant's flags with
+# ASan and the engine's ASan hooks, in its own folder.
+.PHONY: fuzz-aflasan
+fuzz-aflasan:
+	AFL_USE_ASAN=1 AFL_QUIET=1 $(MAKE) --no-print-directory -f mk/build.mk V=afl B=build/aflasan \
+	    EXTRA_CFLAGS="-DRA_ASAN=1 -fno-omit-frame-pointer" lib fuzz-bins
+
 .PHONY: fuzz-bins fuzz-tests
 fuzz-bins: $(FUZZ_BINS)
-fuzz-tests: $(FUZZ_TESTS)
-ALL_EXTRA += $(FUZZ_TESTS) $(FUZZ_BINS)
+fuzz-tests: $(FUZZ_TESTS) $(FUZZ_FAILNTH)
+ALL_EXTRA += $(FUZZ_TESTS) $(FUZZ_BINS) $(FUZZ_FAILNTH)

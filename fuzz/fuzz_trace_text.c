@@ -14,6 +14,7 @@
 #include <string.h>
 
 const char *ra_fuzz_target = "fuzz_trace_text";
+const char *ra_fuzz_profile = NULL;
 static FILE *devnull;
 
 int FuzzerInitialize(int *argc, char ***argv)

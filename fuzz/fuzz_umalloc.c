@@ -9,6 +9,7 @@
 #include "fuzzer.h"
 
 const char *ra_fuzz_target = "fuzz_umalloc";
+const char *ra_fuzz_profile = "umalloc";
 int FuzzerInitialize(int *argc, char ***argv) { (void)argc; (void)argv; return 0; }
-int FuzzerTestOneInput(const uint8_t *buf, size_t len) { return ra_fuzz_replay(buf, len, "umalloc"); }
+int FuzzerTestOneInput(const uint8_t *buf, size_t len) { return ra_fuzz_replay(buf, len, ra_fuzz_profile); }
 void FuzzerCleanup(void) {}

@@ -24,7 +24,13 @@ void FuzzerCleanup(void);
  * --fuzz` would (oracle, per-operation invariants, a full walk at the end,
  * misuse reports allowed) and abort on a finding. */
 int ra_fuzz_replay(const uint8_t *buf, size_t len, const char *profile);
-/* The name of the target, for messages and reproducer commands. */
+/* The same on a trace at hand (takes it over): what `<target>-test FILE.trace`
+ * runs on a text reproducer. */
+struct ra_trace;
+int ra_fuzz_check(struct ra_trace *t);
+/* The name of the target, for messages and reproducer commands, and its
+ * binary-trace profile (NULL for fuzz_trace_text, whose inputs are text). */
 extern const char *ra_fuzz_target;
+extern const char *ra_fuzz_profile;
 
 #endif

@@ -133,7 +133,11 @@ static void free_one_page(ra_machine *m, struct ra_zone *z, uint32_t pfn, unsign
 	bool merge_stopped = false;
 	clear_head(pfn_page(m, pfn));
 	while (order < RA_MAX_ORDER) {
+#if RA_MUTANT == 1 /* mutant 1: wrong buddy (pfn ^ 2<<order) */
+		buddy = pfn ^ (2u << order);
+#else
 		buddy = pfn ^ (1u << order);
+#endif
 		if (!is_buddy(m, z, buddy, order)) {
 			merge_stopped = true;
 			break;
@@ -146,6 +150,12 @@ static void free_one_page(ra_machine *m, struct ra_zone *z, uint32_t pfn, unsign
 			}
 		}
 		del_from_free_list(m, z, buddy, order);
+#if RA_MUTANT == 3 /* mutant 3: lost page on merge (an order-0 buddy leaves the list but is not merged) */
+		if (order == 0) {
+			merge_stopped = true;
+			break;
+		}
+#endif
 		clear_head(pfn_page(m, buddy));
 		clear_head(pfn_page(m, pfn));
 		pfn &= buddy;
@@ -158,12 +168,20 @@ static void free_one_page(ra_machine *m, struct ra_zone *z, uint32_t pfn, unsign
 		to_tail = is_buddy(m, z, hbuddy, order + 1);
 	}
 	add_to_free_list(m, z, pfn, order, mt, to_tail);
+#if RA_MUTANT == 4 /* mutant 4: free-list double insert (an unmerged order-2 block goes on the list twice) */
+	if (merge_stopped && order == 2)
+		add_to_free_list(m, z, pfn, order, mt, !to_tail);
+#endif
 }
 
 /* expand(): split a block of order high, keep [pfn, pfn + 2^low). */
 static void expand(ra_machine *m, struct ra_zone *z, uint32_t pfn, unsigned low, unsigned high, int mt)
 {
+#if RA_MUTANT == 2 /* mutant 2: off-by-one split (the last half is never put back) */
+	while (high > low + 1) {
+#else
 	while (high > low) {
+#endif
 		high--;
 		add_to_free_list(m, z, pfn + (1u << high), high, mt, false);
 	}
@@ -354,6 +372,29 @@ static inline void account(ra_machine *m, enum ra_owner owner, int mt, int64_t p
 
 void ra_account(ra_machine *m, enum ra_owner owner, int mt, int64_t pages) { account(m, owner, mt, pages); }
 
+/* === Valgrind blocks ==================================================== */
+
+void ra_vg_alloc_(ra_machine *m, void *p, size_t n, bool zeroed)
+{
+	(void)m;
+	RA_VG_MALLOCLIKE(p, n, zeroed);
+}
+
+void ra_vg_free_(ra_machine *m, void *p, size_t keep_off, size_t keep_len)
+{
+	(void)m;
+	RA_VG_FREELIKE(p);
+	if (keep_len)
+		RA_VG_DEFINED((uint8_t *)p + keep_off, keep_len);   /* the free pointer the engine reads */
+}
+
+void ra_vg_forget_(ra_machine *m, void *p, size_t n)
+{
+	(void)m;
+	RA_VG_FREELIKE(p);
+	RA_VG_DEFINED(p, n);
+}
+
 /* === Per-cpu lists ====================================================== */
 
 static inline unsigned pindex(unsigned order, int mt) { return order * MT_PCPTYPES + (unsigned)mt; }
@@ -436,7 +477,11 @@ static uint32_t pcp_alloc(ra_machine *m, struct ra_zone *z, unsigned order, int 
 	uint32_t pfn = l->head;
 	plist_del(m, l, pfn);
 	pcp->nr_blocks[idx]--;
+#if RA_MUTANT == 5 /* mutant 5: pcp count drift (an order>0 allocation counts as one page) */
+	pcp->count -= 1u;
+#else
 	pcp->count -= 1u << order;
+#endif
 	account(m, PO_PCP, 0, -(1 << order));
 	return pfn;
 }
@@ -496,7 +541,11 @@ bool ra_zone_watermark_ok(ra_machine *m, struct ra_zone *z, unsigned order, uint
 		if (alloc_flags & ALLOC_OOM)
 			min -= min / 2;
 	}
+#if RA_MUTANT == 6 /* mutant 6: watermark compared the wrong way */
+	if (free_pages > min + (int64_t)z->lowmem_reserve[classzone])
+#else
 	if (free_pages <= min + (int64_t)z->lowmem_reserve[classzone])
+#endif
 		return false;
 	if (!order)
 		return true;
@@ -775,7 +824,7 @@ uint32_t ra_alloc_pages_pfn(ra_machine *m, ra_gfp_t gfp, unsigned order, enum ra
 	p->order = (uint8_t)order;
 	p->mt = (uint8_t)ra_gfp_migratetype(gfp);
 	p->flags = 0;
-	p->priv = 0;
+	p->priv = ra_site32(m);     /* the allocating site, until the owner says otherwise */
 	p->count = 0;
 	p->next = p->prev = 0;
 	account(m, owner, p->mt, 1 << order);
@@ -786,6 +835,8 @@ uint32_t ra_alloc_pages_pfn(ra_machine *m, ra_gfp_t gfp, unsigned order, enum ra
 		m->san_touched[b] = 1;
 #endif
 	ra_san_unpoison(host, len);
+	if (unlikely(m->valgrind))
+		RA_VG_UNDEFINED(host, len);
 	if (gfp & RA___GFP_ZERO)
 		memset(host, 0, len);
 	return pfn;
@@ -799,6 +850,8 @@ void ra_free_pages_pfn(ra_machine *m, uint32_t pfn, unsigned order)
 	RA_BUG_ON(m, !z);
 	account(m, (enum ra_owner)p->owner, p->mt, -(1 << order));
 	ra_san_poison(pfn_host(m, pfn), (size_t)RA_PAGE_SIZE << order);
+	if (unlikely(m->valgrind))
+		RA_VG_NOACCESS(pfn_host(m, pfn), (size_t)RA_PAGE_SIZE << order);
 	if (order <= RA_COSTLY_ORDER)
 		pcp_free(m, z, pfn, order);
 	else
@@ -810,7 +863,10 @@ void ra_free_pages_pfn(ra_machine *m, uint32_t pfn, unsigned order)
 ra_addr_t ra_alloc_pages(ra_machine *m, ra_gfp_t gfp, unsigned order)
 {
 	uint32_t pfn = ra_alloc_pages_pfn(m, gfp, order, PO_PAGES);
-	return pfn == RA_NOPFN ? 0 : pfn_to_kaddr(pfn);
+	if (pfn == RA_NOPFN)
+		return 0;
+	ra_vg_alloc(m, pfn_host(m, pfn), (size_t)RA_PAGE_SIZE << order, gfp & RA___GFP_ZERO);
+	return pfn_to_kaddr(pfn);
 }
 
 int ra_free_pages(ra_machine *m, ra_addr_t addr, unsigned order)
@@ -835,6 +891,7 @@ int ra_free_pages(ra_machine *m, ra_addr_t addr, unsigned order)
 	if (p->order != order)
 		return ra_report(m, RC_BAD_ORDER, "free_pages", "pfn %#x allocated with order %u, freed with order %u",
 		                 pfn, p->order, order);
+	ra_vg_free(m, pfn_host(m, pfn), 0, 0);
 	ra_free_pages_pfn(m, pfn, order);
 	return 0;
 }

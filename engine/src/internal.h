@@ -170,6 +170,7 @@ struct ra_slab {
 	uint8_t  order;              /* of its pages (cached from the head frame) */
 	uint64_t *live;              /* allocation bitmap: the engine's own truth */
 	uint64_t *internal;          /* objects the kernel itself holds (NULL until one is) */
+	uint64_t *meta;              /* per object: site << 32 | requested size (leak reports) */
 };
 
 struct ra_slab_list { uint32_t head, tail, nr; };
@@ -218,6 +219,7 @@ struct ra_vmarea {
 	uint32_t *pfns;              /* backing frames (vmalloc) */
 	uint64_t phys;               /* ioremap */
 	ra_addr_t pages_array;       /* kmalloc'd or vmalloc'd array of page pointers */
+	uint64_t req_size;           /* what vmalloc was asked for */
 	uint8_t  array_vmalloced;
 	uint32_t site_file, site_line;
 	uint32_t id;
@@ -325,6 +327,7 @@ struct ra_machine {
 	bool     inband_tainted;      /* a trace wrote where it had no object (stale or out-of-bounds
 	                                 kernel pointer, heap shrunk under malloc): in-band metadata
 	                                 may be garbage, the validators' findings there are misuse */
+	bool     valgrind;            /* running under Valgrind: client requests are made */
 	bool     raw_trace_access;    /* a trace's poke/touch bypass the sanitizers (fuzzing: the
 	                                 sanitizers are there to catch the engine, not the trace) */
 
@@ -333,6 +336,16 @@ struct ra_machine {
 	/* user side (mm.c), opaque here */
 	struct ra_mm_world *mmw;
 };
+
+/* === Valgrind blocks (the macros are in san.h) ========================== */
+
+void ra_vg_alloc_(ra_machine *m, void *p, size_t n, bool zeroed);
+void ra_vg_free_(ra_machine *m, void *p, size_t keep_off, size_t keep_len);
+void ra_vg_forget_(ra_machine *m, void *p, size_t n);
+/* A trace-visible object appears / goes / turns out to be the kernel's own. */
+#define ra_vg_alloc(m, p, n, z) do { if (unlikely((m)->valgrind)) ra_vg_alloc_((m), (p), (n), (z)); } while (0)
+#define ra_vg_free(m, p, off, len) do { if (unlikely((m)->valgrind)) ra_vg_free_((m), (p), (off), (len)); } while (0)
+#define ra_vg_forget(m, p, n) do { if (unlikely((m)->valgrind)) ra_vg_forget_((m), (p), (n)); } while (0)
 
 /* === machine.c ========================================================== */
 
@@ -352,6 +365,8 @@ static inline void set_pageblock_mt(ra_machine *m, uint32_t pfn, int mt) { m->pa
 /* Head frame of the block containing pfn (the frame itself when it is a head). */
 uint32_t ra_block_head(ra_machine *m, uint32_t pfn);
 uint32_t ra_intern_file(ra_machine *m, const char *file);
+/* The current site packed in 32 bits: file index << 24 | line. */
+static inline uint32_t ra_site32(const ra_machine *m) { return (m->site.file << 24) | (m->site.line & 0xffffffu); }
 const char *ra_site_file(ra_machine *m, uint32_t file);
 uint64_t ra_rand(ra_machine *m);
 void ra_engine_bug(ra_machine *m, const char *file, int line, const char *cond) __attribute__((noreturn));
@@ -484,6 +499,8 @@ struct ra_meminfo {
 	         balloon, cma_total, cma_free, other_kernel, pcp;
 };
 void ra_meminfo_compute(ra_machine *m, struct ra_meminfo *mi);
+/* leak.c: the `leaks` view */
+int ra_leak_view(ra_machine *m);
 
 /* === mm hooks (mm.c; weak defaults when the user side is absent) ======== */
 

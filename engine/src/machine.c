@@ -185,6 +185,7 @@ int ra_machine_create(ra_machine **mp, const struct ra_config *cfg, FILE *out, F
 	m->check = RA_CHECK_OP;
 #endif
 	ra_knobs_init(m);
+	m->valgrind = RA_RUNNING_ON_VALGRIND();
 	*mp = m;
 
 	if (cfg->mem < RA_MEM_MIN || cfg->mem > RA_MEM_MAX) {
@@ -260,7 +261,10 @@ void ra_machine_destroy(ra_machine *m)
 				ra_san_unpoison(m->ram + ((size_t)b << (RA_PAGEBLOCK_ORDER + RA_PAGE_SHIFT)),
 				                RA_MIN((size_t)RA_PAGEBLOCK_PAGES << RA_PAGE_SHIFT,
 				                       m->ram_map_len - ((size_t)b << (RA_PAGEBLOCK_ORDER + RA_PAGE_SHIFT))));
-		munmap(m->ram, m->ram_map_len);
+		/* Under Valgrind the leaked objects' blocks live in RAM: keep it
+		 * mapped so the leak check at exit still sees them. */
+		if (!m->valgrind)
+			munmap(m->ram, m->ram_map_len);
 	}
 	free(m->san_touched);
 	free(m->pageblock_mt);

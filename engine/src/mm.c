@@ -404,10 +404,34 @@ static void free_pgtables(ra_machine *m, struct ra_mm *mm, uint64_t start, uint6
 	}
 }
 
+/* Trace mappings leave the record when any part of them is unmapped. */
+static void tmap_unmap(struct ra_mm *mm, uint64_t start, uint64_t end)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < mm->nr_tmaps; i++) {
+		struct ra_tmap *t = &mm->tmaps[i];
+		if (t->start < end && start < t->start + t->len)
+			continue;
+		mm->tmaps[k++] = *t;
+	}
+	mm->nr_tmaps = k;
+}
+
+static void tmap_add(ra_machine *m, struct ra_mm *mm, uint64_t start, uint64_t len)
+{
+	if (mm->nr_tmaps == mm->cap_tmaps) {
+		mm->cap_tmaps = mm->cap_tmaps ? mm->cap_tmaps * 2 : 8;
+		mm->tmaps = realloc(mm->tmaps, mm->cap_tmaps * sizeof(*mm->tmaps));
+		RA_BUG_ON(m, !mm->tmaps);
+	}
+	mm->tmaps[mm->nr_tmaps++] = (struct ra_tmap){ start, len, ra_site32(m) };
+}
+
 /* Remove [start, end) from the VMAs, splitting at the edges. -1 when a
  * split needs a vm_area_struct that cannot be allocated (nothing done). */
 static int unmap_range(ra_machine *m, struct ra_mm *mm, uint64_t start, uint64_t end)
 {
+	tmap_unmap(mm, start, end);
 	/* a split in the middle of one vma needs one more object: get it first */
 	uint32_t i = vma_index(mm, start);
 	if (i < mm->nr_vma && mm->vma[i].start < start && mm->vma[i].end > end) {
@@ -613,7 +637,6 @@ static int do_uaccess(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t 
 	if (!ra_task_alive(t))
 		return -2;
 	uint8_t *b = buf;
-	uint8_t scratch[256];
 	while (len) {
 		size_t chunk = (size_t)RA_MIN(len, RA_PAGE_SIZE - (addr & (RA_PAGE_SIZE - 1)));
 		int err = 0;
@@ -627,17 +650,23 @@ static int do_uaccess(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t 
 				ra_raw_copy(h, b, chunk);
 			else if (!write && b)
 				ra_raw_copy(b, h, chunk);
-		} else if (write) {
-			if (b)
+		} else if (b) {
+			if (write)
 				memcpy(h, b, chunk);
 			else
-				memmove(h, h, chunk);
-		} else {
-			if (b)
 				memcpy(b, h, chunk);
-			else
-				for (size_t o = 0; o < chunk; o += sizeof(scratch))
-					memcpy(scratch, h + o, RA_MIN(sizeof(scratch), chunk - o));
+		} else {
+#if defined(RA_ASAN) || defined(__SANITIZE_ADDRESS__)
+			/* touch/read: each byte accessed for real, so ASan checks it
+			 * (a plain self-copy is optimised away) */
+			volatile uint8_t *v = h;
+			for (size_t o = 0; o < chunk; o++) {
+				uint8_t x = v[o];
+				if (write)
+					v[o] = x;
+			}
+#endif
+			/* elsewhere the page faults above are the whole effect */
 		}
 		if (b)
 			b += chunk;
@@ -645,6 +674,28 @@ static int do_uaccess(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t 
 		len -= chunk;
 	}
 	return 0;
+}
+
+void ra_user_poison(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len, bool poison)
+{
+#if defined(RA_ASAN) || defined(__SANITIZE_ADDRESS__)
+	if (!ra_task_alive(t) || len > (1ULL << 40))
+		return;
+	for (uint64_t va = addr; va < addr + len;) {
+		uint64_t chunk = RA_MIN(addr + len - va, RA_PAGE_SIZE - (va & (RA_PAGE_SIZE - 1)));
+		uint64_t *pte = pte_lookup(t->mm, va);
+		if (pte && (*pte & PTE_PRESENT) && !(*pte & PTE_ZERO)) {
+			uint8_t *h = pfn_host(m, PTE_PFN(*pte)) + (va & (RA_PAGE_SIZE - 1));
+			if (poison)
+				ra_san_poison(h, chunk);
+			else
+				ra_san_unpoison(h, chunk);
+		}
+		va += chunk;
+	}
+#else
+	(void)m; (void)t; (void)addr; (void)len; (void)poison;
+#endif
 }
 
 /* populate_vma_page_range(): write faults for private writable, else reads. */
@@ -671,7 +722,11 @@ static uint64_t get_unmapped_area(struct ra_mm *mm, uint64_t len)
 		if (v->start >= hi)
 			continue;
 		if (v->end <= hi && hi - v->end >= len)
+#if RA_MUTANT == 12 /* mutant 12: VMA overlap (the new mapping's last page overlaps the VMA above) */
+			return hi - len + (hi < USER_MMAP_BASE ? RA_PAGE_SIZE : 0);
+#else
 			return hi - len;
+#endif
 		hi = RA_MIN(hi, v->start);
 	}
 	if (hi >= USER_MMAP_MIN + len)
@@ -703,6 +758,8 @@ static uint64_t do_mmap(ra_machine *m, struct ra_task *t, uint64_t len, int prot
 			unaccount_commit(m, mm, pages);
 		return 0;
 	}
+	if (flags & RA_MMAP_TRACE)
+		tmap_add(m, mm, addr, len);
 	if ((vf & VM_LOCKED) || (flags & RA_MMAP_POPULATE))
 		populate(m, t, addr, addr + len);
 	return addr;
@@ -978,6 +1035,7 @@ static void mm_release(ra_machine *m, struct ra_mm *mm)
 		free(pgd);
 	}
 	unaccount_commit(m, mm, mm->committed);
+	free(mm->tmaps);
 	if (mm->mm_obj)
 		ra_kmem_cache_free_internal(m, m->mmw->mm_cache, mm->mm_obj);
 	free(mm->vma);
@@ -1107,6 +1165,10 @@ static bool dup_mmap(ra_machine *m, struct ra_task *parent, struct ra_task *chil
 	struct ra_mm *old = parent->mm, *mm = child->mm;
 	mm->start_brk = old->start_brk;
 	mm->brk = old->brk;
+	for (uint32_t i = 0; i < old->nr_tmaps; i++) {
+		tmap_add(m, mm, old->tmaps[i].start, old->tmaps[i].len);
+		mm->tmaps[mm->nr_tmaps - 1].site = old->tmaps[i].site;
+	}
 	for (uint32_t i = 0; i < old->nr_vma; i++) {
 		if (!ra_task_alive(parent))
 			return false;
@@ -1383,10 +1445,14 @@ static void kill_task(ra_machine *m, struct ra_task *t, const char *why)
 	memcpy(k->comm, t->comm, sizeof(k->comm));
 	k->op_seq = m->op_seq;
 	t->state = TASK_KILLED;
+#if RA_MUTANT == 15 /* mutant 15: the OOM killer frees a busy victim's memory at once (no deferred reap) */
+	task_free_memory(m, t);
+#else
 	if (t->busy)
 		reap(m, t);
 	else
 		task_free_memory(m, t);
+#endif
 }
 
 static void panic(ra_machine *m, const char *msg)
@@ -1424,7 +1490,11 @@ bool ra_oom_hook(ra_machine *m, ra_gfp_t gfp, unsigned order)
 	for (uint32_t i = 0; i < w->nr_tasks; i++) {
 		struct ra_task *t = w->tasks[i];
 		long points = ra_oom_badness(m, t, total);
+#if RA_MUTANT == 14 /* mutant 14: wrong OOM victim (the lowest badness instead of the highest) */
+		if (points == LONG_MIN || (chosen && points > chosen_points))
+#else
 		if (points == LONG_MIN || points < chosen_points)
+#endif
 			continue;
 		chosen = t;
 		chosen_points = points;

@@ -43,7 +43,12 @@ struct pt_leaf;     /* PTE level */
 struct ra_tlb { uint64_t vpn; uint8_t *host; uint8_t writable; };
 #define RA_TLB_SIZE 16
 
+/* A mapping a trace made (mmap ... -> h): what a leak report lists. */
+struct ra_tmap { uint64_t start, len; uint32_t site; };
+
 struct ra_mm {
+	struct ra_tmap *tmaps;
+	uint32_t nr_tmaps, cap_tmaps;
 	struct ra_vma *vma;
 	uint32_t nr_vma, cap_vma;
 	uint64_t start_brk, brk;
@@ -130,6 +135,7 @@ bool ra_panicked(ra_machine *m);
 #define RA_MMAP_POPULATE 0x1
 #define RA_MMAP_LOCKED   0x2
 #define RA_MMAP_NORESERVE 0x4
+#define RA_MMAP_TRACE    0x8      /* made by the trace: listed by leak reports */
 
 /* 0 on failure (ENOMEM, overcommit refused, injected), else the address. */
 uint64_t ra_mmap(ra_machine *m, struct ra_task *t, uint64_t len, int prot, unsigned flags);
@@ -145,6 +151,10 @@ int  ra_madv_dontneed(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t 
  * unchanged, or read and discard). 0, or -1 after a segfault report, or -2
  * when a fault could not be served (the task may have been OOM-killed). */
 int  ra_uaccess(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len, bool write, void *buf);
+
+/* ASan builds: poison (freed block) or unpoison (new block) the bytes of
+ * [addr, addr+len) that are mapped to pages now; no faults are taken. */
+void ra_user_poison(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len, bool poison);
 
 /* === OOM ================================================================ */
 

@@ -79,6 +79,45 @@ static int want(struct replay *rp, const struct ra_op *op, int which, unsigned m
                    (1u << HK_IOREMAP))
 
 /* Bind op->out; a live name cannot be rebound (unless it is being consumed). */
+/* === Twins ============================================================= */
+
+static bool twin_wanted(const struct replay *rp, int kind)
+{
+	switch (kind) {
+	case HK_PAGES: case HK_KMALLOC: case HK_CACHE_OBJ:
+		return rp->twins >= 2;      /* under Valgrind these are MALLOCLIKE blocks */
+	case HK_VMALLOC: case HK_BALLOON: case HK_UCHUNK: case HK_UMMAP:
+		return rp->twins >= 1;
+	default:
+		return false;
+	}
+}
+
+static uint64_t twin_size(const struct rhandle *h)
+{
+	switch (h->kind) {
+	case HK_PAGES: return RA_PAGE_SIZE << h->aux;
+	case HK_BALLOON: case HK_UMMAP: return RA_ALIGN(h->size, RA_PAGE_SIZE);
+	default: return h->size;
+	}
+}
+
+void rp_twin_bound(struct replay *rp, struct rhandle *h)
+{
+	if (h->state != HS_LIVE || !twin_wanted(rp, h->kind) || h->val == RA_ZERO_SIZE_PTR)
+		return;
+	h->twin = malloc(twin_size(h) ? twin_size(h) : 1);
+	if (h->twin)
+		memset(h->twin, 0x5a, RA_MIN(twin_size(h), (uint64_t)64));
+}
+
+void rp_twin_gone(struct replay *rp, struct rhandle *h)
+{
+	(void)rp;
+	free(h->twin);
+	h->twin = NULL;
+}
+
 int rp_bind(struct replay *rp, struct rhandle *table, const struct ra_op *op, uint32_t consumed, int kind,
             uint64_t val, uint64_t size, uint32_t aux, void *ptr)
 {
@@ -95,6 +134,10 @@ int rp_bind(struct replay *rp, struct rhandle *table, const struct ra_op *op, ui
 	h->size = size;
 	h->aux = aux;
 	h->ptr = ptr;
+	if (op->out == consumed)
+		rp_twin_gone(rp, h);     /* krealloc/realloc onto the same name */
+	h->twin = NULL;
+	rp_twin_bound(rp, h);
 	return OUT_OK;
 }
 
@@ -127,8 +170,10 @@ static int kfree_op(struct replay *rp, const struct ra_op *op)
 	case RA_OP_VFREE:      rc = ra_vfree(m, h->val); break;
 	default:               rc = ra_iounmap(m, h->val); break;
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		h->state = HS_FREED;
+		rp_twin_gone(rp, h);
+	}
 	return rc == 0 ? OUT_OK : OUT_FAIL;
 }
 
@@ -165,8 +210,10 @@ static int exec_kernel(struct replay *rp, const struct ra_op *op)
 		unsigned long before = ra_reports(m);
 		ra_addr_t n = ra_krealloc(m, old, (size_t)op->a[0], op->gfp);
 		bool misuse = ra_reports(m) != before;
-		if (n && !misuse && h->state != HS_NULL)
+		if (n && !misuse && h->state != HS_NULL) {
 			h->state = HS_FREED;   /* the old pointer is consumed, moved or not */
+			rp_twin_gone(rp, h);
+		}
 		if (misuse) {
 			/* refused: the old object stays as it was, the result is NULL */
 			if (op->out != RA_NONAME && op->out != op->h[0] &&
@@ -203,13 +250,19 @@ static int exec_kernel(struct replay *rp, const struct ra_op *op)
 		if (ra_kmem_cache_free(m, c->ptr, h->val))
 			return OUT_FAIL;
 		h->state = HS_FREED;
+		rp_twin_gone(rp, h);
 		return OUT_OK;
 	case RA_OP_CACHE_SHRINK: case RA_OP_CACHE_DESTROY:
 		if ((r = want(rp, op, 0, 1u << HK_CACHE, &c)) != OUT_OK)
 			return r;
-		if (c->state != HS_LIVE)
-			return c->state == HS_NULL ? OUT_FAIL : rp_trace_error(rp, op, op->hcol[0],
-			       "cache '%s' was destroyed at line %u", rp->t->names[op->h[0]], c->line);
+		if (c->state == HS_NULL)
+			return OUT_FAIL;
+		if (c->state != HS_LIVE) {
+			/* the kernel would use freed memory; the model reports and refuses */
+			ra_report(m, RC_INVALID_FREE, ra_op_names[op->code], "cache '%s' was destroyed at line %u",
+			          rp->t->names[op->h[0]], c->line);
+			return OUT_FAIL;
+		}
 		if (op->code == RA_OP_CACHE_SHRINK)
 			return ra_kmem_cache_shrink(m, c->ptr) ? OUT_FAIL : OUT_OK;
 		if (ra_kmem_cache_destroy(m, c->ptr))
@@ -261,6 +314,7 @@ static int exec_kernel(struct replay *rp, const struct ra_op *op)
 		if (ra_balloon_deflate(m, h->aux))
 			return OUT_FAIL;
 		h->state = HS_FREED;
+		rp_twin_gone(rp, h);
 		return OUT_OK;
 	default:
 		return rp_trace_error(rp, op, 0, "internal: no executor for '%s'", ra_op_names[op->code]);
@@ -329,7 +383,6 @@ static int exec_control(struct replay *rp, const struct ra_op *op)
 	}
 }
 
-__attribute__((weak)) int rp_leak_report(struct replay *rp, int mode) { (void)rp; (void)mode; return 0; }
 
 static int exec_op(struct replay *rp, const struct ra_op *op)
 {
@@ -346,6 +399,23 @@ static int exec_op(struct replay *rp, const struct ra_op *op)
 }
 
 /* === The replay loop ==================================================== */
+
+#if defined(RA_ASAN) || defined(__SANITIZE_ADDRESS__)
+/* ASan reports come with the host stack; this names the trace line being
+ * replayed. A thread-local, for diagnostics only: the engine's state stays
+ * in its machine. */
+static _Thread_local const char *asan_file;
+static _Thread_local uint32_t asan_line;
+void __asan_on_error(void);
+void __asan_on_error(void)
+{
+	if (asan_file)
+		fprintf(stderr, "refalloc: AddressSanitizer report while replaying %s:%u\n", asan_file, asan_line);
+}
+#define NOTE_SITE(f, l) (asan_file = (f), asan_line = (l))
+#else
+#define NOTE_SITE(f, l) ((void)0)
+#endif
 
 void ra_replay_opts_default(struct ra_replay_opts *o)
 {
@@ -411,6 +481,7 @@ int ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struc
 	}
 	ra_set_check_level(m, o->check);
 	m->raw_trace_access = o->allow_reports;
+	rp.twins = o->twins ? o->twins : (m->valgrind ? 1 : 0);
 	if (o->fail_nth)
 		ra_fail_nth(m, o->fail_nth);
 	rp.kh = calloc(t->nnames + 1, sizeof(*rp.kh));
@@ -424,6 +495,7 @@ int ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struc
 		const struct ra_op *op = &t->ops[i];
 		m->op_seq++;
 		ra_set_site(m, t->file, op->line);
+		NOTE_SITE(t->file, op->line);
 		if (op->code == RA_OP_EXPECT) {
 			expect_op(&rp, op);
 			continue;
@@ -454,6 +526,8 @@ int ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struc
 			exit_code = RA_EXIT_PANIC;
 			break;
 		}
+		if (rp.twins)
+			rp_twins_of_dead_tasks(&rp);
 		rp.last_op = op;
 		rp.last_outcome = out;
 		rp.pending_reports += ra_reports(m) - before;   /* misuse only: validator problems are not reports */
@@ -494,7 +568,7 @@ int ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struc
 				fprintf(rp.err, "refalloc: --dump %s: %s\n", o->dumps[i],
 				        r == 1 ? "needs a current task" : "unknown view");
 		}
-		if (o->leaks && rp_leak_report(&rp, o->leaks) && o->leaks == 2)
+		if (o->leaks && (rp.leaked = (uint64_t)rp_leak_report(&rp, o->leaks)) && o->leaks == 2)
 			rp.failures++;
 		if (rp.failures || rp.unexpected_reports || rp.invariant_problems || rp.oracle_failures) {
 			exit_code = RA_EXIT_FAIL;

@@ -32,6 +32,7 @@ struct rhandle {
 	uint64_t val;              /* address (0 = NULL) */
 	uint64_t size;             /* requested size */
 	void    *ptr;              /* cache, task */
+	void    *twin;             /* host-heap twin (leak cross-checks), freed with the object */
 };
 
 struct replay {
@@ -49,6 +50,8 @@ struct replay {
 	bool stopped;
 	void *user;                /* replay_user.c's state */
 	struct oracle *oracle;     /* oracle.c, with opts.oracle */
+	int twins;                 /* 0 none, 1 objects not contiguous on the host, 2 all */
+	uint64_t leaked;
 	uint64_t oracle_failures;
 };
 
@@ -75,6 +78,14 @@ void or_fini(struct replay *rp);
 void or_before(struct replay *rp, const struct ra_op *op);
 void or_after(struct replay *rp, const struct ra_op *op, int outcome, unsigned long new_reports);
 void or_end(struct replay *rp);
+
+/* Twins: a host-heap block per simulated object of the trace, allocated and
+ * freed with it, so that LeakSanitizer (and Valgrind, for what it cannot
+ * see as blocks) count the trace's leaks independently of the engine. */
+void rp_twin_bound(struct replay *rp, struct rhandle *h);
+void rp_twin_gone(struct replay *rp, struct rhandle *h);
+void rp_twins_of_dead_tasks(struct replay *rp);
+void rp_twins_fork(struct replay *rp, struct rhandle *table, uint32_t n);
 
 /* leak.c: returns the number of leaked objects */
 int  rp_leak_report(struct replay *rp, int mode);

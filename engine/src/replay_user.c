@@ -17,7 +17,7 @@
 #include "umalloc.h"
 #include <inttypes.h>
 
-struct utask { struct ra_task *t; struct rhandle *uh; };
+struct utask { struct ra_task *t; struct rhandle *uh; bool twins_gone; };
 struct ustate { struct utask *v; uint32_t n, cap; bool null_cur; };
 
 static struct ustate *us(struct replay *rp)
@@ -41,6 +41,7 @@ static struct rhandle *table_of(struct replay *rp, struct ra_task *t)
 		RA_BUG_ON(rp->m, !u->v);
 	}
 	u->v[u->n].t = t;
+	u->v[u->n].twins_gone = false;
 	u->v[u->n].uh = calloc(rp->t->nnames + 1, sizeof(struct rhandle));
 	RA_BUG_ON(rp->m, !u->v[u->n].uh);
 	return u->v[u->n++].uh;
@@ -59,6 +60,29 @@ void rp_user_fini(struct replay *rp)
 	free(u->v);
 	free(u);
 	rp->user = NULL;
+}
+
+/* A task that died took its memory with it: so go its blocks' twins. */
+void rp_twins_of_dead_tasks(struct replay *rp)
+{
+	struct ustate *u = rp->user;
+	for (uint32_t i = 0; u && i < u->n; i++) {
+		struct utask *ut = &u->v[i];
+		if (ut->twins_gone || ra_task_alive(ut->t))
+			continue;
+		for (uint32_t k = 0; k <= rp->t->nnames; k++)
+			rp_twin_gone(rp, &ut->uh[k]);
+		ut->twins_gone = true;
+	}
+}
+
+/* A forked child's blocks are copies: each gets a twin of its own. */
+void rp_twins_fork(struct replay *rp, struct rhandle *table, uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		table[k].twin = NULL;
+		rp_twin_bound(rp, &table[k]);
+	}
 }
 
 bool rp_was_oom_killed(struct replay *rp, const char *name, uint64_t since)
@@ -109,6 +133,8 @@ static int ubind(struct replay *rp, struct ra_task *t, const struct ra_op *op, u
 	int r = rp_bind(rp, table_of(rp, t), op, consumed, kind, val, size, 0, NULL);
 	if (r != OUT_OK)
 		return r;
+	if (val && kind == HK_UCHUNK)
+		ra_user_poison(rp->m, t, val, size, false);
 	rp->st.allocations++;
 	if (!val)
 		rp->st.alloc_failures++;
@@ -157,12 +183,15 @@ static int exec_malloc_family(struct replay *rp, const struct ra_op *op, struct 
 		if (!op->a[0] && old) {
 			/* realloc(p, 0) frees p and returns NULL: a success */
 			h->state = HS_FREED;
+			rp_twin_gone(rp, h);
 			if (op->out != RA_NONAME)
 				rp_bind(rp, table_of(rp, t), op, op->h[0], HK_UCHUNK, 0, 0, 0, NULL);
 			return OUT_OK;
 		}
-		if (n && h->state != HS_NULL)
+		if (n && h->state != HS_NULL) {
 			h->state = HS_FREED;
+			rp_twin_gone(rp, h);
+		}
 		return ubind(rp, t, op, op->h[0], HK_UCHUNK, n, (uint64_t)op->a[0]);
 	}
 	case RA_OP_FREE:
@@ -173,6 +202,8 @@ static int exec_malloc_family(struct replay *rp, const struct ra_op *op, struct 
 		if (UM_CALL(rp, t, um_free(um, th, h->val)))
 			return OUT_FAIL;
 		h->state = HS_FREED;
+		rp_twin_gone(rp, h);
+		ra_user_poison(rp->m, t, h->val, h->size, true);
 		return OUT_OK;
 	case RA_OP_MALLOPT:
 		return UM_CALL(rp, t, um_mallopt(um, (int)op->a[0], (int)op->a[1])) == 1 ? OUT_OK : OUT_FAIL;
@@ -261,6 +292,7 @@ int rp_exec_user(struct replay *rp, const struct ra_op *op)
 		if (c) {
 			struct rhandle *pt = table_of(rp, t), *ct = table_of(rp, c);
 			memcpy(ct, pt, (rp->t->nnames + 1) * sizeof(*ct));
+			rp_twins_fork(rp, ct, rp->t->nnames + 1);
 		}
 		return rp_bind(rp, rp->kh, op, RA_NONAME, HK_TASK, c ? c->pid : 0, 0, 0, c) == OUT_OK
 		       ? (c ? OUT_OK : OUT_FAIL) : OUT_TRACE_ERROR;
@@ -273,7 +305,7 @@ int rp_exec_user(struct replay *rp, const struct ra_op *op)
 		return exec_malloc_family(rp, op, t, tid);
 	case RA_OP_MMAP: {
 		unsigned f = ((op->flags & RA_OPF_POPULATE) ? RA_MMAP_POPULATE : 0) |
-		             ((op->flags & RA_OPF_LOCKED) ? RA_MMAP_LOCKED : 0);
+		             ((op->flags & RA_OPF_LOCKED) ? RA_MMAP_LOCKED : 0) | RA_MMAP_TRACE;
 		uint64_t a = ra_mmap(m, t, (uint64_t)op->a[0], (int)op->a[1], f);
 		return ubind(rp, t, op, RA_NONAME, HK_UMMAP, a, (uint64_t)op->a[0]);
 	}
@@ -285,6 +317,7 @@ int rp_exec_user(struct replay *rp, const struct ra_op *op)
 		if (ra_munmap(m, t, h->val, h->size))
 			return OUT_FAIL;
 		h->state = HS_FREED;
+		rp_twin_gone(rp, h);
 		return OUT_OK;
 	case RA_OP_BRK:
 		if (op->a[0] < 0)

@@ -26,6 +26,36 @@ static inline void ra_san_poison(const void *p, size_t n) { (void)p; (void)n; }
 static inline void ra_san_unpoison(const void *p, size_t n) { (void)p; (void)n; }
 #endif
 
+/* Valgrind (RUNNING_ON_VALGRIND, read once per machine into m->valgrind):
+ * trace-visible kernel objects that are contiguous in host memory (page
+ * blocks, slab objects, large kmallocs) are MALLOCLIKE blocks, so a
+ * leaked one is "definitely lost" (the engine holds no host pointer to
+ * it); freed ones go NOACCESS but for their in-band free pointer, which the
+ * engine reads. Free buddy pages are NOACCESS. Objects that are not
+ * contiguous on the host (vmalloc areas, user blocks) are counted through
+ * host-heap twins by the replay instead (replay.c). */
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define RA_RUNNING_ON_VALGRIND() (RUNNING_ON_VALGRIND != 0)
+#define RA_VG_MALLOCLIKE(p, n, z) VALGRIND_MALLOCLIKE_BLOCK((p), (n), 0, (z))
+#define RA_VG_FREELIKE(p) VALGRIND_FREELIKE_BLOCK((p), 0)
+#define RA_VG_DEFINED(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))
+#define RA_VG_UNDEFINED(p, n) VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
+#define RA_VG_NOACCESS(p, n) VALGRIND_MAKE_MEM_NOACCESS((p), (n))
+#define RA_VG_QUIET_BEGIN() VALGRIND_DISABLE_ERROR_REPORTING
+#define RA_VG_QUIET_END() VALGRIND_ENABLE_ERROR_REPORTING
+#else
+#define VALGRIND_RESIZEINPLACE_BLOCK(p, o, n, r) ((void)(p), (void)(o), (void)(n), (void)(r))
+#define RA_RUNNING_ON_VALGRIND() 0
+#define RA_VG_MALLOCLIKE(p, n, z) ((void)(p), (void)(n), (void)(z))
+#define RA_VG_FREELIKE(p) ((void)(p))
+#define RA_VG_DEFINED(p, n) ((void)(p), (void)(n))
+#define RA_VG_UNDEFINED(p, n) ((void)(p), (void)(n))
+#define RA_VG_NOACCESS(p, n) ((void)(p), (void)(n))
+#define RA_VG_QUIET_BEGIN() ((void)0)
+#define RA_VG_QUIET_END() ((void)0)
+#endif
+
 /* Uninstrumented accessors for in-band metadata. In the ASan build they are
  * byte loops on volatile pointers in uninstrumented functions (no
  * interceptor sees them); elsewhere plain copies the compiler turns into

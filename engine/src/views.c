@@ -372,7 +372,7 @@ static void view_unusable(ra_machine *m) { view_index(m, unusable_index); }
 /* === Dispatch =========================================================== */
 
 int ra_mm_view(ra_machine *m, const char *name);
-__attribute__((weak)) int ra_leak_view(ra_machine *m);
+
 
 struct view { const char *name; void (*fn)(ra_machine *m); };
 
@@ -407,7 +407,7 @@ int ra_view(ra_machine *m, const char *name)
 			return 0;
 		}
 	if (strcmp(name, "leaks") == 0)
-		return ra_leak_view ? ra_leak_view(m) : 1;
+		return ra_leak_view(m);
 	for (size_t i = 0; all_view_names[i]; i++)
 		if (strcmp(all_view_names[i], name) == 0)
 			return ra_mm_view(m, name);

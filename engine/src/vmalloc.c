@@ -60,7 +60,11 @@ static struct ra_vmarea *alloc_vmap_area(ra_machine *m, uint64_t size, uint64_t 
 	uint32_t i = 0;
 	for (; i < m->nr_vmareas; i++) {
 		struct ra_vmarea *a = m->vmareas[i];
+#if RA_MUTANT == 11 /* mutant 11: vmap hole search off by one page (areas overlap) */
+		if (a->addr >= start && a->addr - start + RA_PAGE_SIZE >= size)
+#else
 		if (a->addr >= start && a->addr - start >= size)
+#endif
 			break;
 		start = RA_ALIGN(a->addr + a->size, align);
 	}
@@ -125,7 +129,11 @@ static ra_addr_t vmalloc_node(ra_machine *m, size_t size, ra_gfp_t gfp, bool int
 		return 0;
 	uint32_t nr = (uint32_t)(sz >> RA_PAGE_SHIFT);
 	/* __get_vm_area_node() first, then __vmalloc_area_node()'s page array */
+#if RA_MUTANT == 10 /* mutant 10: missing guard page */
+	struct ra_vmarea *a = alloc_vmap_area(m, sz, RA_PAGE_SIZE);
+#else
 	struct ra_vmarea *a = alloc_vmap_area(m, sz + RA_PAGE_SIZE, RA_PAGE_SIZE);
+#endif
 	if (!a) {
 		ra_log(m, "vmalloc error: size %zu, vmalloc space exhausted", size);
 		return 0;
@@ -143,6 +151,7 @@ static ra_addr_t vmalloc_node(ra_machine *m, size_t size, ra_gfp_t gfp, bool int
 	a->pfns = malloc(nr * sizeof(uint32_t));
 	RA_BUG_ON(m, !a->pfns);
 	a->internal = internal;
+	a->req_size = size;
 	a->pages_array = arr;
 	a->array_vmalloced = vmalloced;
 	for (uint32_t i = 0; i < nr; i++) {

@@ -174,8 +174,12 @@ static void free_pointer_flipped(void)
 	tm_free(&t);
 
 	/* without debug: the pointer is inside the object, at ALIGN_DOWN(64 /
-	 * 2, 8) = 32, on the cpu freelist's lockless fast path */
+	 * 2, 8) = 32, on the cpu freelist's lockless fast path. (A plain
+	 * cache's free objects are poisoned for ASan: a write there is the
+	 * sanitizer's to catch in that build; here the engine's own check is
+	 * under test, so the writes bypass the sanitizer as in fuzzing.) */
 	m = mk_debug(&t, NULL);
+	m->raw_trace_access = true;
 	CHECK_EQ(ra_kmem_cache_find(m, "kmalloc-64")->offset, 32);
 	a = ra_kmalloc(m, 64, RA_GFP_KERNEL);
 	b = ra_kmalloc(m, 64, RA_GFP_KERNEL);
@@ -200,6 +204,7 @@ static void free_pointer_flipped(void)
 	/* a free pointer set to NULL truncates the chain: nothing to follow is
 	 * invalid, so only a validator notices (on_freelist(): wrong count) */
 	m = mk_debug(&t, NULL);
+	m->raw_trace_access = true;
 	a = ra_kmalloc(m, 64, RA_GFP_KERNEL);
 	ra_kfree(m, a);                                  /* cpu freelist a -> a+64 -> ... */
 	ra_kfill(m, a + 32, 0x00, 8);
@@ -382,6 +387,29 @@ static void no_debug_no_check(void)
 	CHECK_EQ(ra_kfree(m, q), 0);
 	CHECK_EQ(ra_reports(m), 0);
 	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	tm_free(&t);
+}
+
+/* Z or P without F: free_debug_processing() checks nothing, the free
+ * re-initialises the red zone; only validation would have seen it. */
+static void redzone_without_F(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, "ZP,kmalloc-64");
+	ra_addr_t p = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	ra_kfill(m, p + 64, 0x41, 1);
+	CHECK_EQ(ra_kfree(m, p), 0);
+	CHECK_EQ(ra_reports(m), 0);
+	/* the red zone is 0xbb again (free), nothing left to find */
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	CHECK_EQ(ra_reports(m), 0);
+	/* and a write after free is not checked at allocation without F */
+	ra_kfill(m, p, 0x41, 1);
+	CHECK_EQ(ra_kmalloc(m, 64, RA_GFP_KERNEL), p);
+	CHECK_EQ(ra_reports(m), 0);
+	uint8_t b;
+	ra_kread(m, p, &b, 1);
+	CHECK_EQ(b, 0x6b);                               /* re-poisoned (P) on allocation */
 	tm_free(&t);
 }
 
@@ -628,6 +656,7 @@ static const struct unit_test tests[] = {
 	{ "vfree_misuse", vfree_misuse },
 	{ "free_pages_misuse", free_pages_misuse },
 	{ "no_debug_no_check", no_debug_no_check },
+	{ "redzone_without_F", redzone_without_F },
 	{ "validate_finds_live_damage", validate_finds_live_damage },
 	{ "engine_page_owner", engine_page_owner },
 	{ "engine_page_order", engine_page_order },

@@ -91,6 +91,9 @@ static void host_formula(void)
 	}
 	if (skipped == (int)(sizeof(adjs) / sizeof(adjs[0])))
 		printf("  host formula check skipped: no usable /proc\n");
+	else
+		printf("  host formula: %d of %d oom_score_adj values matched the kernel, %d skipped\n",
+		       matched, (int)(sizeof(adjs) / sizeof(adjs[0])), skipped);
 }
 
 /* The oom_adj <-> oom_score_adj conversions, exact as the kernel's. */

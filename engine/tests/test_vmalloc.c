@@ -240,6 +240,16 @@ static void fault_injection(void)
 	CHECK(b != 0);
 	CHECK_EQ(f->injected, 1);
 	CHECK_EQ(f->armed, 0);
+	/* nth=2 on a 513-page area: the area is call 1, its page array (4104
+	 * bytes, a nested vmalloc) call 2: the area fails and is taken back */
+	f->nth = 2;
+	f->times = 1;
+	f->calls = 0;
+	f->armed = 1;
+	tm_err(&t);
+	CHECK_EQ(ra_vmalloc(m, 513 * 4096), 0);
+	CHECK_STR(tm_err(&t), "refalloc: v.c:7: vmalloc error: size 2101248, failed to allocated page array size 4104\n");
+	CHECK_EQ(m->nr_vmareas, 2);
 	ra_vfree(m, a);
 	ra_vfree(m, b);
 	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);

@@ -31,6 +31,7 @@ static void usage(FILE *f)
 	      "      --leaks=report|error   report what is still allocated at the end; error: exit 1 if anything is\n"
 	      "      --fail-nth=N           the Nth allocation of any kind fails (allocation-failure replay)\n"
 	      "      --quiet                do not print BUG reports (the exit code still tells)\n"
+	      "      --twins                give every object a host-heap twin freed with it (for LeakSanitizer)\n"
 	      "      --oracle               check every operation against a shadow model of the live objects\n"
 	      "      --fuzz                 as the fuzz targets run: --oracle, --check=op, misuse reports allowed\n"
 	      "  trace SUBCOMMAND           encode, decode, import-mtrace (see refalloc trace --help)\n"
@@ -84,6 +85,8 @@ static int cmd_replay(int argc, char **argv)
 			if (*end || !o.fail_nth) { fprintf(stderr, "refalloc: --fail-nth takes a number >= 1\n"); rc = RA_EXIT_USAGE; goto out; }
 		} else if (!strcmp(a, "--quiet")) {
 			o.quiet_errors = 1;
+		} else if (!strcmp(a, "--twins")) {
+			o.twins = 2;    /* a host-heap twin per object: LeakSanitizer counts the trace's leaks */
 		} else if (!strcmp(a, "--oracle")) {
 			o.oracle = 1;
 		} else if (!strcmp(a, "--fuzz")) {

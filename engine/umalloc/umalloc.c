@@ -1252,7 +1252,11 @@ use_top:
 			remainder_size = size - nb;
 			remainder = victim + nb;
 			av->top = remainder;
+#if RA_MUTANT == 13 /* mutant 13: chunk size header off by 16 (a chunk cut from top is 16 bytes short) */
+			wr_hdr(S, av, victim, (nb - 16) | PREV_INUSE | NONMAIN(S, av));
+#else
 			wr_hdr(S, av, victim, nb | PREV_INUSE | NONMAIN(S, av));
+#endif
 			wr_hdr(S, av, remainder, remainder_size | PREV_INUSE);
 			RS_SET(S, remainder, RS_TOP);
 			RS_SET(S, victim, RS_TAKEN);
