@@ -40,9 +40,26 @@ run: ## the main job on a fresh machine: build, replay the corpus with full chec
 	@ci/deps.sh
 	@ci/run.sh
 
-bench-micro: release ## ns per operation of the engine's hot paths (median of runs)
+bench-micro: release ## ns per operation of the engine's hot paths; umalloc vs glibc/jemalloc/mimalloc/tcmalloc
 	@$(BUILD) V=release bench-micro-bin
 	@build/release/bench/micro
+	@echo
+	@echo "malloc+free: umalloc (simulated and LD_PRELOAD) against the system's allocators"
+	@engine/umalloc/tests/compare.sh build/release
+
+.PHONY: bench bench-compare bench-check
+bench: ## allocators on real and generated traces, kernel metrics, knob sweeps -> out/bench/report.md
+	@$(BUILD) -j$(JOBS) V=release lib tool bench-bin
+	@$(BUILD) V=release build/release/librefalloc_malloc.so >/dev/null || echo "bench: librefalloc_malloc.so did not build; refalloc is left out"
+	@build/release/refalloc bench run --out out/bench; rc=$$?; python3 bench/report.py out/bench; exit $$rc
+
+bench-compare: ## hyperfine time of the replay per allocator, relative to glibc, folded into out/bench/report.md
+	@$(BUILD) -j$(JOBS) V=release lib tool bench-bin
+	@bench/compare.sh out/bench && python3 bench/report.py out/bench
+
+bench-check: ## regression gate: callgrind instructions and engine figures vs bench/baseline.json
+	@$(BUILD) -j$(JOBS) V=release lib tool
+	@bench/gate.sh
 
 clean: ## remove build/ and out/
 	rm -rf build out
