@@ -12,6 +12,7 @@ JOBS     ?= 2
 
 .DEFAULT_GOAL := release
 .PHONY: help release debug asan clang all-variants test run deps bench-micro clean
+.PHONY: fuzz fuzz-campaign corpus-merge fuzz-selftest fuzz-build
 
 help: ## list every job
 	@echo "refalloc — make targets:"
@@ -60,6 +61,29 @@ bench-compare: ## hyperfine time of the replay per allocator, relative to glibc,
 bench-check: ## regression gate: callgrind instructions and engine figures vs bench/baseline.json
 	@$(BUILD) -j$(JOBS) V=release lib tool
 	@bench/gate.sh
+
+fuzz-build: ## build every fuzz target three ways: libFuzzer, AFL++ (+CMPLOG, +ASan), -test drivers
+	@$(BUILD) -j$(JOBS) V=libfuzzer lib fuzz-bins
+	@$(BUILD) -j$(JOBS) V=afl lib fuzz-bins
+	@$(BUILD) -j$(JOBS) V=cmplog lib fuzz-bins
+	@$(BUILD) fuzz-aflasan
+	@$(BUILD) -j$(JOBS) V=release lib tool fuzz-tests
+
+fuzz: ## short fuzz of every target (FUZZ_TIME=60 s each, FUZZ_ENGINE=libfuzzer|afl): execs/s, coverage, findings
+	@fuzz/run.sh $(FUZZ_TARGETS)
+
+fuzz-campaign: ## long parallel resumable campaign: DURATION=8h JOBS=N ENGINE=afl|libfuzzer|both [CAMPAIGN=name]
+	@DURATION=$(or $(DURATION),8h) JOBS=$(or $(FUZZ_JOBS),$(JOBS)) ENGINE=$(or $(ENGINE),afl) fuzz/campaign.sh
+
+corpus-merge: ## fold a campaign's findings into corpus/<target>/ (FROM=out/fuzz/<campaign>; libFuzzer -merge=1)
+	@fuzz/corpus-merge.sh $(FROM)
+
+fuzz-selftest: ## bug-finding power: fuzz 15 injected bugs (-DRA_MUTANT=n), time to detection table
+	@fuzz/selftest.sh
+
+.PHONY: leakcheck
+leakcheck: ## leaks: engine report vs Valgrind vs LSan on corpus/leak; misuse under ASan and slub_debug; harness clean
+	@leakcheck/run.sh -j$(JOBS)
 
 clean: ## remove build/ and out/
 	rm -rf build out

@@ -1,13 +1,16 @@
 /*
  * failnth.c — allocation-failure replay of text traces (`make test`).
  *
- *   failnth [--max=N] [--verbose] FILE.trace|DIR...
+ *   failnth [--all] [--max=N] [--verbose] FILE.trace|DIR...
  *
  * Property: whatever allocation fails, the engine fails cleanly. Each trace
  * is replayed once per allocation site with the Nth allocation of any kind
  * failing (refalloc replay --fail-nth=N, like the kernel's failslab and
- * fail_page_alloc), for N = 1, 2, ... until the Nth allocation is never
- * reached (nothing was injected: every site has had its turn). Each run is
+ * fail_page_alloc), for N = 1, 2, ... up to the trace's number of
+ * allocations (the operations that allocate, as counted by the replay's
+ * statistics); with --all, until the Nth allocation of any kind (page
+ * faults and the engine's own allocations count too) is never reached —
+ * exhaustive, and quadratic in a trace's size. Each run is
  * a `--fuzz` replay: the oracle on, invariants after every operation and a
  * full walk at the end, misuse reports allowed. The trace's own `expect`
  * lines no longer hold once an allocation fails, so a run fails only on an
@@ -29,10 +32,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define RA_MIN_U64(a, b) ((a) < (b) ? (a) : (b))
+
 struct result { uint64_t allocations, runs, injected, failures, first_bad_n; char first_line[400]; };
 
 static uint64_t max_n = 100000;
-static int verbose;
+static int verbose, all;
 
 /* One run; 0 clean, 1 a failure (first BUG line in line[]). */
 static int run(const struct ra_trace *t, uint64_t n, struct ra_replay_stats *st, char *line, size_t linesz)
@@ -69,12 +74,16 @@ static int run(const struct ra_trace *t, uint64_t n, struct ra_replay_stats *st,
 	return bad;
 }
 
-static void one_trace(const struct ra_trace *t, struct result *r)
+/* 0 done; -1 the trace does not replay even without failures (exit 2: a
+ * knob value or a binding the replay refuses), so it is skipped */
+static int one_trace(const struct ra_trace *t, struct result *r)
 {
 	struct ra_replay_stats st;
-	run(t, 0, &st, NULL, 0);
+	if (run(t, 0, &st, NULL, 0) && !st.oracle_failures && !st.invariant_problems)
+		return -1;
 	r->allocations = st.allocations;
-	for (uint64_t n = 1; n <= max_n; n++) {
+	uint64_t last = all ? max_n : RA_MIN_U64(st.allocations, max_n);
+	for (uint64_t n = 1; n <= last; n++) {
 		char line[400] = "";
 		int bad = run(t, n, &st, line, sizeof(line));
 		if (!st.injected && !bad)
@@ -89,7 +98,10 @@ static void one_trace(const struct ra_trace *t, struct result *r)
 			if (verbose)
 				fprintf(stderr, "  --fail-nth=%" PRIu64 ": %s\n", n, line);
 		}
+		if (!st.injected)
+			break;
 	}
+	return 0;
 }
 
 static int totals_failed;
@@ -114,13 +126,18 @@ static void do_file(const char *path)
 	memset(r, 0, sizeof(*r));
 	fflush(stdout);
 	pid_t pid = fork();
-	if (pid == 0) {
-		one_trace(t, r);
-		_exit(0);
-	}
+	if (pid == 0)
+		_exit(one_trace(t, r) ? 2 : 0);
 	int ws = 0;
 	waitpid(pid, &ws, 0);
 	ra_trace_free(t);
+	if (WIFEXITED(ws) && WEXITSTATUS(ws) == 2) {
+		tot_skipped++;
+		if (verbose)
+			printf("fail-nth: %s: skipped (the replay refuses it without any failure)\n", path);
+		munmap(r, sizeof(*r));
+		return;
+	}
 	tot_traces++;
 	tot_runs += r->runs;
 	tot_allocs += r->allocations;
@@ -149,6 +166,10 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 		if (!strncmp(a, "--max=", 6)) {
 			max_n = strtoull(a + 6, NULL, 10);
+			continue;
+		}
+		if (!strcmp(a, "--all")) {
+			all = 1;
 			continue;
 		}
 		if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
@@ -192,7 +213,7 @@ int main(int argc, char **argv)
 		}
 		free(names);
 	}
-	printf("fail-nth: %" PRIu64 " traces (%" PRIu64 " skipped: do not parse), %" PRIu64 " allocations, %" PRIu64
+	printf("fail-nth: %" PRIu64 " traces (%" PRIu64 " skipped: do not replay), %" PRIu64 " allocations, %" PRIu64
 	       " runs with one allocation failing, %" PRIu64 " failed\n", tot_traces, tot_skipped, tot_allocs, tot_runs,
 	       tot_failures);
 	return totals_failed;

@@ -32,9 +32,10 @@ $(FUZZ_FAILNTH): $(B)/fuzz/failnth.o $(LIB)
 # The sanitizer instance of an AFL++ campaign: the afl variant's flags with
 # ASan and the engine's ASan hooks, in its own folder.
 .PHONY: fuzz-aflasan
+AFLASAN_B ?= build/aflasan
 fuzz-aflasan:
-	AFL_USE_ASAN=1 AFL_QUIET=1 $(MAKE) --no-print-directory -f mk/build.mk V=afl B=build/aflasan \
-	    EXTRA_CFLAGS="-DRA_ASAN=1 -fno-omit-frame-pointer" lib fuzz-bins
+	AFL_USE_ASAN=1 AFL_QUIET=1 $(MAKE) --no-print-directory -f mk/build.mk V=afl B=$(AFLASAN_B) \
+	    EXTRA_CFLAGS="-DRA_ASAN=1 -fno-omit-frame-pointer $(EXTRA_CFLAGS)" lib fuzz-bins
 
 .PHONY: fuzz-bins fuzz-tests
 fuzz-bins: $(FUZZ_BINS)

@@ -67,6 +67,20 @@ ENGINE_EXTRA_OBJS :=
 ALL_EXTRA :=
 -include $(sort $(wildcard engine/*/*.mk fuzz/*.mk bench/*.mk leakcheck/*.mk))
 
+# REFALLOC_LEAKS (engine/umalloc/leaks.c, part of librefalloc_malloc.so):
+# its unit test includes leaks.c; um_leaks_cost measures ns per malloc/free
+# pair under LD_PRELOAD with and without the report.
+LK_TEST := $(B)/umalloc-tests/um_test_leaks
+LK_COST := $(B)/umalloc-tests/um_leaks_cost
+ALL_EXTRA += $(LK_TEST) $(LK_COST)
+umalloc-test: $(LK_TEST)
+$(LK_TEST): engine/umalloc/tests/um_test_leaks.c engine/umalloc/leaks.c engine/umalloc/leaks.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iengine/umalloc -o $@ $< $(LDFLAGS) $(LDLIBS)
+$(LK_COST): engine/umalloc/tests/um_leaks_cost.c
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -O0 -O1 -fsanitize=% -fno-sanitize-recover=% -DRA_ASAN=1,$(CFLAGS)) -O2 -o $@ $<
+
 # The user side of the engine is umalloc's simulated world: its sources see
 # the UM_SIM back end, and umalloc's UM_SIM object joins the library.
 ENGINE_EXTRA_OBJS += $(UMALLOC_SIM_OBJ)

@@ -273,6 +273,8 @@ struct ra_machine {
 	size_t   ram_map_len;
 	uint8_t *pageblock_mt;        /* [nr_pages >> 9] */
 	uint8_t *san_touched;         /* ASan builds: pageblocks ever allocated from, to unpoison at the end */
+	uint8_t *san_guard;           /* ASan builds: one poisoned host page standing for every vmalloc guard
+	                                 page, so a trace's access to a guard page is ASan's to report */
 	struct ra_zone zones[RA_NR_ZONES];
 	int      nr_zones;            /* populated zones are 0..nr_zones-1 (with gaps skipped) */
 	bool     populated[RA_NR_ZONES];

@@ -51,6 +51,8 @@
 	  "objects per slab aimed for; 0 = 4*(fls(cpus)+1)") \
 	X(SLAB_NOMERGE, "slab_nomerge", 0, 0, 1, 1, KF_BOOT, "slab", \
 	  "1: never merge compatible caches into one (kernel default merges)") \
+	X(DEBUG_PAGEALLOC, "debug_pagealloc", 0, 0, 1, 1, KF_BOOT, "buddy", \
+	  "1: free pages leave the kernel direct map: a trace's poke/peek of one is a page fault (boot parameter)") \
 	X(M_MXFAST, "M_MXFAST", 128, 0, 160, 1, KF_MALLOPT, "malloc", \
 	  "largest request served from fast bins (bytes); 0 disables them") \
 	X(M_TRIM_THRESHOLD, "M_TRIM_THRESHOLD", 131072, -1, 4611686018427387903LL, 1, KF_MALLOPT, "malloc", \

@@ -15,6 +15,7 @@
 #include "internal.h"
 #include "san.h"
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 #include <errno.h>
 
 static const char *const zone_names[RA_NR_ZONES] = { "DMA", "DMA32", "Normal", "Movable" };
@@ -137,6 +138,84 @@ static void *map_lazy(size_t len)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/*
+ * The frame array of the last machine a thread destroyed is kept for its
+ * next one. A fuzzer creates and destroys a machine per input; on a fresh
+ * mapping each frame-array page the boot touches (the head of every
+ * order-10 block, one host page per 4 MiB of machine) and each one the input
+ * touches costs a host page fault and a page clear, which dominated the cost
+ * of an input on large machines. A kept array is cleaned instead: mincore()
+ * names the host pages the last machine made resident, and only those are
+ * zeroed (the others are zero already), so the next machine starts from
+ * exactly the state a fresh mapping gives — outputs never depend on earlier
+ * machines. Simulated RAM is not kept: mincore over gigabytes of mostly
+ * untouched RAM costs more than the faults it would save.
+ *
+ * Kept only when that is sound: not under Valgrind (its client requests
+ * describe the old machine), not when the host has swap (mincore does not
+ * see a swapped-out anonymous page, which would keep stale bytes), and only
+ * arrays up to RA_KEEP_MAX (machines up to about 50 GiB).
+ */
+#define RA_KEEP_MAX (256ULL << 20)
+static _Thread_local struct { void *p; size_t len; } kept;
+
+static bool keep_allowed(const ra_machine *m)
+{
+	static int no_swap = -1;      /* racy first use is harmless: same answer */
+	if (m->valgrind)
+		return false;
+	if (no_swap < 0) {
+		struct sysinfo si;
+		no_swap = sysinfo(&si) == 0 && si.totalswap == 0;
+	}
+	return no_swap;
+}
+
+/* Zero the resident pages of [p, p+len): the rest reads as zero already. */
+static bool clean_kept(uint8_t *p, size_t len)
+{
+	size_t npages = len >> RA_PAGE_SHIFT;
+	unsigned char vec[4096];
+	for (size_t at = 0; at < npages; at += sizeof(vec)) {
+		size_t n = RA_MIN(npages - at, sizeof(vec));
+		if (mincore(p + (at << RA_PAGE_SHIFT), n << RA_PAGE_SHIFT, vec))
+			return false;
+		for (size_t i = 0; i < n; i++)
+			if (vec[i] & 1)
+				memset(p + ((at + i) << RA_PAGE_SHIFT), 0, RA_PAGE_SIZE);
+	}
+	return true;
+}
+
+/* A zeroed lazy frame array of at least len bytes; *maplen gets its length. */
+static void *map_take(const ra_machine *m, size_t len, size_t *maplen)
+{
+	if (kept.p && kept.len >= len && keep_allowed(m) && clean_kept(kept.p, len)) {
+		void *p = kept.p;
+		*maplen = kept.len;
+		kept.p = NULL;
+		/* beyond len the old machine's bytes stay: this machine never reads
+		 * them, and the next taker cleans its own range */
+		return p;
+	}
+	if (kept.p && kept.len < len) {      /* keep the larger one from now on */
+		munmap(kept.p, kept.len);
+		kept.p = NULL;
+	}
+	*maplen = len;
+	return map_lazy(len);
+}
+
+static void map_give(const ra_machine *m, void *p, size_t len)
+{
+	if (!kept.p && len <= RA_KEEP_MAX && keep_allowed(m)) {
+		kept.p = p;
+		kept.len = len;
+		return;
+	}
+	munmap(p, len);
+}
+
 static int setup_zones(ra_machine *m)
 {
 	uint64_t mem = m->cfg.mem;
@@ -210,8 +289,8 @@ int ra_machine_create(ra_machine **mp, const struct ra_config *cfg, FILE *out, F
 	}
 	m->ncpus = cfg->cpus;
 
-	m->pages_map_len = RA_ALIGN((size_t)m->nr_pages * sizeof(struct ra_page), (size_t)RA_PAGE_SIZE);
-	m->pages = map_lazy(m->pages_map_len);
+	m->pages = map_take(m, RA_ALIGN((size_t)m->nr_pages * sizeof(struct ra_page), (size_t)RA_PAGE_SIZE),
+	                    &m->pages_map_len);
 	m->ram_map_len = (size_t)m->nr_pages << RA_PAGE_SHIFT;
 	m->ram = map_lazy(m->ram_map_len);
 	m->pageblock_mt = calloc((m->nr_pages + RA_PAGEBLOCK_PAGES - 1) / RA_PAGEBLOCK_PAGES, 1);
@@ -252,7 +331,7 @@ void ra_machine_destroy(ra_machine *m)
 	for (int z = 0; z < RA_NR_ZONES; z++)
 		free(m->zones[z].pcp);
 	if (m->pages)
-		munmap(m->pages, m->pages_map_len);
+		map_give(m, m->pages, m->pages_map_len);
 	if (m->ram) {
 		/* ASan keeps user poison across munmap: clear it where pages were
 		 * ever allocated (nothing else was poisoned) */

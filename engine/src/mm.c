@@ -646,10 +646,15 @@ static int do_uaccess(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t 
 		/* Instrumented on purpose: ASan and Valgrind see the trace's access
 		 * (unless fuzzing: then the sanitizers watch the engine only). */
 		if (m->raw_trace_access) {
+			/* Valgrind is one of those sanitizers: quiet meanwhile */
+			if (unlikely(m->valgrind))
+				RA_VG_QUIET_BEGIN();
 			if (write && b)
 				ra_raw_copy(h, b, chunk);
 			else if (!write && b)
 				ra_raw_copy(b, h, chunk);
+			if (unlikely(m->valgrind))
+				RA_VG_QUIET_END();
 		} else if (b) {
 			if (write)
 				memcpy(h, b, chunk);
@@ -1121,6 +1126,23 @@ static struct ra_task *task_new(ra_machine *m, const char *comm, int adj)
 	return t;
 }
 
+/* The malloc knobs (KF_MALLOPT) set explicitly (--set, the environment,
+ * sysctl) are each new process's starting mallopt values, as glibc's
+ * MALLOC_*_ tunables are read at startup. Only explicit ones: a mallopt
+ * call of the default M_MMAP_THRESHOLD would still turn off the dynamic
+ * threshold. A fork inherits its parent's state instead. */
+static void apply_mallopt_knobs(ra_machine *m, struct ra_task *t)
+{
+	static const struct { int id, param; } map[] = {
+		{ K_M_MXFAST, UM_M_MXFAST }, { K_M_TRIM_THRESHOLD, UM_M_TRIM_THRESHOLD }, { K_M_TOP_PAD, UM_M_TOP_PAD },
+		{ K_M_MMAP_THRESHOLD, UM_M_MMAP_THRESHOLD }, { K_M_MMAP_MAX, UM_M_MMAP_MAX },
+		{ K_M_ARENA_MAX, UM_M_ARENA_MAX }, { K_M_ARENA_TEST, UM_M_ARENA_TEST }, { K_M_PERTURB, UM_M_PERTURB },
+	};
+	for (size_t i = 0; i < RA_ARRAY_SIZE(map); i++)
+		if (m->knobs.set[map[i].id])
+			um_mallopt(t->um, map[i].param, (int)m->knobs.v[map[i].id][0]);
+}
+
 struct ra_task *ra_task_create(ra_machine *m, const char *comm, int oom_score_adj)
 {
 	world(m);
@@ -1140,6 +1162,8 @@ struct ra_task *ra_task_create(ra_machine *m, const char *comm, int oom_score_ad
 		t->um = um_create(&t->os);
 		ok = t->um != NULL;
 	}
+	if (ok)
+		apply_mallopt_knobs(m, t);
 	if (ok) {
 		t->threads[0].umt = um_main_thread(t->um);
 		t->pid = m->mmw->next_pid++;
@@ -1348,8 +1372,10 @@ uint64_t ra_oom_totalpages(ra_machine *m) { return m->totalram; }   /* + swap: n
 long ra_oom_badness_of(uint64_t rss, uint64_t swapents, uint64_t pgtables_bytes, int oom_score_adj, uint64_t totalpages)
 {
 	long adj = oom_score_adj;
+#if RA_MUTANT != 15 /* mutant 15: oom_score_adj -1000 (OOM_SCORE_ADJ_MIN) no longer exempts a task */
 	if (adj == -1000)
 		return LONG_MIN;
+#endif
 	long points = (long)(rss + swapents + pgtables_bytes / RA_PAGE_SIZE);
 	adj *= (long)(totalpages / 1000);    /* normalized to oom_score_adj units */
 	return points + adj;
@@ -1445,14 +1471,10 @@ static void kill_task(ra_machine *m, struct ra_task *t, const char *why)
 	memcpy(k->comm, t->comm, sizeof(k->comm));
 	k->op_seq = m->op_seq;
 	t->state = TASK_KILLED;
-#if RA_MUTANT == 15 /* mutant 15: the OOM killer frees a busy victim's memory at once (no deferred reap) */
-	task_free_memory(m, t);
-#else
 	if (t->busy)
 		reap(m, t);
 	else
 		task_free_memory(m, t);
-#endif
 }
 
 static void panic(ra_machine *m, const char *msg)

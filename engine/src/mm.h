@@ -41,7 +41,7 @@ struct pt_node;     /* PGD, PUD, PMD levels */
 struct pt_leaf;     /* PTE level */
 
 struct ra_tlb { uint64_t vpn; uint8_t *host; uint8_t writable; };
-#define RA_TLB_SIZE 16
+#define RA_TLB_SIZE 256
 
 /* A mapping a trace made (mmap ... -> h): what a leak report lists. */
 struct ra_tmap { uint64_t start, len; uint32_t site; };

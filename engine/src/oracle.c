@@ -306,8 +306,8 @@ static void expect_free(struct replay *rp, const struct ra_op *op, uint32_t as, 
 	}
 }
 
-/* Mark objects a misuse write covers (kernel writes change bytes; user
- * touches write them back unchanged, so only kernel pokes taint). */
+/* Mark objects a misuse write covers (pokes change bytes, kernel or user;
+ * user touches write them back unchanged, so they taint nothing). */
 static void taint_range(struct replay *rp, uint32_t as, uint64_t a, uint64_t len)
 {
 	struct oracle *or = rp->oracle;
@@ -440,15 +440,22 @@ void or_before(struct replay *rp, const struct ra_op *op)
 		return;
 	case RA_OP_POKE: {
 		h = &rp->kh[op->h[0]];
+		as = 0;
+		if (h->state == HS_UNBOUND) {
+			/* a user handle of the current task (replay.c) */
+			h = rp_user_handle(rp, op->h[0], &t);
+			if (!h || (as = cur_as(rp, NULL)) == UINT32_MAX)
+				return;
+		}
 		if (h->state == HS_NULL || h->state == HS_UNBOUND)
 			return;
 		uint64_t a = h->val + (uint64_t)op->a[0];
-		struct sobj *o = find(or, 0, h->val);
+		struct sobj *o = find(or, as, h->val);
 		bool inside = o && h->state == HS_LIVE && op->a[0] >= 0 && (uint64_t)op->a[0] + (uint64_t)op->a[1] <= o->size;
 		if (inside)
 			o->tainted = 1;           /* its own contents, changed on purpose */
 		else
-			taint_range(rp, 0, a, (uint64_t)op->a[1]);
+			taint_range(rp, as, a, (uint64_t)op->a[1]);
 		return;
 	}
 	case RA_OP_BRK:

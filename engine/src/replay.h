@@ -32,7 +32,8 @@ struct rhandle {
 	uint64_t val;              /* address (0 = NULL) */
 	uint64_t size;             /* requested size */
 	void    *ptr;              /* cache, task */
-	void    *twin;             /* host-heap twin (leak cross-checks), freed with the object */
+	uintptr_t twin;            /* host-heap twin (leak cross-checks), freed with the object; stored
+	                              masked (replay.c), 0 for none */
 };
 
 struct replay {
@@ -71,6 +72,9 @@ bool rp_null_current(struct replay *rp);
 /* A task's user handle table (created on first use). */
 struct ra_task;
 struct rhandle *rp_user_table(struct replay *rp, struct ra_task *t);
+/* The current task's user handle `name` (a malloc block or mapping), or
+ * NULL when there is no current task or the name is not one there. */
+struct rhandle *rp_user_handle(struct replay *rp, uint32_t name, struct ra_task **tp);
 
 /* oracle.c */
 void or_init(struct replay *rp);

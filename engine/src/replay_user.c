@@ -48,6 +48,21 @@ static struct rhandle *table_of(struct replay *rp, struct ra_task *t)
 }
 
 struct rhandle *rp_user_table(struct replay *rp, struct ra_task *t) { return table_of(rp, t); }
+#define UMEM_MASK ((1u << HK_UCHUNK) | (1u << HK_UMMAP))
+
+struct rhandle *rp_user_handle(struct replay *rp, uint32_t name, struct ra_task **tp)
+{
+	struct ra_mm_world *w = ra_mm_world(rp->m);
+	struct ra_task *t = w ? w->cur : NULL;
+	if (!t)
+		return NULL;
+	struct rhandle *h = &table_of(rp, t)[name];
+	if (h->state == HS_UNBOUND || !(UMEM_MASK & (1u << h->kind)))
+		return NULL;
+	*tp = t;
+	return h;
+}
+
 bool rp_null_current(struct replay *rp) { return rp->user && ((struct ustate *)rp->user)->null_cur; }
 
 void rp_user_fini(struct replay *rp)
@@ -80,7 +95,7 @@ void rp_twins_of_dead_tasks(struct replay *rp)
 void rp_twins_fork(struct replay *rp, struct rhandle *table, uint32_t n)
 {
 	for (uint32_t k = 0; k < n; k++) {
-		table[k].twin = NULL;
+		table[k].twin = 0;
 		rp_twin_bound(rp, &table[k]);
 	}
 }
@@ -93,8 +108,6 @@ bool rp_was_oom_killed(struct replay *rp, const char *name, uint64_t since)
 			return true;
 	return false;
 }
-
-#define UMEM_MASK ((1u << HK_UCHUNK) | (1u << HK_UMMAP))
 
 static int fail_bind(struct replay *rp, struct ra_task *t, const struct ra_op *op);
 

@@ -519,9 +519,16 @@ static inline void post_alloc(ra_machine *m, struct ra_cache *s, struct ra_slab 
 	sl->meta[idx] = ((uint64_t)ra_site32(m) << 32) | (uint32_t)(req ? req : s->object_size);
 	ra_vg_alloc(m, p, req ? req : s->object_size, gfp & RA___GFP_ZERO);
 	/* The whole object is zeroed (slab_post_alloc_hook); only the requested
-	 * bytes become addressable, as KASAN does for kmalloc. */
-	if (unlikely(gfp & RA___GFP_ZERO))
+	 * bytes become addressable, as KASAN does for kmalloc. Under Valgrind
+	 * the bytes past the request may still be NOACCESS from a bigger
+	 * request that freed this object: the engine's own write is no error. */
+	if (unlikely(gfp & RA___GFP_ZERO)) {
+		if (unlikely(m->valgrind))
+			RA_VG_QUIET_BEGIN();
 		ra_raw_fill(p, 0, s->object_size);
+		if (unlikely(m->valgrind))
+			RA_VG_QUIET_END();
+	}
 	ra_san_unpoison(p, req ? req : s->object_size);
 	s->nr_alloc++;
 }
@@ -718,8 +725,14 @@ static int slab_free(ra_machine *m, struct ra_cache *s, uint32_t id, ra_addr_t o
 	uint8_t *p = kaddr_host(m, obj);
 	if (san_watched(s))
 		ra_san_poison(p, s->object_size);
-	if (!internal)
+	/* Valgrind likewise: a free object of a red-zoned or poisoned cache
+	 * stays addressable, so slub_debug finds a trace's write to it (the
+	 * same report in every build) and the engine's own poisoning and
+	 * checking of it is no error */
+	if (!internal && san_watched(s))
 		ra_vg_free(m, p, s->offset, 8);
+	else if (!internal)
+		ra_vg_forget(m, p, s->object_size);
 	live_clear(sl, (unsigned)idx);
 	s->nr_free++;
 	if (sl->frozen) {

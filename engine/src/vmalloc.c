@@ -303,6 +303,10 @@ void ra_vmalloc_fini(ra_machine *m)
 	}
 	free(m->vmareas);
 	free(m->vm_recent);
+	if (m->san_guard) {
+		ra_san_unpoison(m->san_guard, RA_PAGE_SIZE);
+		free(m->san_guard);
+	}
 }
 
 /* === Balloon ============================================================ */
@@ -364,13 +368,62 @@ int ra_balloon_deflate(ra_machine *m, uint32_t id)
 
 /* === Kernel memory access ============================================== */
 
+/* debug_pagealloc: is the frame free, so out of the direct map? */
+static bool page_unmapped(ra_machine *m, uint32_t pfn)
+{
+	uint32_t head = ra_block_head(m, pfn);
+	if (head == RA_NOPFN)
+		return true;
+	uint8_t owner = m->pages[head].owner;
+	return owner == PO_BUDDY || owner == PO_PCP;
+}
+
+/* A trace's access to a vmalloc guard page. The engine reports it in every
+ * build; in the ASan build the access then goes on, to a poisoned host page
+ * standing for the guard (as KASAN_VMALLOC poisons guard pages), so ASan
+ * reports it too and names the trace line. Not when fuzzing: there the
+ * sanitizers watch the engine only. */
+static void guard_access(ra_machine *m, uint64_t off, bool write)
+{
+#if defined(RA_ASAN) || defined(__SANITIZE_ADDRESS__)
+	if (m->raw_trace_access)
+		return;
+	if (!m->san_guard) {
+		m->san_guard = calloc(1, RA_PAGE_SIZE);
+		if (!m->san_guard)
+			return;
+		ra_san_poison(m->san_guard, RA_PAGE_SIZE);
+	}
+	volatile uint8_t *g = m->san_guard + (off & (RA_PAGE_SIZE - 1));
+	if (write)
+		*g = 0;
+	else
+		(void)*g;
+#else
+	(void)m; (void)off; (void)write;
+#endif
+}
+
 /* Host bytes behind [addr, addr+len) limited to one page for vmalloc
  * addresses; NULL with a report when nothing is mapped there. */
-static uint8_t *kmap(ra_machine *m, ra_addr_t addr, size_t *chunk, const char *who)
+static uint8_t *kmap(ra_machine *m, ra_addr_t addr, size_t *chunk, const char *who, bool write)
 {
 	if (kaddr_valid(m, addr)) {
 		ra_addr_t end = RA_DIRECT_MAP_BASE + ((ra_addr_t)m->nr_pages << RA_PAGE_SHIFT);
 		*chunk = RA_MIN(*chunk, (size_t)(end - addr));
+		if (unlikely(KNOB(m, DEBUG_PAGEALLOC))) {
+			/* free pages are not mapped: stop the chunk at the first one */
+			uint32_t pfn = kaddr_pfn(addr);
+			if (page_unmapped(m, pfn)) {
+				ra_report(m, RC_PAGE_FAULT, who, "unable to handle page fault for address 0x%016" PRIx64
+				          " (debug_pagealloc: pfn 0x%x is free)", addr, pfn);
+				return NULL;
+			}
+			size_t ok = (size_t)(RA_PAGE_SIZE - (addr & (RA_PAGE_SIZE - 1)));
+			while (ok < *chunk && !page_unmapped(m, kaddr_pfn(addr + ok)))
+				ok += RA_PAGE_SIZE;
+			*chunk = RA_MIN(*chunk, ok);
+		}
 		return kaddr_host(m, addr);
 	}
 	if (addr >= RA_VMALLOC_START && addr < RA_VMALLOC_END) {
@@ -383,6 +436,8 @@ static uint8_t *kmap(ra_machine *m, ra_addr_t addr, size_t *chunk, const char *w
 		}
 		ra_report(m, RC_PAGE_FAULT, who, "unable to handle page fault for address 0x%016" PRIx64 "%s", addr,
 		          a ? (a->ioremap ? " (ioremap area: no memory in the model)" : " (vmalloc guard page)") : "");
+		if (a && !a->ioremap)
+			guard_access(m, off, write);
 		return NULL;
 	}
 	ra_report(m, RC_PAGE_FAULT, who, "unable to handle page fault for address 0x%016" PRIx64, addr);
@@ -401,7 +456,7 @@ static int kaccess(ra_machine *m, ra_addr_t addr, void *buf, const void *src, in
 	static const char *const who[3] = { "kread", "kwrite", "kfill" };
 	while (len) {
 		size_t chunk = len;
-		uint8_t *h = kmap(m, addr, &chunk, who[mode]);
+		uint8_t *h = kmap(m, addr, &chunk, who[mode], mode != 0);
 		if (!h)
 			return -1;
 		if (!chunk)
@@ -410,12 +465,17 @@ static int kaccess(ra_machine *m, ra_addr_t addr, void *buf, const void *src, in
 		/* Instrumented on purpose: ASan sees a trace's access, unless the
 		 * replay is fuzzing, where the sanitizers watch the engine only. */
 		if (m->raw_trace_access) {
+			/* Valgrind is one of those sanitizers: quiet meanwhile */
+			if (unlikely(m->valgrind))
+				RA_VG_QUIET_BEGIN();
 			if (mode == 0)
 				ra_raw_copy(buf, h, chunk), buf = (uint8_t *)buf + chunk;
 			else if (mode == 1)
 				ra_raw_copy(h, src, chunk), src = (const uint8_t *)src + chunk;
 			else
 				ra_raw_fill(h, fill, chunk);
+			if (unlikely(m->valgrind))
+				RA_VG_QUIET_END();
 		} else if (mode == 0)
 			memcpy(buf, h, chunk), buf = (uint8_t *)buf + chunk;
 		else if (mode == 1)

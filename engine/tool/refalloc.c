@@ -2,6 +2,7 @@
  * refalloc — the command-line tool.
  *
  *   refalloc replay FILE... [--check=off|op|full] [--set NAME=VALUE]... [--dump VIEW]...
+ *                   [--leaks=report|error] [--slub-debug[=LETTERS[,cache...]]] ...
  *   refalloc knobs            the knob table
  *   refalloc views            the views `dump` and --dump know
  *   refalloc --help | --version
@@ -29,6 +30,8 @@ static void usage(FILE *f)
 	      "      --set NAME=VALUE       set a knob after the `machine` line (repeatable; see `refalloc knobs`)\n"
 	      "      --dump VIEW            print a view at the end (repeatable; see `refalloc views`)\n"
 	      "      --leaks=report|error   report what is still allocated at the end; error: exit 1 if anything is\n"
+	      "      --slub-debug[=SPEC]    the kernel's slub_debug boot parameter, SPEC [FZPU-][,cache...]: as a\n"
+	      "                             `slub_debug SPEC` line before the first operation (bare: all flags)\n"
 	      "      --fail-nth=N           the Nth allocation of any kind fails (allocation-failure replay)\n"
 	      "      --quiet                do not print BUG reports (the exit code still tells)\n"
 	      "      --twins                give every object a host-heap twin freed with it (for LeakSanitizer)\n"
@@ -79,6 +82,10 @@ static int cmd_replay(int argc, char **argv)
 			if (!strcmp(v, "report")) o.leaks = 1;
 			else if (!strcmp(v, "error")) o.leaks = 2;
 			else { fprintf(stderr, "refalloc: --leaks takes report or error\n"); rc = RA_EXIT_USAGE; goto out; }
+		} else if (!strncmp(a, "--slub-debug=", 13)) {
+			o.slub_debug = a + 13;
+		} else if (!strcmp(a, "--slub-debug")) {
+			o.slub_debug = "";      /* bare, as the boot parameter: every debug flag on every cache */
 		} else if (!strncmp(a, "--fail-nth=", 11)) {
 			char *end;
 			o.fail_nth = strtoull(a + 11, &end, 10);

@@ -48,6 +48,14 @@
 #define UM_NORETURN    __attribute__((noreturn))
 #define UM_INLINE      static inline __attribute__((always_inline))
 #define UM_NOINLINE    __attribute__((noinline))
+/* Hot helpers of malloc and free: inlined in UM_HOST, where a call costs as
+ * much as their work; out of line in UM_SIM, where the registry checks
+ * dominate. */
+#ifdef UM_HOST
+#define UM_HOT         UM_INLINE
+#else
+#define UM_HOT         static
+#endif
 
 /* === glibc's constants (64-bit) ======================================== */
 
@@ -274,7 +282,13 @@ UM_INLINE unsigned bin_index(uint64_t sz)
 /* bin_at(av, i): the fake chunk whose fd/bk are bins[2i-2], bins[2i-1]. */
 UM_INLINE um_addr bin_at(const struct um_arena *av, unsigned i)
 {
+#ifdef UM_HOST
+	/* binaddr0 is &bins[0] itself: index from av, as glibc's bin_at does,
+	 * rather than load (or keep) a base address */
+	return (um_addr)(uintptr_t)&av->bins[2 * (i - 1)] - 16;
+#else
 	return av->binaddr0 + (um_addr)(i - 1) * 16 - 16;
+#endif
 }
 UM_INLINE bool is_bin(const struct um_arena *av, um_addr p)
 {

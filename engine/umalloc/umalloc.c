@@ -241,7 +241,7 @@ static void delete_heap(struct um_state *S, struct um_heap *h)
 	um_os_meta_free(S->os, h, sizeof(*h));
 }
 
-static void unlink_chunk(struct um_state *S, struct um_arena *av, um_addr p);
+UM_HOT void unlink_chunk(struct um_state *S, struct um_arena *av, um_addr p);
 
 static int heap_trim(struct um_state *S, struct um_arena *av, struct um_heap *heap, uint64_t pad)
 {
@@ -448,7 +448,7 @@ static struct um_arena *arena_get_retry(struct um_state *S, struct um_thread *th
 }
 
 /* arena_for_chunk: main unless NON_MAIN_ARENA; then the heap's arena. */
-static struct um_arena *arena_for_chunk(struct um_state *S, um_addr p, uint64_t hdr)
+UM_INLINE struct um_arena *arena_for_chunk(struct um_state *S, um_addr p, uint64_t hdr)
 {
 	if (!(hdr & NON_MAIN_ARENA))
 		return S->main;
@@ -464,7 +464,13 @@ static struct um_arena *arena_for_chunk(struct um_state *S, um_addr p, uint64_t 
 
 /* === Tcache ============================================================= */
 
-static um_addr int_malloc(struct um_state *S, struct um_arena *av, struct um_thread *th, size_t bytes);
+static um_addr int_malloc_nb(struct um_state *S, struct um_arena *av, struct um_thread *th,
+                             size_t bytes, uint64_t nb, bool retry);
+UM_INLINE um_addr int_malloc(struct um_state *S, struct um_arena *av, struct um_thread *th,
+                             size_t bytes);
+#ifdef UM_HOST
+static um_addr malloc_retry(struct um_state *S, struct um_thread *th, struct um_arena *av, size_t n);
+#endif
 static void int_free(struct um_state *S, struct um_arena *av, struct um_thread *th,
                      um_addr p, bool have_lock);
 
@@ -798,7 +804,7 @@ static um_addr mremap_chunk(struct um_state *S, um_addr p, uint64_t hdr, uint64_
 
 /* === The engine: unlink, malloc, free, consolidate ====================== */
 
-static void unlink_chunk(struct um_state *S, struct um_arena *av, um_addr p)
+UM_HOT void unlink_chunk(struct um_state *S, struct um_arena *av, um_addr p)
 {
 	uint64_t h = rd_hdr(S, p, "corrupted size vs. prev_size");
 	uint64_t sz = chunksize_of(h);
@@ -823,7 +829,14 @@ static void unlink_chunk(struct um_state *S, struct um_arena *av, um_addr p)
 	wr_link(S, fd, 1, bk);
 	wr_link(S, bk, 0, fd);
 	if (large && fdn) {
+#ifdef UM_HOST
+		/* as glibc, no is_bin test: a bin's fd_nextsize word is the
+		 * next bin's fd, which is never 0 (UM_SIM's bins are not in-band) */
+		(void)av;
+		if (rd_link(S, fd, 2, "corrupted double-linked list (not small)") == 0) {
+#else
 		if (!is_bin(av, fd) && rd_link(S, fd, 2, "corrupted double-linked list (not small)") == 0) {
+#endif
 			if (fdn == p) {
 				wr_link(S, fd, 2, fd);
 				wr_link(S, fd, 3, fd);
@@ -908,23 +921,19 @@ static void malloc_consolidate(struct um_state *S, struct um_arena *av)
 	}
 }
 
-static um_addr int_malloc(struct um_state *S, struct um_arena *av, struct um_thread *th, size_t bytes)
+/* _int_malloc in arena av (not NULL) for a request of bytes (<=
+ * PTRDIFF_MAX), nb its chunk size (int_malloc computes it; malloc's fast
+ * path has it already).  retry
+ * (malloc's single-threaded path only): when the arena cannot grow, go on
+ * with malloc's retry in another arena, so that malloc's call needs no
+ * check after it.  The tcache is reached through th where it is used (th
+ * is NULL when tcache_init allocates the tcache itself). */
+static um_addr int_malloc_nb(struct um_state *S, struct um_arena *av, struct um_thread *th,
+                             size_t bytes, uint64_t nb, bool retry)
 {
-	uint64_t nb, size, remainder_size;
+	uint64_t size, remainder_size;
 	unsigned idx;
 	um_addr bin, victim, remainder, fwd, bck;
-	struct um_tcache *tc = th ? th->tc : NULL;
-
-	if (!checked_request2size(bytes, &nb)) {
-		S->err = ENOMEM;
-		return 0;
-	}
-	if (UM_UNLIKELY(!av)) {
-		um_addr p = sysmalloc(S, nb, NULL, th);
-		if (p)
-			alloc_perturb(S, p, bytes);
-		return p;
-	}
 
 	if (nb <= S->global_max_fast) {
 		idx = fastbin_index(nb);
@@ -942,7 +951,8 @@ static um_addr int_malloc(struct um_state *S, struct um_arena *av, struct um_thr
 				CORRUPT(S, victim, "malloc(): memory corruption (fast)");
 			RS_SET(S, victim, RS_TAKEN);
 			size_t tc_idx = csize2tidx(nb);
-			if (tc && tc_idx < S->mp.tcache_bins) {
+			if (th && th->tc && tc_idx < S->mp.tcache_bins) {
+				struct um_tcache *tc = th->tc;
 				um_addr tcv;
 				while (tc->counts[tc_idx] < S->mp.tcache_count && (tcv = av->fastbins[idx]) != 0) {
 					if (misaligned_chunk(tcv))
@@ -971,7 +981,8 @@ static um_addr int_malloc(struct um_state *S, struct um_arena *av, struct um_thr
 			RS_SET(S, victim, RS_TAKEN);
 			set_non_main(S, av, victim);
 			size_t tc_idx = csize2tidx(nb);
-			if (tc && tc_idx < S->mp.tcache_bins) {
+			if (th && th->tc && tc_idx < S->mp.tcache_bins) {
+				struct um_tcache *tc = th->tc;
 				um_addr tcv;
 				while (tc->counts[tc_idx] < S->mp.tcache_count
 				       && (tcv = rd_link(S, bin, 1, MSG_MEMCORR)) != bin) {
@@ -994,10 +1005,8 @@ static um_addr int_malloc(struct um_state *S, struct um_arena *av, struct um_thr
 			malloc_consolidate(S, av);
 	}
 
-	uint64_t tcache_nb = 0;
-	size_t tc_idx = csize2tidx(nb);
-	if (tc && tc_idx < S->mp.tcache_bins)
-		tcache_nb = nb;
+	/* glibc's tcache_nb and tc_idx are recomputed where they are used (an
+	 * exact fit, return_cached): cheaper than keeping them live */
 	int return_cached = 0;
 	uint64_t tcache_unsorted_count = 0;
 
@@ -1054,7 +1063,9 @@ static um_addr int_malloc(struct um_state *S, struct um_arena *av, struct um_thr
 				wr_hdr(S, av, next, nh | PREV_INUSE);
 				RS_SET(S, victim, RS_TAKEN);
 				set_non_main(S, av, victim);
-				if (tcache_nb && tc->counts[tc_idx] < S->mp.tcache_count) {
+				size_t tc_idx = csize2tidx(nb);
+				if (th && th->tc && tc_idx < S->mp.tcache_bins
+				    && th->tc->counts[tc_idx] < S->mp.tcache_count) {
 					tcache_put(S, th, victim, tc_idx);
 					return_cached = 1;
 					continue;
@@ -1126,19 +1137,20 @@ static um_addr int_malloc(struct um_state *S, struct um_arena *av, struct um_thr
 			++tcache_unsorted_count;
 			if (return_cached && S->mp.tcache_unsorted_limit > 0
 			    && tcache_unsorted_count > S->mp.tcache_unsorted_limit)
-				return tcache_get(S, th, tc_idx);
+				return tcache_get(S, th, csize2tidx(nb));
 			if (++iters >= MAX_ITERS)
 				break;
 		}
 
 		if (return_cached)
-			return tcache_get(S, th, tc_idx);
+			return tcache_get(S, th, csize2tidx(nb));
 
 		if (!in_smallbin_range(nb)) {
 			bin = bin_at(av, idx);
 			victim = rd_link(S, bin, 0, MSG_MEMCORR);     /* first(bin) */
-			if (victim != bin && chunksize_of(rd_hdr(S, victim, MSG_MEMCORR)) >= nb
-			    && rd_hdr(S, victim, MSG_MEMCORR) >= nb) {
+			/* the raw size word, flags and all, as glibc: with nb a
+			 * multiple of 16 it is >= nb exactly when the size is */
+			if (victim != bin && rd_hdr(S, victim, MSG_MEMCORR) >= nb) {
 				victim = rd_link(S, victim, 3, MSG_MEMCORR);
 				unsigned guard = 0;
 				while ((size = chunksize_of(rd_hdr(S, victim, MSG_MEMCORR))) < nb) {
@@ -1270,17 +1282,59 @@ use_top:
 			um_addr p = sysmalloc(S, nb, av, th);
 			if (p)
 				alloc_perturb(S, p, bytes);
+#ifdef UM_HOST
+			else if (retry)
+				return malloc_retry(S, th, av, bytes);
+#else
+			(void)retry;
+#endif
 			return p;
 		}
 	}
 }
 
-static void int_free(struct um_state *S, struct um_arena *av, struct um_thread *th,
-                     um_addr p, bool have_lock)
+UM_INLINE um_addr int_malloc(struct um_state *S, struct um_arena *av, struct um_thread *th,
+                             size_t bytes)
 {
-	/* read the header here: a caller's copy may be stale (int_malloc may
-	 * have consolidated the chunk before p meanwhile) */
-	uint64_t hdr = rd_hdr(S, p, "free(): invalid pointer");
+	uint64_t nb;
+	if (!checked_request2size(bytes, &nb)) {
+		S->err = ENOMEM;
+		return 0;
+	}
+	if (UM_UNLIKELY(!av)) {         /* no usable arena: mmap */
+		um_addr p = sysmalloc(S, nb, NULL, th);
+		if (p)
+			alloc_perturb(S, p, bytes);
+		return p;
+	}
+	return int_malloc_nb(S, av, th, bytes, nb, false);
+}
+
+#ifndef UM_SIM
+/* glibc's tcache key check: the chunk carries the key, so it may already be
+ * in the tcache; walk the bin to be sure (UM_SIM caught double frees in the
+ * registry).  Out of line: it runs only on a double free or when a user
+ * word happens to equal the key. */
+static UM_NOINLINE void tcache_key_check(struct um_state *S, struct um_tcache *tc,
+                                         um_addr p, size_t tc_idx)
+{
+	size_t cnt = 0;
+	for (um_addr tmp = tc->entries[tc_idx]; tmp; tmp = PROTECT_PTR(tmp, LD(S, tmp)), ++cnt) {
+		if (cnt >= S->mp.tcache_count)
+			CORRUPT(S, p, "free(): too many chunks detected in tcache");
+		if (tmp & MALLOC_ALIGN_MASK)
+			CORRUPT(S, p, "free(): unaligned chunk detected in tcache 2");
+		if (tmp == p + CHUNK_HDR_SZ)
+			CORRUPT(S, p, "free(): double free detected in tcache 2");
+	}
+}
+#endif
+
+/* _int_free, first part: glibc's pointer and size checks on hdr (the size
+ * word of p, just read) and the tcache.  Returns true when the chunk went
+ * to the tcache; otherwise int_free_chunk takes it. */
+UM_INLINE bool int_free_tcache(struct um_state *S, struct um_thread *th, um_addr p, uint64_t hdr)
+{
 	uint64_t size = chunksize_of(hdr);
 	struct um_tcache *tc = th ? th->tc : NULL;
 
@@ -1292,26 +1346,38 @@ static void int_free(struct um_state *S, struct um_arena *av, struct um_thread *
 	size_t tc_idx = csize2tidx(size);
 	if (tc && tc_idx < S->mp.tcache_bins) {
 #ifndef UM_SIM
-		/* glibc's key check; UM_SIM caught double frees in the registry */
-		if (UM_UNLIKELY(LD(S, p + CHUNK_HDR_SZ + SIZE_SZ) == S->tcache_key)) {
-			size_t cnt = 0;
-			for (um_addr tmp = tc->entries[tc_idx]; tmp;
-			     tmp = PROTECT_PTR(tmp, LD(S, tmp)), ++cnt) {
-				if (cnt >= S->mp.tcache_count)
-					CORRUPT(S, p, "free(): too many chunks detected in tcache");
-				if (tmp & MALLOC_ALIGN_MASK)
-					CORRUPT(S, p, "free(): unaligned chunk detected in tcache 2");
-				if (tmp == p + CHUNK_HDR_SZ)
-					CORRUPT(S, p, "free(): double free detected in tcache 2");
-			}
-		}
+		if (UM_UNLIKELY(LD(S, p + CHUNK_HDR_SZ + SIZE_SZ) == S->tcache_key))
+			tcache_key_check(S, tc, p, tc_idx);
 #endif
 		if (tc->counts[tc_idx] < S->mp.tcache_count) {
 			tcache_put(S, th, p, tc_idx);
-			return;
+			return true;
 		}
 	}
+	return false;
+}
 
+UM_HOT void int_free_chunk(struct um_state *S, struct um_arena *av, um_addr p,
+                           uint64_t hdr, bool have_lock);
+
+/* _int_free.  int_free_chunk is inlined here in UM_HOST (free() has its
+ * own copy, see um_free): this is the copy for the internal callers. */
+static void int_free(struct um_state *S, struct um_arena *av, struct um_thread *th,
+                     um_addr p, bool have_lock)
+{
+	/* read the header here: a caller's copy may be stale (int_malloc may
+	 * have consolidated the chunk before p meanwhile) */
+	uint64_t hdr = rd_hdr(S, p, "free(): invalid pointer");
+	if (!int_free_tcache(S, th, p, hdr))
+		int_free_chunk(S, av, p, hdr, have_lock);
+}
+
+/* _int_free, second part: fastbins, consolidation, unsorted bin, top,
+ * trimming, munmap.  hdr is the size word int_free_tcache checked. */
+UM_HOT void int_free_chunk(struct um_state *S, struct um_arena *av, um_addr p,
+                           uint64_t hdr, bool have_lock)
+{
+	uint64_t size = chunksize_of(hdr);
 	bool locked = false;
 	if (!have_lock && MT(S)) {
 		LOCK(S, &av->mutex);
@@ -1712,6 +1778,19 @@ static bool sim_refuse(struct um_state *S, um_addr mem, bool rea)
 
 /* === Public interface: the malloc family ================================ */
 
+/* UM_HOST: um_malloc and um_free are inlined into preload.c's malloc and
+ * free, as glibc's tcache paths are part of malloc/free themselves; what
+ * they call is out of line (int_malloc_nb, malloc_slow, free_slow) but for
+ * int_free_chunk, inlined into free too.  The definitions stay external
+ * (umalloc.h declares them non-inline). */
+#if defined(UM_HOST) && defined(__clang__)
+#define UM_API_HOT __attribute__((always_inline))
+#elif defined(UM_HOST)          /* gcc wants "inline" with always_inline */
+#define UM_API_HOT inline __attribute__((always_inline))
+#else
+#define UM_API_HOT
+#endif
+
 void um_set_tag(struct um_state *S, uint64_t tag) { S->tag = tag; }
 int um_errno(const struct um_state *S) { return S->err; }
 unsigned long um_reports(const struct um_state *S) { return S->nreports; }
@@ -1740,18 +1819,8 @@ static um_addr do_malloc(struct um_state *S, struct um_thread *th, size_t bytes)
 	return victim;
 }
 
-um_addr um_malloc(struct um_state *S, struct um_thread *th, size_t n)
+static UM_NOINLINE um_addr malloc_slow(struct um_state *S, struct um_thread *th, size_t n)
 {
-#ifdef UM_HOST
-	/* the tcache fast path, as glibc's __libc_malloc */
-	uint64_t nb = request2size(n);
-	struct um_tcache *tc = th->tc;
-	if (UM_LIKELY(n <= (size_t)PTRDIFF_MAX && tc != NULL && !S->reg_on)) {
-		size_t idx = csize2tidx(nb);
-		if (idx < S->mp.tcache_bins && tc->counts[idx])
-			return tcache_get(S, th, idx);
-	}
-#endif
 	SIM_GUARD(S, 0);
 	um_addr r = do_malloc(S, th, n);
 	SIM_DONE(S);
@@ -1760,6 +1829,44 @@ um_addr um_malloc(struct um_state *S, struct um_thread *th, size_t n)
 	else if (!S->err)
 		S->err = ENOMEM;
 	return r;
+}
+
+#ifdef UM_HOST
+/* int_malloc in the thread's arena failed: do_malloc's retry in another */
+static UM_NOINLINE um_addr malloc_retry(struct um_state *S, struct um_thread *th,
+                                        struct um_arena *av, size_t n)
+{
+	um_addr r = 0;
+	av = arena_get_retry(S, th, av, n);
+	if (av) {
+		r = int_malloc(S, av, th, n);
+		UNLOCK(S, &av->mutex);
+	}
+	if (!r && !S->err)
+		S->err = ENOMEM;
+	return r;
+}
+#endif
+
+UM_API_HOT um_addr um_malloc(struct um_state *S, struct um_thread *th, size_t n)
+{
+#ifdef UM_HOST
+	/* __libc_malloc: the tcache, then (single-threaded, as glibc's
+	 * SINGLE_THREAD_P) int_malloc in the thread's arena without locks or
+	 * the generic layers.  The thread's first call, the leak registry
+	 * and multi-threaded processes take malloc_slow. */
+	struct um_tcache *tc = th->tc;
+	if (UM_LIKELY(n <= (size_t)PTRDIFF_MAX && tc != NULL && !S->reg_on)) {
+		uint64_t nb = request2size(n);
+		size_t idx = csize2tidx(nb);
+		if (idx < S->mp.tcache_bins && tc->counts[idx])
+			return tcache_get(S, th, idx);
+		struct um_arena *av = th->arena;
+		if (UM_LIKELY(!MT(S) && av != NULL))
+			return int_malloc_nb(S, av, th, n, nb, true);
+	}
+#endif
+	return malloc_slow(S, th, n);
 }
 
 static void do_free(struct um_state *S, struct um_thread *th, um_addr mem)
@@ -1785,27 +1892,9 @@ static void do_free(struct um_state *S, struct um_thread *th, um_addr mem)
 	int_free(S, av, th, p, false);
 }
 
-int um_free(struct um_state *S, struct um_thread *th, um_addr mem)
+static UM_NOINLINE int free_slow(struct um_state *S, struct um_thread *th, um_addr mem)
 {
-	if (!mem)
-		return 0;
-#ifdef UM_HOST
-	um_addr p = mem - CHUNK_HDR_SZ;
-	struct um_tcache *tc = th->tc;
-	if (UM_LIKELY(tc != NULL && !S->reg_on)) {
-		uint64_t h = LD(S, p + SIZE_SZ);
-		uint64_t size = chunksize_of(h);
-		size_t idx = csize2tidx(size);
-		if (UM_LIKELY(!(h & IS_MMAPPED) && idx < S->mp.tcache_bins
-		              && tc->counts[idx] < S->mp.tcache_count
-		              && size >= MINSIZE && !(size & MALLOC_ALIGN_MASK)
-		              && p <= (um_addr)0 - size && !misaligned_chunk(p)
-		              && LD(S, mem + SIZE_SZ) != S->tcache_key)) {
-			tcache_put(S, th, p, idx);
-			return 0;
-		}
-	}
-#else
+#ifdef UM_SIM
 	if (sim_refuse(S, mem, false))
 		return -1;
 #endif
@@ -1813,6 +1902,25 @@ int um_free(struct um_state *S, struct um_thread *th, um_addr mem)
 	do_free(S, th, mem);
 	SIM_DONE(S);
 	return 0;
+}
+
+UM_API_HOT int um_free(struct um_state *S, struct um_thread *th, um_addr mem)
+{
+	if (!mem)
+		return 0;
+#ifdef UM_HOST
+	/* __libc_free: a chunk of an arena goes through int_free, inlined
+	 * here whole (the tcache, then int_free_chunk); mmapped chunks, the
+	 * thread's first call and the leak registry take free_slow. */
+	um_addr p = mem - CHUNK_HDR_SZ;
+	uint64_t h = LD(S, p + SIZE_SZ);
+	if (UM_LIKELY(!(h & IS_MMAPPED) && th->tc != NULL && !S->reg_on)) {
+		if (!int_free_tcache(S, th, p, h))
+			int_free_chunk(S, arena_for_chunk(S, p, h), p, h, false);
+		return 0;
+	}
+#endif
+	return free_slow(S, th, mem);
 }
 
 static um_addr do_calloc(struct um_state *S, struct um_thread *th, size_t n, size_t elem)

@@ -21,7 +21,7 @@ UM_SO_FLAGS := $(UM_NOSAN) -I$(UM_DIR) -fvisibility=hidden -ftls-model=initial-e
 UM_TOOL_FLAGS := $(filter-out -O0 -O1,$(UM_NOSAN)) -O2
 
 UM_TESTS := $(UM_TDIR)/um_test_sim $(UM_TDIR)/um_test_host $(UM_TDIR)/um_stress \
-            $(UM_TDIR)/um_bench $(UM_TDIR)/um_bench_sim $(UM_TDIR)/um_probe
+            $(UM_TDIR)/um_bench $(UM_TDIR)/um_bench_sim $(UM_TDIR)/um_icount $(UM_TDIR)/um_probe
 
 ALL_EXTRA += $(UMALLOC_SIM_OBJ) $(UM_SO) $(UM_TESTS)
 
@@ -51,6 +51,11 @@ $(UM_TDIR)/um_stress: $(UM_DIR)/tests/um_stress.c
 	$(CC) $(UM_TOOL_FLAGS) -o $@ $< -lpthread
 
 $(UM_TDIR)/um_bench: $(UM_DIR)/tests/um_bench.c $(UM_DIR)/tests/um_work.h
+	@mkdir -p $(@D)
+	$(CC) $(UM_TOOL_FLAGS) -o $@ $< -lpthread
+
+# The same workloads one at a time, for callgrind (tests/icount.sh).
+$(UM_TDIR)/um_icount: $(UM_DIR)/tests/um_icount.c $(UM_DIR)/tests/um_work.h
 	@mkdir -p $(@D)
 	$(CC) $(UM_TOOL_FLAGS) -o $@ $< -lpthread
 

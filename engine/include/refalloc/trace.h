@@ -137,6 +137,8 @@ struct ra_replay_opts {
 	const char *const *dumps;     /* views printed at the end */
 	unsigned ndumps;
 	int  leaks;                   /* 0 off, 1 report at the end, 2 report and fail if any */
+	const char *slub_debug;       /* slub_debug letters[,cache...] applied before the first operation,
+	                                 as the boot parameter would be (NULL: none) */
 	int  twins;                   /* host-heap twin per object: 0 off, 2 all (LSan); under Valgrind
 	                                 the objects not contiguous on the host always get one */
 	uint64_t fail_nth;            /* >0: the nth allocation of any kind fails (allocation-failure replay) */

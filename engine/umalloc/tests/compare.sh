@@ -3,8 +3,8 @@
 # on the um_work.h workloads, all in one run: umalloc in the engine's
 # simulated world (um_bench_sim), and um_bench under glibc (no preload),
 # librefalloc_malloc.so, jemalloc, mimalloc and tcmalloc (LD_PRELOAD).
-# Runs are interleaved (every allocator once per round) so drift on a shared
-# machine hits them alike; each figure is the median of the rounds, with the
+# Runs are interleaved (every allocator once per round, the order rotated
+# from round to round) so drift on a shared machine hits them alike; each figure is the median of the rounds, with the
 # ratio to glibc. An allocator whose library is missing is shown as "-".
 # Prints a Markdown table; exit 1 only if a benchmark itself failed.
 set -uo pipefail
@@ -22,13 +22,20 @@ declare -A lib=(
 order=(glibc refalloc jemalloc mimalloc tcmalloc)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 rc=0
+runs=(sim "${order[@]}")
 for ((r = 0; r < rounds; r++)); do
-  for a in "${order[@]}"; do
+  # each round starts one place later, so no allocator always follows the
+  # same one (the long simulated run, say) or always runs first
+  for ((i = 0; i < ${#runs[@]}; i++)); do
+    a=${runs[$(((i + r) % ${#runs[@]}))]}
+    if [ "$a" = sim ]; then
+      "$B/umalloc-tests/um_bench_sim" "$scale" >>"$tmp/sim" || { echo "compare: um_bench_sim failed" >&2; rc=1; }
+      continue
+    fi
     so=${lib[$a]}
     if [ -n "$so" ] && [ ! -e "$so" ]; then continue; fi
     LD_PRELOAD=$so "$B/umalloc-tests/um_bench" "$scale" >>"$tmp/$a" || { echo "compare: um_bench under $a failed" >&2; rc=1; }
   done
-  "$B/umalloc-tests/um_bench_sim" "$scale" >>"$tmp/sim" || { echo "compare: um_bench_sim failed" >&2; rc=1; }
 done
 med() {  # med FILE WORKLOAD -> median ns, or "-"
   [ -s "$1" ] || { echo -; return; }
@@ -46,5 +53,5 @@ for w in small medium large churn; do
   echo "$row |"
 done
 echo
-echo "ns per malloc+free pair (churn: per free+malloc op with 1000 blocks live); median of $rounds interleaved rounds, scale 1/$scale; (x) = time relative to glibc."
+echo "ns per malloc+free pair (churn: per free+malloc op with 1000 blocks live); median of $rounds interleaved rounds (order rotated), scale 1/$scale; (x) = time relative to glibc."
 exit $rc

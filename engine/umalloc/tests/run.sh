@@ -35,6 +35,7 @@ one() {                        # one NAME COMMAND...
 echo "umalloc tests ($B)"
 unit "$T/um_test_sim"
 unit "$T/um_test_host"
+[ -x "$T/um_test_leaks" ] && unit "$T/um_test_leaks"
 
 PY=$(command -v python3 || true)
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
@@ -63,6 +64,26 @@ probe_test() {
 	grep -q '^max mmap bytes   = ' "$WORK/p" && grep -q '<malloc version="1">' "$WORK/p"
 }
 one "malloc_usable_size/mallopt/malloc_stats/malloc_info resolve to the .so" probe_test
+
+leaks_test() {                 # REFALLOC_LEAKS: threads, fork, unwinder checked against libgcc
+	LD_PRELOAD=$SO REFALLOC_LEAKS=1 REFALLOC_LEAKS_UNWIND=check REFALLOC_LEAKS_FILE=$WORK/lk.%p "$PY" -c '
+import os, sys, threading, json
+def work(k):
+    d = {i: [str(i)] * 3 for i in range(20000 + k)}
+    json.loads(json.dumps(d))
+ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+[t.start() for t in ts]
+pid = os.fork()
+work(9)
+if pid == 0:
+    sys.exit(0)
+[t.join() for t in ts]
+os.waitpid(pid, 0)
+print("ok")' | grep -q '^ok' || return 1
+	[ "$(cat "$WORK"/lk.* | grep -c ' refalloc: definitely lost: ')" -eq 2 ] &&
+		[ "$(cat "$WORK"/lk.* | grep -c ' 0 differ from libgcc, 0 fell back')" -eq 2 ]
+}
+one "REFALLOC_LEAKS=1: threads, fork, a report per process, fast unwinder = libgcc's" leaks_test
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

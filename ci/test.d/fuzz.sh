@@ -1,0 +1,29 @@
+# stage: fuzz targets replay their corpora (release + asan)
+# Every fuzz target's plain -test driver (no fuzzer) replays corpus/<target>/
+# with the oracle, per-operation invariants and the harness's properties:
+# the release build for all of it, the ASan+UBSan build too (the corpora are
+# small: a few hundred inputs, about a minute under ASan on two cores; if
+# they grow past FUZZ_ASAN_MAX inputs per target, ASan replays the first
+# FUZZ_ASAN_MAX by name, a stable sample since names are hashes).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+JOBS=${JOBS:-$(nproc)}
+ASAN_MAX=${FUZZ_ASAN_MAX:-400}
+make --no-print-directory -s -f mk/build.mk -j"$JOBS" V=release fuzz-tests >/dev/null
+make --no-print-directory -s -f mk/build.mk -j"$JOBS" V=asan fuzz-tests >/dev/null
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+rc=0
+for v in release asan; do
+  for t in fuzz_engine fuzz_buddy fuzz_slab fuzz_vmalloc fuzz_umalloc fuzz_trace_text; do
+    [ -d "corpus/$t" ] || { echo "    $t: no corpus/$t"; rc=1; continue; }
+    if [ $v = asan ] && [ "$(ls "corpus/$t" | wc -l)" -gt "$ASAN_MAX" ]; then
+      mapfile -t files < <(ls "corpus/$t" | sort | head -n "$ASAN_MAX" | sed "s|^|corpus/$t/|")
+    else
+      files=("corpus/$t")
+    fi
+    out=$(timeout 600 "build/$v/fuzz/$t-test" "${files[@]}" 2>/dev/null) || rc=1
+    grep '^FAIL' <<<"$out" | head -5 | sed 's/^/      /' || true
+    echo "    $v: $(tail -1 <<<"$out")"
+  done
+done
+exit $rc
