@@ -841,16 +841,9 @@ static int exec_control(struct esim *e, const struct ra_op *op)
 			efail(e, op, &e->r->bad_contents, "check: %ld engine invariant problem%s", n, n == 1 ? "" : "s");
 		return 0;
 	}
-	case RA_OP_FAIL: {
-		struct ra_fail_attr *a = &m->fail[op->a[0]];
-		memset(a, 0, sizeof(*a));
-		a->nth = op->a[1];
-		a->times = op->a[2];
-		a->every = op->a[3];
-		a->prob = (uint32_t)op->a[4];
-		a->armed = a->times != 0 || m->fail_any_nth;
+	case RA_OP_FAIL:
+		ra_fail_arm(m, (int)op->a[0], op->a);
 		return 0;
-	}
 	default:
 		return -2;
 	}

@@ -28,6 +28,8 @@ stage "build asan (gcc)"         build V=asan
 stage "build release (clang)"    build V=release CC=clang
 stage "unit tests (release)"     units build/release
 stage "unit tests (asan)"        units build/asan
+stage "umalloc tests (release: simulated, LD_PRELOAD, real programs)" engine/umalloc/tests/run.sh build/release
+stage "umalloc tests (asan)"     engine/umalloc/tests/run.sh build/asan
 stage "golden corpus (release, full checks)" ci/regress.sh build/release/refalloc
 stage "golden corpus (asan)"     ci/regress.sh build/asan/refalloc
 stage "determinism gcc/clang/debug/asan" ci/determinism.sh build/release/refalloc build/clang-release/refalloc \

@@ -12,6 +12,13 @@
  * parsed and checked exactly as a decoded input would be (the oracle, the
  * invariants and the harness's own properties), so a finding's text form
  * replays with `fuzz_engine-test crash.trace`.
+ *
+ *   fuzz_engine-test --speed ROUNDS FILE|DIR...
+ *
+ * measures instead: every input runs ROUNDS times in this process, as a
+ * fuzzer runs them (no fork, machines made one after another), and the
+ * closing line is the harness's own execs/s, the ceiling of any fuzzer's
+ * rate on the same build.
  */
 #include "fuzzer.h"
 #include "refalloc/trace.h"
@@ -22,7 +29,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+static long speed_rounds;      /* --speed: in-process rounds, 0 = test mode */
+static unsigned char **sp_buf;
+static size_t *sp_len, sp_n;
 
 static int run_one(const char *path)
 {
@@ -47,6 +59,15 @@ static int run_one(const char *path)
 	fclose(f);
 	if (!buf)
 		return 1;
+	if (speed_rounds) {        /* keep it for the timed rounds */
+		sp_buf = realloc(sp_buf, (sp_n + 1) * sizeof(*sp_buf));
+		sp_len = realloc(sp_len, (sp_n + 1) * sizeof(*sp_len));
+		if (!sp_buf || !sp_len)
+			return 1;
+		sp_buf[sp_n] = buf;
+		sp_len[sp_n++] = len;
+		return 0;
+	}
 	fflush(stdout);
 	size_t pl = strlen(path);
 	bool text = ra_fuzz_profile && pl > 6 && !strcmp(path + pl - 6, ".trace");
@@ -76,11 +97,44 @@ static int run_one(const char *path)
 
 static int cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int speed_report(void)
+{
+	double t0 = now_s();
+	for (long r = 0; r < speed_rounds; r++)
+		for (size_t k = 0; k < sp_n; k++)
+			FuzzerTestOneInput(sp_buf[k], sp_len[k]);
+	double t = now_s() - t0;
+	size_t execs = sp_n * (size_t)speed_rounds;
+	printf("%s-test --speed: %zu inputs x %ld rounds in %.2f s: %.0f execs/s\n", ra_fuzz_target, sp_n,
+	       speed_rounds, t, t > 0 ? (double)execs / t : 0.0);
+	for (size_t k = 0; k < sp_n; k++)
+		free(sp_buf[k]);
+	free(sp_buf);
+	free(sp_len);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	FuzzerInitialize(&argc, &argv);
 	int passed = 0, failed = 0;
-	for (int i = 1; i < argc; i++) {
+	int first = 1;
+	if (argc > 2 && !strcmp(argv[1], "--speed")) {
+		speed_rounds = atol(argv[2]);
+		if (speed_rounds < 1) {
+			fprintf(stderr, "%s-test: --speed takes a number of rounds >= 1\n", ra_fuzz_target);
+			return 2;
+		}
+		first = 3;
+	}
+	for (int i = first; i < argc; i++) {
 		struct stat sb;
 		if (stat(argv[i], &sb)) {
 			perror(argv[i]);
@@ -111,6 +165,11 @@ int main(int argc, char **argv)
 			free(names[k]);
 		}
 		free(names);
+	}
+	if (speed_rounds) {
+		int rc = failed ? 1 : speed_report();
+		FuzzerCleanup();
+		return rc;
 	}
 	FuzzerCleanup();
 	printf("%s-test: %d passed, %d failed\n", ra_fuzz_target, passed, failed);

@@ -50,9 +50,7 @@ static int run(const struct ra_trace *t, uint64_t n, struct ra_replay_stats *st,
 	FILE *ef = open_memstream(&err, &errlen);
 	struct ra_replay_opts o;
 	ra_replay_opts_default(&o);
-	o.check = RA_CHECK_OP;
-	o.oracle = 1;
-	o.allow_reports = 1;
+	ra_replay_opts_fuzz(&o);
 	o.fail_nth = n;
 	o.out = devnull;
 	o.err = ef ? ef : devnull;

@@ -51,9 +51,7 @@ static void finding(const struct ra_trace *t, int rc, const struct ra_replay_sta
 	/* once more with the reports shown, for the log */
 	struct ra_replay_opts o;
 	ra_replay_opts_default(&o);
-	o.check = RA_CHECK_OP;
-	o.oracle = 1;
-	o.allow_reports = 1;
+	ra_replay_opts_fuzz(&o);
 	o.out = devnull;
 	o.err = stderr;
 	ra_replay(t, &o);
@@ -232,9 +230,7 @@ int ra_fuzz_check(struct ra_trace *t)
 	ra_replay_opts_default(&o);
 	o.sets = sets;
 	o.nsets = 1;
-	o.check = RA_CHECK_OP;
-	o.oracle = 1;
-	o.allow_reports = 1;
+	ra_replay_opts_fuzz(&o);
 	o.quiet_errors = ef ? 0 : 1;
 	o.out = devnull;
 	o.err = ef ? ef : devnull;

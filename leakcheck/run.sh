@@ -56,11 +56,12 @@ vg_field() {  # vg_field LOG "possibly lost" -> "BLOCKS BYTES"
 	l=$(sed -n "s/.*$2: \([0-9,]*\) bytes in \([0-9,]*\) blocks.*/\2 \1/p" "$1" | tail -1 | tr -d ,)
 	echo "${l:-0 0}"
 }
-# error contexts that are not leak records
-vg_other_errors() {
+# error contexts that are not leak records; KINDS: the leak kinds Valgrind
+# counted as errors (its --errors-for-leak-kinds), as a grep alternation
+vg_other_errors() {  # vg_other_errors LOG [KINDS]
 	local ctx leaks
 	ctx=$(sed -n 's/.*ERROR SUMMARY: [0-9,]* errors from \([0-9,]*\) contexts.*/\1/p' "$1" | tail -1 | tr -d ,)
-	leaks=$(grep -c "are definitely lost in loss record" "$1")
+	leaks=$(grep -c "are \(${2:-definitely}\) lost in loss record" "$1")
 	echo $(( ${ctx:-0} - leaks ))
 }
 
@@ -82,15 +83,21 @@ worker_leak() {  # worker_leak TRACE
 	[ $erc = 0 ] || { ok=0; notes+=("engine replay exit $erc: $(head -1 "$tmp/eng.err")"); }
 	# Valgrind: the tool's own exit is 0; Valgrind's is 99 when it counted a leak
 	if [ -z "${NO_VALGRIND:-}" ]; then
-		"${VG[@]}" --log-file="$tmp/vg.log" "$REL" replay "$f" >/dev/null 2>"$tmp/vg.err"
+		# Valgrind's lost figure is definitely + possibly lost: a block no
+		# pointer to whose start survives. A possibly lost one has some word
+		# pointing inside it, and under Valgrind ld.so's relocate_time (a
+		# cycle count) falls in the range of its heap now and then
+		# (leakcheck/README.md); noted, not a disagreement.
+		"${VG[@]}" --errors-for-leak-kinds=definite,possible --log-file="$tmp/vg.log" "$REL" replay "$f" \
+			>/dev/null 2>"$tmp/vg.err"
 		local vrc=$? want=0
-		vg=$(vg_definite "$tmp/vg.log")
+		local dl pl; dl=$(vg_definite "$tmp/vg.log"); pl=$(vg_field "$tmp/vg.log" "possibly lost")
+		vg="$(( ${dl%% *} + ${pl%% *} )) $(( ${dl##* } + ${pl##* } ))"
+		[ "$pl" = "0 0" ] || notes+=("valgrind: $(fmt_bb "$pl") possibly lost, counted as lost")
 		[ "${exp%% *}" != 0 ] && want=99
 		[ $vrc = $want ] || { ok=0; notes+=("valgrind exit $vrc, expected $want"); }
-		local other; other=$(vg_other_errors "$tmp/vg.log")
+		local other; other=$(vg_other_errors "$tmp/vg.log" 'definitely\|possibly')
 		[ "$other" = 0 ] || { ok=0; notes+=("valgrind: $other non-leak error contexts"); }
-		local pl; pl=$(vg_field "$tmp/vg.log" "possibly lost")
-		[ "$pl" = "0 0" ] || { ok=0; notes+=("valgrind: possibly lost $pl"); }
 	else
 		vg="skip"
 	fi

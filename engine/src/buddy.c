@@ -660,6 +660,9 @@ static bool unreserve_highatomic_pageblock(ra_machine *m, int classzone, bool fo
 				z->nr_reserved_highatomic -= RA_MIN((uint64_t)RA_PAGEBLOCK_PAGES, z->nr_reserved_highatomic);
 			}
 			set_pageblock_mt(m, pfn, newmt);
+			/* its free blocks change lists but do not merge: an order >=
+			 * pageblock_order one may now sit beside a free buddy */
+			m->pageblock_retyped[pfn >> RA_PAGEBLOCK_ORDER] = 1;
 			move_freepages_block(m, z, pfn, newmt, NULL);
 			return true;
 		}
@@ -830,10 +833,6 @@ uint32_t ra_alloc_pages_pfn(ra_machine *m, ra_gfp_t gfp, unsigned order, enum ra
 	account(m, owner, p->mt, 1 << order);
 	uint8_t *host = pfn_host(m, pfn);
 	size_t len = (size_t)RA_PAGE_SIZE << order;
-#if defined(RA_ASAN) || defined(__SANITIZE_ADDRESS__)
-	for (uint32_t b = pfn >> RA_PAGEBLOCK_ORDER; b <= (pfn + (1u << order) - 1) >> RA_PAGEBLOCK_ORDER; b++)
-		m->san_touched[b] = 1;
-#endif
 	ra_san_unpoison(host, len);
 	if (unlikely(m->valgrind))
 		RA_VG_UNDEFINED(host, len);

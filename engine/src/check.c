@@ -155,14 +155,19 @@ long ra_check_buddy(ra_machine *m, bool full)
 					}
 				}
 			}
-			/* No two free buddies left unmerged where merging was allowed. */
+			/* No two free buddies left unmerged where merging was allowed.
+			 * Allowed but not done: a pageblock that left the highatomic
+			 * reserve keeps its free blocks as they were (the kernel's
+			 * unreserve_highatomic_pageblock moves them without merging). */
 			if (p->owner == PO_BUDDY && o < RA_MAX_ORDER) {
 				uint32_t b = pfn ^ (1u << o);
 				if (b >= z->start_pfn && b < z->end_pfn && b > pfn) {
 					struct ra_page *bp = pfn_page(m, b);
 					bool mergeable = o < RA_PAGEBLOCK_ORDER ||
-					                 pageblock_mt(m, pfn) == pageblock_mt(m, b) ||
-					                 (pageblock_mt(m, pfn) < MT_PCPTYPES && pageblock_mt(m, b) < MT_PCPTYPES);
+					                 ((pageblock_mt(m, pfn) == pageblock_mt(m, b) ||
+					                   (pageblock_mt(m, pfn) < MT_PCPTYPES && pageblock_mt(m, b) < MT_PCPTYPES)) &&
+					                  !m->pageblock_retyped[pfn >> RA_PAGEBLOCK_ORDER] &&
+					                  !m->pageblock_retyped[b >> RA_PAGEBLOCK_ORDER]);
 					if (bp->owner == PO_BUDDY && bp->order == o && mergeable)
 						ra_problem(m, &problems, "zone %s: free buddies %#x and %#x of order %u are not merged",
 						           z->name, pfn, b, o);

@@ -11,6 +11,7 @@
  * (ignore-gfp-wait=N, min-order=0): a trace that arms a site means it.
  */
 #include "internal.h"
+#include <string.h>
 
 static const char *const site_names[FAIL_NR] = {
 	[FAIL_PAGE_ALLOC] = "page_alloc", [FAIL_SLAB] = "slab", [FAIL_VMALLOC] = "vmalloc",
@@ -35,6 +36,19 @@ void ra_fail_nth(ra_machine *m, uint64_t nth)
 	m->fail_any_calls = 0;
 	for (int i = 0; i < FAIL_NR; i++)
 		m->fail[i].armed = 1;
+}
+
+/* The trace's `fail SITE nth= times= every= prob=`: (re)arm one site, its
+ * counters from zero. A site stays armed under allocation-failure replay. */
+void ra_fail_arm(ra_machine *m, int site, const int64_t a[5])
+{
+	struct ra_fail_attr *f = &m->fail[site];
+	memset(f, 0, sizeof(*f));
+	f->nth = a[1];
+	f->times = a[2];
+	f->every = a[3];
+	f->prob = (uint32_t)a[4];
+	f->armed = f->times != 0 || m->fail_any_nth;
 }
 
 uint64_t ra_fail_injected(const ra_machine *m)

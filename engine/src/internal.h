@@ -272,7 +272,12 @@ struct ra_machine {
 	uint8_t *ram;                 /* simulated RAM, lazily reserved */
 	size_t   ram_map_len;
 	uint8_t *pageblock_mt;        /* [nr_pages >> 9] */
-	uint8_t *san_touched;         /* ASan builds: pageblocks ever allocated from, to unpoison at the end */
+	uint8_t *pageblock_retyped;   /* [nr_pages >> 9]: left the highatomic reserve while holding free
+	                                 blocks, which (as in the kernel) stay unmerged with their buddies */
+	uint8_t *ram_dirty;           /* [nr_pageblocks + 2]: pageblocks whose RAM the machine may have
+	                                 written (every host pointer into RAM is taken through pfn_host
+	                                 or kaddr_host, which mark them): what is cleaned or unpoisoned
+	                                 at the end */
 	uint8_t *san_guard;           /* ASan builds: one poisoned host page standing for every vmalloc guard
 	                                 page, so a trace's access to a guard page is ASan's to report */
 	struct ra_zone zones[RA_NR_ZONES];
@@ -354,14 +359,37 @@ void ra_vg_forget_(ra_machine *m, void *p, size_t n);
 static inline struct ra_page *pfn_page(ra_machine *m, uint32_t pfn) { return &m->pages[pfn]; }
 static inline uint32_t page_pfn(ra_machine *m, const struct ra_page *p) { return (uint32_t)(p - m->pages); }
 static inline ra_addr_t pfn_to_kaddr(uint32_t pfn) { return RA_DIRECT_MAP_BASE + ((ra_addr_t)pfn << RA_PAGE_SHIFT); }
-static inline uint8_t *pfn_host(ra_machine *m, uint32_t pfn) { return m->ram + ((size_t)pfn << RA_PAGE_SHIFT); }
+/* Pageblocks of the machine (the last one may be partial). */
+static inline size_t ra_nr_pageblocks(const ra_machine *m)
+{
+	return ((size_t)m->nr_pages + RA_PAGEBLOCK_PAGES - 1) / RA_PAGEBLOCK_PAGES;
+}
+
+/* Host addresses of simulated RAM. Both mark the pageblock and the next one
+ * dirty: a pointer taken here may be used for a range that ends at the end
+ * of the next pageblock (an order-10 page is two pageblocks). */
+static inline void ram_mark(ra_machine *m, size_t off)
+{
+	size_t b = off >> (RA_PAGEBLOCK_ORDER + RA_PAGE_SHIFT);
+	m->ram_dirty[b] = 1;
+	m->ram_dirty[b + 1] = 1;      /* the array has spare entries at the end */
+}
+static inline uint8_t *pfn_host(ra_machine *m, uint32_t pfn)
+{
+	ram_mark(m, (size_t)pfn << RA_PAGE_SHIFT);
+	return m->ram + ((size_t)pfn << RA_PAGE_SHIFT);
+}
 /* Is addr inside the direct map of this machine's RAM? */
 static inline bool kaddr_valid(ra_machine *m, ra_addr_t a)
 {
 	return a >= RA_DIRECT_MAP_BASE && a < RA_DIRECT_MAP_BASE + ((ra_addr_t)m->nr_pages << RA_PAGE_SHIFT);
 }
 static inline uint32_t kaddr_pfn(ra_addr_t a) { return (uint32_t)((a - RA_DIRECT_MAP_BASE) >> RA_PAGE_SHIFT); }
-static inline uint8_t *kaddr_host(ra_machine *m, ra_addr_t a) { return m->ram + (a - RA_DIRECT_MAP_BASE); }
+static inline uint8_t *kaddr_host(ra_machine *m, ra_addr_t a)
+{
+	ram_mark(m, (size_t)(a - RA_DIRECT_MAP_BASE));
+	return m->ram + (a - RA_DIRECT_MAP_BASE);
+}
 static inline int pageblock_mt(ra_machine *m, uint32_t pfn) { return m->pageblock_mt[pfn >> RA_PAGEBLOCK_ORDER]; }
 static inline void set_pageblock_mt(ra_machine *m, uint32_t pfn, int mt) { m->pageblock_mt[pfn >> RA_PAGEBLOCK_ORDER] = (uint8_t)mt; }
 /* Head frame of the block containing pfn (the frame itself when it is a head). */
@@ -415,6 +443,7 @@ bool ra_oom_hook(ra_machine *m, ra_gfp_t gfp, unsigned order);
 bool ra_should_fail_slow(ra_machine *m, enum ra_fail_site site, ra_gfp_t gfp);
 #define ra_should_fail(m, site, gfp) (unlikely((m)->fail[(site)].armed) && ra_should_fail_slow((m), (site), (gfp)))
 void ra_fail_nth(ra_machine *m, uint64_t nth);
+void ra_fail_arm(ra_machine *m, int site, const int64_t a[5]);   /* a: site, nth, times, every, prob */
 uint64_t ra_fail_injected(const ra_machine *m);
 int  ra_fail_site_parse(const char *name, size_t len);
 const char *ra_fail_site_name(int site);

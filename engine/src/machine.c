@@ -139,25 +139,28 @@ static void *map_lazy(size_t len)
 }
 
 /*
- * The frame array of the last machine a thread destroyed is kept for its
- * next one. A fuzzer creates and destroys a machine per input; on a fresh
- * mapping each frame-array page the boot touches (the head of every
- * order-10 block, one host page per 4 MiB of machine) and each one the input
- * touches costs a host page fault and a page clear, which dominated the cost
- * of an input on large machines. A kept array is cleaned instead: mincore()
- * names the host pages the last machine made resident, and only those are
- * zeroed (the others are zero already), so the next machine starts from
- * exactly the state a fresh mapping gives — outputs never depend on earlier
- * machines. Simulated RAM is not kept: mincore over gigabytes of mostly
- * untouched RAM costs more than the faults it would save.
+ * The host mappings of the last machine a thread destroyed — its frame
+ * array and its simulated RAM — are kept for the thread's next machine. A
+ * fuzzer creates and destroys a machine per input; on fresh mappings every
+ * host page the boot and the input touch costs a host page fault and a page
+ * clear, which dominated the cost of an input. A kept mapping is cleaned
+ * when it is given back, so it is all zero when taken, exactly as a fresh
+ * one: outputs never depend on earlier machines (test_machine.c checks it).
+ * Cleaning zeroes only resident host pages (mincore() names them) and, for
+ * RAM, only in the pageblocks the machine marked dirty (every host pointer
+ * into RAM is taken through pfn_host/kaddr_host, which mark them).
  *
  * Kept only when that is sound: not under Valgrind (its client requests
- * describe the old machine), not when the host has swap (mincore does not
- * see a swapped-out anonymous page, which would keep stale bytes), and only
- * arrays up to RA_KEEP_MAX (machines up to about 50 GiB).
+ * describe the old machine, and leaked objects must stay visible in RAM),
+ * not when the host has swap (mincore does not see a swapped-out anonymous
+ * page, which would keep stale bytes), and only up to RA_KEEP_MAX of frame
+ * array (machines up to ~50 GiB) and RA_KEEP_RAM_MAX of RAM (a kept mapping
+ * holds the host pages its last machine touched until reused).
  */
-#define RA_KEEP_MAX (256ULL << 20)
-static _Thread_local struct { void *p; size_t len; } kept;
+#define RA_KEEP_MAX     (256ULL << 20)
+#define RA_KEEP_RAM_MAX (4ULL << 30)
+enum { KEEP_FRAMES, KEEP_RAM };
+static _Thread_local struct { void *p; size_t len; } kept[2];
 
 static bool keep_allowed(const ra_machine *m)
 {
@@ -171,8 +174,8 @@ static bool keep_allowed(const ra_machine *m)
 	return no_swap;
 }
 
-/* Zero the resident pages of [p, p+len): the rest reads as zero already. */
-static bool clean_kept(uint8_t *p, size_t len)
+/* Zero the resident host pages of [p, p+len): the rest reads as zero. */
+static bool clean_resident(uint8_t *p, size_t len)
 {
 	size_t npages = len >> RA_PAGE_SHIFT;
 	unsigned char vec[4096];
@@ -187,30 +190,38 @@ static bool clean_kept(uint8_t *p, size_t len)
 	return true;
 }
 
-/* A zeroed lazy frame array of at least len bytes; *maplen gets its length. */
-static void *map_take(const ra_machine *m, size_t len, size_t *maplen)
+/* A zero-filled lazy mapping of at least len bytes; *maplen gets its length. */
+static void *map_take(const ra_machine *m, int which, size_t len, size_t *maplen)
 {
-	if (kept.p && kept.len >= len && keep_allowed(m) && clean_kept(kept.p, len)) {
-		void *p = kept.p;
-		*maplen = kept.len;
-		kept.p = NULL;
-		/* beyond len the old machine's bytes stay: this machine never reads
-		 * them, and the next taker cleans its own range */
+	if (kept[which].p && kept[which].len >= len && keep_allowed(m)) {
+		void *p = kept[which].p;
+		*maplen = kept[which].len;
+		kept[which].p = NULL;
 		return p;
 	}
-	if (kept.p && kept.len < len) {      /* keep the larger one from now on */
-		munmap(kept.p, kept.len);
-		kept.p = NULL;
+	if (kept[which].p) {           /* too small: keep the larger one from now on */
+		munmap(kept[which].p, kept[which].len);
+		kept[which].p = NULL;
 	}
 	*maplen = len;
 	return map_lazy(len);
 }
 
-static void map_give(const ra_machine *m, void *p, size_t len)
+/* Give a mapping back: cleaned and kept, or unmapped. */
+static void map_give(ra_machine *m, int which, void *p, size_t len)
 {
-	if (!kept.p && len <= RA_KEEP_MAX && keep_allowed(m)) {
-		kept.p = p;
-		kept.len = len;
+	bool keep = !kept[which].p && keep_allowed(m) && len <= (which == KEEP_RAM ? RA_KEEP_RAM_MAX : RA_KEEP_MAX);
+	if (keep && which == KEEP_FRAMES)
+		keep = clean_resident(p, len);
+	if (keep && which == KEEP_RAM) {
+		size_t block = (size_t)RA_PAGEBLOCK_PAGES << RA_PAGE_SHIFT;
+		for (size_t b = 0; keep && b <= ra_nr_pageblocks(m); b++)
+			if (m->ram_dirty[b] && b * block < len)
+				keep = clean_resident((uint8_t *)p + b * block, RA_MIN(block, len - b * block));
+	}
+	if (keep) {
+		kept[which].p = p;
+		kept[which].len = len;
 		return;
 	}
 	munmap(p, len);
@@ -289,13 +300,13 @@ int ra_machine_create(ra_machine **mp, const struct ra_config *cfg, FILE *out, F
 	}
 	m->ncpus = cfg->cpus;
 
-	m->pages = map_take(m, RA_ALIGN((size_t)m->nr_pages * sizeof(struct ra_page), (size_t)RA_PAGE_SIZE),
+	m->pages = map_take(m, KEEP_FRAMES, RA_ALIGN((size_t)m->nr_pages * sizeof(struct ra_page), (size_t)RA_PAGE_SIZE),
 	                    &m->pages_map_len);
-	m->ram_map_len = (size_t)m->nr_pages << RA_PAGE_SHIFT;
-	m->ram = map_lazy(m->ram_map_len);
-	m->pageblock_mt = calloc((m->nr_pages + RA_PAGEBLOCK_PAGES - 1) / RA_PAGEBLOCK_PAGES, 1);
-	m->san_touched = calloc((m->nr_pages + RA_PAGEBLOCK_PAGES - 1) / RA_PAGEBLOCK_PAGES, 1);
-	if (!m->pages || !m->ram || !m->pageblock_mt || !m->san_touched) {
+	m->ram = map_take(m, KEEP_RAM, (size_t)m->nr_pages << RA_PAGE_SHIFT, &m->ram_map_len);
+	m->pageblock_mt = calloc(ra_nr_pageblocks(m), 1);
+	m->pageblock_retyped = calloc(ra_nr_pageblocks(m), 1);
+	m->ram_dirty = calloc(ra_nr_pageblocks(m) + 2, 1);   /* ram_mark writes one past */
+	if (!m->pages || !m->ram || !m->pageblock_mt || !m->pageblock_retyped || !m->ram_dirty) {
 		ra_set_error(m, "cannot reserve host memory for a %llu MiB machine",
 		             (unsigned long long)(m->cfg.mem >> 20));
 		return RA_ENOMEM;
@@ -304,7 +315,7 @@ int ra_machine_create(ra_machine **mp, const struct ra_config *cfg, FILE *out, F
 	if (rc)
 		return rc;
 	/* memmap_init(): every pageblock starts MOVABLE; the CMA area is CMA */
-	memset(m->pageblock_mt, MT_MOVABLE, (m->nr_pages + RA_PAGEBLOCK_PAGES - 1) / RA_PAGEBLOCK_PAGES);
+	memset(m->pageblock_mt, MT_MOVABLE, ra_nr_pageblocks(m));
 	m->cma_start = m->cma_end = m->nr_pages;
 	if (cma_pages) {
 		m->cma_start = (uint32_t)(RA_ALIGN_DOWN((uint64_t)m->nr_pages - cma_pages, (uint64_t)RA_PAGEBLOCK_PAGES));
@@ -331,22 +342,22 @@ void ra_machine_destroy(ra_machine *m)
 	for (int z = 0; z < RA_NR_ZONES; z++)
 		free(m->zones[z].pcp);
 	if (m->pages)
-		map_give(m, m->pages, m->pages_map_len);
+		map_give(m, KEEP_FRAMES, m->pages, m->pages_map_len);
 	if (m->ram) {
-		/* ASan keeps user poison across munmap: clear it where pages were
-		 * ever allocated (nothing else was poisoned) */
-		for (uint32_t b = 0; m->san_touched && b < (m->nr_pages + RA_PAGEBLOCK_PAGES - 1) / RA_PAGEBLOCK_PAGES; b++)
-			if (m->san_touched[b])
-				ra_san_unpoison(m->ram + ((size_t)b << (RA_PAGEBLOCK_ORDER + RA_PAGE_SHIFT)),
-				                RA_MIN((size_t)RA_PAGEBLOCK_PAGES << RA_PAGE_SHIFT,
-				                       m->ram_map_len - ((size_t)b << (RA_PAGEBLOCK_ORDER + RA_PAGE_SHIFT))));
+		/* ASan keeps user poison across munmap: clear it where the machine
+		 * wrote (nothing else was poisoned) */
+		size_t block = (size_t)RA_PAGEBLOCK_PAGES << RA_PAGE_SHIFT;
+		for (size_t b = 0; m->ram_dirty && b <= ra_nr_pageblocks(m); b++)
+			if (m->ram_dirty[b] && b * block < m->ram_map_len)
+				ra_san_unpoison(m->ram + b * block, RA_MIN(block, m->ram_map_len - b * block));
 		/* Under Valgrind the leaked objects' blocks live in RAM: keep it
 		 * mapped so the leak check at exit still sees them. */
 		if (!m->valgrind)
-			munmap(m->ram, m->ram_map_len);
+			map_give(m, KEEP_RAM, m->ram, m->ram_map_len);
 	}
-	free(m->san_touched);
+	free(m->ram_dirty);
 	free(m->pageblock_mt);
+	free(m->pageblock_retyped);
 	for (uint32_t i = 0; i < m->nr_files; i++)
 		free(m->files[i]);
 	free(m->files);

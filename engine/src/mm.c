@@ -598,9 +598,21 @@ static void fault_kill(ra_machine *m, struct ra_task *t, uint64_t va)
 	kill_task(m, t, NULL);
 }
 
+/* malloc's own access segfaulted (see um_xlate): SIGSEGV ends the task.
+ * Only within a call (the task pinned): the validators' and the oracle's
+ * reads of malloc's memory are no access by the program. */
+static void malloc_segv(ra_machine *m, struct ra_task *t, uint64_t va)
+{
+	if (!t->busy || !ra_task_alive(t))
+		return;
+	ra_log(m, "%s[%u]: malloc's access to 0x%" PRIx64 " faulted: killed by SIGSEGV", t->comm, t->pid, va);
+	kill_task(m, t, NULL);
+}
+
 /* Host bytes of user address va for an access; faults as needed. NULL with
- * *err -1 (segfault reported) or -2 (not served: the task is then dead). */
-static uint8_t *translate(ra_machine *m, struct ra_task *t, uint64_t va, bool write, int *err)
+ * *err -1 (segfault reported; by_malloc: the task is then dead) or -2 (not
+ * served: the task is then dead). */
+static uint8_t *translate(ra_machine *m, struct ra_task *t, uint64_t va, bool write, int *err, bool by_malloc)
 {
 	struct ra_mm *mm = t->mm;
 	uint64_t vpn = va >> RA_PAGE_SHIFT;
@@ -620,6 +632,8 @@ static uint8_t *translate(ra_machine *m, struct ra_task *t, uint64_t va, bool wr
 		if (r) {
 			if (r == -2)
 				fault_kill(m, t, va);
+			else if (by_malloc)
+				malloc_segv(m, t, va);
 			*err = r;
 			return NULL;
 		}
@@ -640,7 +654,7 @@ static int do_uaccess(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t 
 	while (len) {
 		size_t chunk = (size_t)RA_MIN(len, RA_PAGE_SIZE - (addr & (RA_PAGE_SIZE - 1)));
 		int err = 0;
-		uint8_t *h = translate(m, t, addr, write, &err);
+		uint8_t *h = translate(m, t, addr, write, &err, false);
 		if (!h)
 			return err;
 		/* Instrumented on purpose: ASan and Valgrind see the trace's access
@@ -703,17 +717,26 @@ void ra_user_poison(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t le
 #endif
 }
 
-/* populate_vma_page_range(): write faults for private writable, else reads. */
+/* populate_vma_page_range(): write faults for private writable, else reads.
+ * Holes and PROT_NONE mappings are stepped over whole (a locked PROT_NONE
+ * reservation may span terabytes). */
 static void populate(ra_machine *m, struct ra_task *t, uint64_t start, uint64_t end)
 {
-	for (uint64_t va = start; va < end && ra_task_alive(t); va += RA_PAGE_SIZE) {
-		struct ra_vma *v = find_vma(t->mm, va);
-		if (!v || v->start > va)
+	struct ra_mm *mm = t->mm;
+	for (uint64_t va = start; va < end && ra_task_alive(t);) {
+		uint32_t i = vma_index(mm, va);
+		if (i >= mm->nr_vma || mm->vma[i].start >= end)
+			return;
+		struct ra_vma *v = &mm->vma[i];
+		if (va < v->start)
+			va = v->start;
+		if (!(v->flags & (VM_READ | VM_WRITE))) {
+			va = v->end;
 			continue;
-		if (!(v->flags & (VM_READ | VM_WRITE)))
-			continue;
+		}
 		if (handle_fault(m, t, va, (v->flags & (VM_WRITE | VM_SHARED)) == VM_WRITE) == -2)
 			return;
+		va += RA_PAGE_SIZE;
 	}
 }
 
@@ -906,7 +929,11 @@ static int do_mlockall(ra_machine *m, struct ra_task *t, bool current, bool futu
 		/* pages already present become mlocked too */
 		for (uint64_t va = v.start; va < v.end && ra_task_alive(t); va += RA_PAGE_SIZE) {
 			uint64_t *pte = pte_lookup(mm, va);
-			if (pte && (*pte & PTE_PRESENT) && !(*pte & PTE_ZERO))
+			if (!pte) {
+				va = (va | ((1ULL << 21) - 1)) + 1 - RA_PAGE_SIZE;   /* no leaf: skip its 2 MiB */
+				continue;
+			}
+			if ((*pte & PTE_PRESENT) && !(*pte & PTE_ZERO))
 				mlock_page(m, PTE_PFN(*pte));
 		}
 	}
@@ -1189,6 +1216,7 @@ static bool dup_mmap(ra_machine *m, struct ra_task *parent, struct ra_task *chil
 	struct ra_mm *old = parent->mm, *mm = child->mm;
 	mm->start_brk = old->start_brk;
 	mm->brk = old->brk;
+	mm->malloc_brk = old->malloc_brk;
 	for (uint32_t i = 0; i < old->nr_tmaps; i++) {
 		tmap_add(m, mm, old->tmaps[i].start, old->tmaps[i].len);
 		mm->tmaps[mm->nr_tmaps - 1].site = old->tmaps[i].site;
@@ -1864,14 +1892,22 @@ void ra_mm_fini(ra_machine *m)
 /* === umalloc's back end (um_sim.h) ====================================== */
 
 /* Callers of umalloc pin the task around each call (ra_task_get), so the
- * mm stays valid here even if a fault below runs the OOM killer on it. */
+ * mm stays valid here even if a fault below runs the OOM killer on it.
+ *
+ * A fault malloc itself takes and the kernel cannot serve ends the task:
+ * no memory (translate() kills it, SIGBUS), or no mapping, when a trace
+ * unmapped malloc's memory behind its back (SIGSEGV, here). The program
+ * would die at that access; umalloc cannot stop halfway, so it finishes
+ * the call against the dead task (loads read 0, stores are dropped, its
+ * reports are silenced: um_os_report) and the call fails. Only within a
+ * call (the task pinned: malloc_segv). */
 static uint8_t *um_xlate(struct um_os *os, um_addr a, bool write)
 {
 	struct ra_task *t = os->t;
 	if (!ra_task_alive(t))
 		return NULL;
 	int err = 0;
-	return translate(os->m, t, a, write, &err);
+	return translate(os->m, t, a, write, &err, true);
 }
 
 uint64_t um_os_load64(struct um_os *os, um_addr addr)
@@ -1951,7 +1987,11 @@ size_t um_os_cmpbyte(struct um_os *os, um_addr addr, int byte, size_t len)
 um_addr um_os_brk(struct um_os *os, int64_t delta)
 {
 	uint64_t r = ra_sbrk(os->m, os->t, delta);
-	return r == UINT64_MAX ? UM_BRK_FAIL : r;
+	if (r == UINT64_MAX)
+		return UM_BRK_FAIL;
+	if (delta && os->t->mm)
+		os->t->mm->malloc_brk = os->t->mm->brk;
+	return r;
 }
 
 um_addr um_os_mmap(struct um_os *os, size_t len, int prot, unsigned flags)
@@ -2034,6 +2074,10 @@ unsigned um_os_ncpus(const struct um_os *os) { return os->m->ncpus; }
 
 void um_os_report(struct um_os *os, const char *cls, um_addr addr, const char *msg)
 {
+	/* a task killed inside the call (see um_xlate) reads zeros where its
+	 * heap was: what umalloc then finds is no misuse of the program's */
+	if (!ra_task_alive(os->t))
+		return;
 	int c = !strcmp(cls, "double-free") ? RC_DOUBLE_FREE : !strcmp(cls, "invalid-free") ? RC_INVALID_FREE
 	                                                                                        : RC_HEAP_CORRUPTION;
 	ra_report(os->m, c, "malloc", "%s[%u]: %s at 0x%" PRIx64, os->t->comm, os->t->pid, msg, addr);

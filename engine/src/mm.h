@@ -52,6 +52,8 @@ struct ra_mm {
 	struct ra_vma *vma;
 	uint32_t nr_vma, cap_vma;
 	uint64_t start_brk, brk;
+	uint64_t malloc_brk;        /* the break as malloc's own sbrk left it (0: never used);
+	                             * a trace's brk may not go below it (replay_user.c) */
 	uint64_t total_vm, locked_vm, data_vm, stack_vm;   /* pages */
 	uint64_t hiwater_vm, hiwater_rss;
 	uint64_t rss;               /* MM_ANONPAGES */

@@ -17,8 +17,10 @@
  *     report; freeing what is not a live object (double, invalid, wrong
  *     function, wrong cache) is reported and refused — the engine must
  *     catch it;
+ *   - slab metadata in RAM (free pointers, red zones, poison, padding) is
+ *     reported damaged only after the trace wrote outside its objects;
  *   - at the end, each slab cache holds exactly the objects the shadow
- *     says are live.
+ *     says are live (the engine's own objects, marked internal, aside).
  *
  * Deliberate misuse (a write after free or out of bounds) may damage live
  * objects or in-band metadata: the oracle marks what such a write covers as
@@ -40,6 +42,7 @@ struct sobj {
 	uint8_t  kind;        /* enum hkind */
 	uint8_t  tainted;     /* contents may have been changed by misuse */
 	uint32_t cache;       /* HK_CACHE_OBJ: the cache handle's name */
+	uint32_t rcache;      /* HK_CACHE_OBJ: the id of the cache that holds it (an alias's target) */
 };
 
 struct oracle {
@@ -54,6 +57,7 @@ struct oracle {
 	uint64_t old_size;
 	bool old_valid;
 	uint32_t old_as;
+	uint64_t old_addr;                 /* krealloc: the old object's address, to tell in place */
 };
 
 static int cmp_key(uint32_t as, uint64_t addr, const struct sobj *o)
@@ -190,6 +194,15 @@ static uint64_t align_of(struct replay *rp, const struct ra_op *op, const struct
 	case RA_OP_ALLOC_PAGES: return RA_PAGE_SIZE << op->a[0];
 	case RA_OP_VMALLOC: case RA_OP_VZALLOC: case RA_OP_MMAP: return RA_PAGE_SIZE;
 	case RA_OP_KMALLOC: case RA_OP_KZALLOC: case RA_OP_KREALLOC:
+		/* krealloc keeps the object when ksize(p) >= the new size
+		 * (__do_krealloc(): `if (ks >= new_size) ... return (void *)p;`),
+		 * so in place it promises only what the old object had:
+		 * ARCH_KMALLOC_MINALIGN (8) — a kmalloc-96 object shrunk to 64
+		 * bytes stays at a multiple of 96. (Callers that need more use
+		 * krealloc_node_align() in newer kernels, which moves an object
+		 * that is not aligned; the trace's krealloc is the plain one.) */
+		if (op->code == RA_OP_KREALLOC && h->val == rp->oracle->old_addr)
+			return 8;
 		/* power-of-two sizes are naturally aligned (up to a page) unless
 		 * slub_debug changes the slot layout */
 		if (!rp->m->slub_debug_flags && h->size >= 8 && h->size <= RA_PAGE_SIZE && !(h->size & (h->size - 1)))
@@ -199,6 +212,15 @@ static uint64_t align_of(struct replay *rp, const struct ra_op *op, const struct
 	case RA_OP_MALLOC: case RA_OP_CALLOC: case RA_OP_REALLOC: return 16;
 	default: return 1;
 	}
+}
+
+/* The cache that holds a cache's objects: itself, or the one it is an
+ * alias of (merged at creation). */
+static uint32_t real_cache_id(const ra_cache *c)
+{
+	if (!c)
+		return UINT32_MAX;
+	return c->merged_into_valid ? c->merged_into : c->id;
 }
 
 static void add(struct replay *rp, const struct ra_op *op, uint32_t as, const struct rhandle *h, uint32_t name,
@@ -248,6 +270,7 @@ static void add(struct replay *rp, const struct ra_op *op, uint32_t as, const st
 	o->name = name;
 	o->kind = h->kind;
 	o->cache = h->kind == HK_CACHE_OBJ ? h->aux : 0;
+	o->rcache = h->kind == HK_CACHE_OBJ ? real_cache_id(rp->kh[h->aux].ptr) : UINT32_MAX;
 	or->n++;
 	if (h->kind == HK_UMMAP || h->kind == HK_IOREMAP) {
 		o->tainted = 1;   /* no contents to check: a mapping is the trace's to write, ioremap has no memory */
@@ -282,13 +305,10 @@ static void expect_free(struct replay *rp, const struct ra_op *op, uint32_t as, 
 	if (op->code == RA_OP_FREE_PAGES && o->kind == HK_PAGES && o->size != RA_PAGE_SIZE << (h->kind == HK_PAGES ? h->aux : 0))
 		right = false;
 	if (op->code == RA_OP_CACHE_FREE && o->kind == HK_CACHE_OBJ && o->cache != op->h[0]) {
-		/* another cache: refused unless the two are merged aliases */
-		struct rhandle *c1 = &rp->kh[op->h[0]], *c2 = &rp->kh[o->cache];
-		ra_cache *a = c1->ptr, *b = c2->ptr;
-		bool alias = a && b && (a == b || (a->merged_into_valid && a->merged_into == b->id) ||
-		                        (b->merged_into_valid && b->merged_into == a->id) ||
-		                        (a->merged_into_valid && b->merged_into_valid && a->merged_into == b->merged_into));
-		right = alias;
+		/* another cache: refused unless the two are merged aliases. The
+		 * object's cache is the one recorded at allocation: its handle
+		 * may be destroyed since while an alias keeps the cache alive. */
+		right = o->rcache != UINT32_MAX && o->rcache == real_cache_id(rp->kh[op->h[0]].ptr);
 	}
 	if (!right) {
 		or->expect = 2;
@@ -385,6 +405,7 @@ void or_before(struct replay *rp, const struct ra_op *op)
 	}
 	case RA_OP_KREALLOC:
 		h = &rp->kh[op->h[0]];
+		or->old_addr = h->state == HS_LIVE ? h->val : 0;
 		if (h->state == HS_LIVE && h->val != RA_ZERO_SIZE_PTR) {
 			struct sobj *o = find(or, 0, h->val);
 			if (o && !o->tainted && (o->kind == HK_KMALLOC || o->kind == HK_CACHE_OBJ)) {
@@ -458,15 +479,6 @@ void or_before(struct replay *rp, const struct ra_op *op)
 			taint_range(rp, as, a, (uint64_t)op->a[1]);
 		return;
 	}
-	case RA_OP_BRK:
-		if (op->a[0] < 0) {
-			/* shrinking the heap under malloc: every chunk of the task may be gone */
-			as = cur_as(rp, NULL);
-			for (uint32_t i = 0; i < or->n; i++)
-				if (or->v[i].as == as)
-					or->v[i].tainted = 1;
-		}
-		return;
 	default:
 		return;
 	}
@@ -498,10 +510,25 @@ void or_after(struct replay *rp, const struct ra_op *op, int outcome, unsigned l
 	struct ra_task *t;
 	uint32_t as;
 	struct rhandle *h;
+	/* In-band slab metadata (free pointers, red zones, poison, padding) is
+	 * only ever damaged by a trace's write outside its live objects, which
+	 * the replay records as inband_tainted. A slab report of that kind
+	 * before any such write means the engine damaged its own metadata (a
+	 * free pointer past the slab, say), which it would otherwise repair
+	 * quietly as if it were the trace's misuse. */
+	if (new_reports && !rp->m->inband_tainted) {
+		int cls = rp->m->last_report_class;
+		if (cls == RC_FREEPTR || cls == RC_REDZONE || cls == RC_POISON || cls == RC_PADDING)
+			fail(rp, op, "%s reported although the trace wrote nothing outside its live objects",
+			     ra_report_class_name(cls));
+	}
 	/* the engine's verdict on a free the oracle had an opinion about */
 	if (or->expect == 2 && !new_reports && outcome == OUT_OK && !rp->m->inband_tainted)
 		fail(rp, op, "undetected misuse: %s succeeded silently", or->why);
-	if (or->expect == 1 && outcome != OUT_OK && !or->taint_kernel && !ra_panicked(rp->m))
+	/* a free of a live block may fail only by the task's death inside it
+	 * (a fault that could not be served kills it, see mm.c's um_xlate) */
+	bool died = (op->code == RA_OP_FREE || op->code == RA_OP_MUNMAP) && cur_as(rp, NULL) == UINT32_MAX;
+	if (or->expect == 1 && outcome != OUT_OK && !or->taint_kernel && !ra_panicked(rp->m) && !died)
 		fail(rp, op, "%s failed%s", or->why, new_reports ? " with a report" : "");
 	or->expect = 0;
 	switch (op->code) {
@@ -618,30 +645,22 @@ void or_end(struct replay *rp)
 			continue;    /* a large kmalloc */
 		want[slab_of(m, pfn_page(m, head)->priv)->cache]++;
 	}
-	/* the engine's own kmalloc objects: vmalloc page arrays */
-	for (uint32_t i = 0; i < m->nr_vmareas; i++) {
-		ra_addr_t arr = m->vmareas[i]->pages_array;
-		if (!arr || m->vmareas[i]->array_vmalloced || !kaddr_valid(m, arr))
-			continue;
-		uint32_t head = ra_block_head(m, kaddr_pfn(arr));
-		if (head != RA_NOPFN && pfn_page(m, head)->owner == PO_SLAB)
-			want[slab_of(m, pfn_page(m, head)->priv)->cache]++;
-	}
+	/* The engine's own objects (task, mm and VMA structures, vmalloc page
+	 * arrays) are marked in their slab's `internal` map: they are not the
+	 * trace's. Counted per slab, not per cache, because a trace's cache may
+	 * be merged with one the engine uses (vm_area_struct and a trace's
+	 * 192-byte cache of the same SLAB_MERGE_SAME flags share slabs). */
 	for (uint32_t id = 0; id < m->slab_ids_used; id++) {
 		struct ra_slab *sl = slab_of(m, id);
 		if (!sl->live)
 			continue;
 		uint64_t live = 0;
 		for (unsigned w = 0; w < (sl->objects + 63u) / 64u; w++)
-			live += (uint64_t)__builtin_popcountll(sl->live[w]);
+			live += (uint64_t)__builtin_popcountll(sl->live[w] & (sl->internal ? ~sl->internal[w] : ~0ULL));
 		want[sl->cache] -= live;
 	}
-	struct ra_mm_world *w = ra_mm_world(m);
 	for (uint32_t c = 0; c < m->nr_caches; c++) {
 		if (!want[c] || !m->caches[c])
-			continue;
-		/* the task caches hold the kernel's own objects */
-		if (w && (m->caches[c] == w->task_cache || m->caches[c] == w->mm_cache || m->caches[c] == w->vma_cache))
 			continue;
 		int64_t d = (int64_t)want[c];
 		struct ra_op end = { .line = 0 };

@@ -221,7 +221,12 @@ static int exec_kernel(struct replay *rp, const struct ra_op *op)
 		ra_addr_t old = h->state == HS_NULL ? 0 : h->val;
 		unsigned long before = ra_reports(m);
 		ra_addr_t n = ra_krealloc(m, old, (size_t)op->a[0], op->gfp);
-		bool misuse = ra_reports(m) != before;
+		/* A refusal returns NULL (or, for size 0, ZERO_SIZE_PTR from a
+		 * refused kfree). A report with a new object came from its
+		 * allocation (a corrupt freelist found and repaired) or from
+		 * freeing the old one: krealloc went through and the old pointer
+		 * is consumed, as in the kernel. */
+		bool misuse = ra_reports(m) != before && (!n || n == RA_ZERO_SIZE_PTR);
 		if (n && !misuse && h->state != HS_NULL) {
 			h->state = HS_FREED;   /* the old pointer is consumed, moved or not */
 			rp_twin_gone(rp, h);
@@ -378,16 +383,9 @@ static int exec_control(struct replay *rp, const struct ra_op *op)
 			return rp_trace_error(rp, op, 0, "cpu %" PRId64 ": the machine has %u cpus", op->a[0], m->ncpus);
 		ra_set_cpu(m, (unsigned)op->a[0]);
 		return OUT_OK;
-	case RA_OP_FAIL: {
-		struct ra_fail_attr *a = &m->fail[op->a[0]];
-		memset(a, 0, sizeof(*a));
-		a->nth = op->a[1];
-		a->times = op->a[2];
-		a->every = op->a[3];
-		a->prob = (uint32_t)op->a[4];
-		a->armed = a->times != 0 || m->fail_any_nth;
+	case RA_OP_FAIL:
+		ra_fail_arm(m, (int)op->a[0], op->a);
 		return OUT_OK;
-	}
 	case RA_OP_CHECK: {
 		long n = ra_check(m, (op->flags & RA_OPF_FULL) ? RA_CHECK_FULL : RA_CHECK_OP);
 		if (n) {
@@ -453,6 +451,14 @@ void ra_replay_opts_default(struct ra_replay_opts *o)
 	o->check = RA_CHECK_OFF;
 	o->out = stdout;
 	o->err = stderr;
+}
+
+void ra_replay_opts_fuzz(struct ra_replay_opts *o)
+{
+	o->oracle = 1;
+	o->allow_reports = 1;
+	if (o->check < RA_CHECK_OP)
+		o->check = RA_CHECK_OP;
 }
 
 static int expect_op(struct replay *rp, const struct ra_op *op)

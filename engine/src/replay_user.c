@@ -143,6 +143,8 @@ static int uwant(struct replay *rp, const struct ra_op *op, struct ra_task *t, i
 static int ubind(struct replay *rp, struct ra_task *t, const struct ra_op *op, uint32_t consumed, int kind,
                  uint64_t val, uint64_t size)
 {
+	if (!ra_task_alive(t))
+		val = 0;     /* the task died inside the call: it never returned */
 	int r = rp_bind(rp, table_of(rp, t), op, consumed, kind, val, size, 0, NULL);
 	if (r != OUT_OK)
 		return r;
@@ -186,7 +188,7 @@ static int exec_malloc_family(struct replay *rp, const struct ra_op *op, struct 
 			return rp_bind(rp, table_of(rp, t), op, RA_NONAME, 0, 0, 0, 0, NULL);
 		uint64_t old = h->state == HS_NULL ? 0 : h->val;
 		um_addr n = UM_CALL(rp, t, um_realloc(um, th, old, (size_t)op->a[0]));
-		if (ra_reports(rp->m) != before) {
+		if (ra_reports(rp->m) != before && !n) {
 			/* refused: the old block stays, the result is NULL */
 			if (op->out != RA_NONAME && op->out != op->h[0] &&
 			    rp_bind(rp, table_of(rp, t), op, RA_NONAME, HK_UCHUNK, 0, 0, 0, NULL) != OUT_OK)
@@ -315,7 +317,11 @@ int rp_exec_user(struct replay *rp, const struct ra_op *op)
 		return OUT_OK;
 	case RA_OP_MALLOC: case RA_OP_CALLOC: case RA_OP_REALLOC: case RA_OP_MEMALIGN: case RA_OP_FREE:
 	case RA_OP_MALLOPT: case RA_OP_MALLOC_TRIM:
-		return exec_malloc_family(rp, op, t, tid);
+		r = exec_malloc_family(rp, op, t, tid);
+		/* killed inside the call (a fault malloc took that could not be
+		 * served, or one on memory unmapped behind its back; see mm.c's
+		 * um_xlate): the program never got past it */
+		return r == OUT_OK && !ra_task_alive(t) ? OUT_FAIL : r;
 	case RA_OP_MMAP: {
 		unsigned f = ((op->flags & RA_OPF_POPULATE) ? RA_MMAP_POPULATE : 0) |
 		             ((op->flags & RA_OPF_LOCKED) ? RA_MMAP_LOCKED : 0) | RA_MMAP_TRACE;
@@ -332,10 +338,23 @@ int rp_exec_user(struct replay *rp, const struct ra_op *op)
 		h->state = HS_FREED;
 		rp_twin_gone(rp, h);
 		return OUT_OK;
-	case RA_OP_BRK:
-		if (op->a[0] < 0)
-			m->inband_tainted = true;    /* the heap may shrink under malloc */
+	case RA_OP_BRK: {
+		/* A break moved below where malloc's own sbrk left it takes memory
+		 * malloc holds. The kernel would grant it (only a break below
+		 * start_brk is refused) and the program crash later: a segfault
+		 * in malloc, or glibc's "break adjusted to free malloc space" at
+		 * the next sbrk. As with any misuse libc catches: reported, and
+		 * refused, so the heap stays whole. */
+		struct ra_mm *mm = t->mm;
+		uint64_t nb = mm->brk + (uint64_t)op->a[0];
+		if (op->a[0] < 0 && nb < mm->brk && nb >= mm->start_brk && nb < mm->malloc_brk) {
+			ra_report(m, RC_HEAP_CORRUPTION, "malloc", "%s[%u]: break adjusted to free malloc space: sbrk(%" PRId64
+			          ") would move the break from 0x%" PRIx64 " to 0x%" PRIx64 ", below the heap's end at 0x%" PRIx64
+			          "; refused", t->comm, t->pid, op->a[0], mm->brk, nb, mm->malloc_brk);
+			return OUT_FAIL;
+		}
 		return ra_sbrk(m, t, op->a[0]) == UINT64_MAX ? OUT_FAIL : OUT_OK;
+	}
 	case RA_OP_MLOCKALL:
 		return ra_mlockall(m, t, op->flags & RA_OPF_CURRENT, op->flags & RA_OPF_FUTURE) ? OUT_FAIL : OUT_OK;
 	case RA_OP_TOUCH: case RA_OP_READ: {

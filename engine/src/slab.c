@@ -369,9 +369,21 @@ static inline bool fp_valid(const struct ra_cache *s, const struct ra_slab *sl, 
 	return i >= 0 && !live_test(sl, (unsigned)i);
 }
 
-/* Rebuild a slab's free objects into one chain from the bitmap (our truth),
- * excluding objects on the cpu freelist of a frozen slab, which is rebuilt
- * the same way. Used after a corrupt free pointer was found. */
+static inline unsigned live_count(const struct ra_slab *sl)
+{
+	unsigned n = 0;
+	for (unsigned w = 0; w < (sl->objects + 63u) / 64u; w++)
+		n += (unsigned)__builtin_popcountll(sl->live[w]);
+	return n;
+}
+
+/* Rebuild a slab's free objects into one chain from the bitmap (our truth):
+ * a frozen slab's all go to its cpu freelist, which leaves none freed
+ * remotely (its count says every object is in use, the free ones being the
+ * cpu's); a slab on the lists gets them as its own freelist, its count
+ * unchanged (kept with the bitmap, and checked against it by the
+ * validator). Used after a corrupt free pointer or a short chain was found.
+ * The caller puts a slab that is no cpu's on the list its state calls for. */
 static void rebuild_freelists(ra_machine *m, struct ra_cache *s, struct ra_slab *sl)
 {
 	ra_addr_t head = 0;
@@ -385,6 +397,7 @@ static void rebuild_freelists(ra_machine *m, struct ra_cache *s, struct ra_slab 
 	if (sl->frozen) {
 		s->cpu[sl->cpu].freelist = head;
 		sl->freelist = 0;
+		sl->inuse = sl->objects;
 	} else {
 		sl->freelist = head;
 	}
@@ -398,6 +411,42 @@ static void report_freeptr(ra_machine *m, struct ra_cache *s, struct ra_slab *sl
 	print_trailer(m, s, sl, obj);
 	ra_report_more(m, "FIX %s: Rebuilding the slab's freelist from the allocation map\n", s->name);
 	rebuild_freelists(m, s, sl);
+}
+
+/* on_freelist()'s count check: the chains are sound but hold fewer objects
+ * than the allocation map has free. A free pointer overwritten with NULL
+ * ends the chain early (or one pointing further down it skips objects);
+ * followed blindly, the slab would pass for full with free objects in it,
+ * which it then never hands out. The kernel with F reports "Wrong object
+ * count" and adjusts the counter, losing those objects; the engine has its
+ * map and rebuilds the chain instead. "Counter" is the map's count of
+ * allocated objects, "counted" what the chains imply. */
+static void report_short_chain(ra_machine *m, struct ra_cache *s, struct ra_slab *sl, unsigned live, long nfree,
+                               long ncpu)
+{
+	ra_report(m, RC_FREEPTR, s->name, "slab 0x%016" PRIx64 ": %u in use + %ld free + %ld on the cpu freelist != %u "
+	          "objects", slab_base(sl), live, nfree, ncpu, sl->objects);
+	slab_bug(m, s, "Wrong object count. Counter is %u but counted were %ld", live, (long)sl->objects - nfree - ncpu);
+	ra_report_more(m, "INFO: Slab 0x%016" PRIx64 " objects=%u used=%u fp=0x%016" PRIx64 " flags=0x200(slab)",
+	               slab_base(sl), sl->objects, sl->inuse, sl->freelist);
+	ra_report_more(m, "FIX %s: Rebuilding the slab's freelist from the allocation map\n", s->name);
+	rebuild_freelists(m, s, sl);
+}
+
+/* After a rebuild outside an allocation: a slab that is no cpu's goes on
+ * the list its state now calls for (free objects: partial). */
+static void relist_slab(ra_machine *m, struct ra_cache *s, uint32_t id)
+{
+	struct ra_slab *sl = slab_of(m, id);
+	if (sl->frozen)
+		return;
+	if (sl->freelist && sl->on_list != ON_PARTIAL) {
+		remove_full(m, s, id);
+		add_partial(m, s, id, true);
+	} else if (!sl->freelist && sl->on_list == ON_PARTIAL) {
+		remove_partial(m, s, id);
+		add_full(m, s, id);
+	}
 }
 
 /* === Slab creation and destruction ====================================== */
@@ -499,12 +548,9 @@ static void deactivate_slab(ra_machine *m, struct ra_cache *s, unsigned cpu)
 	sl->frozen = 0;
 	c->slab = RA_NOSLAB;
 	c->freelist = 0;
-	unsigned inuse = 0;
-	for (unsigned w = 0; w < (sl->objects + 63u) / 64u; w++)
-		inuse += (unsigned)__builtin_popcountll(sl->live[w]);
-	sl->inuse = (uint16_t)inuse;
+	sl->inuse = (uint16_t)live_count(sl);
 	rebuild_freelists(m, s, sl);
-	if (!inuse && s->partial.nr >= s->min_partial)
+	if (!sl->inuse && s->partial.nr >= s->min_partial)
 		discard_slab(m, s, id);
 	else if (sl->freelist)
 		add_partial(m, s, id, remote);
@@ -548,12 +594,14 @@ static ra_addr_t take_from_slab(ra_machine *m, struct ra_cache *s, uint32_t id)
 	ra_addr_t next = get_fp(m, s, obj);
 	long idx = obj_index(s, sl, order, obj);
 	live_set(sl, (unsigned)idx);
-	if (!fp_valid(s, sl, order, next)) {
-		report_freeptr(m, s, sl, obj, next);
-	} else {
-		sl->freelist = next;
-	}
 	sl->inuse++;
+	if (!fp_valid(s, sl, order, next))
+		report_freeptr(m, s, sl, obj, next);
+	else if (unlikely(!next && sl->inuse != sl->objects)) {
+		sl->freelist = 0;     /* where the chain, followed, ends */
+		report_short_chain(m, s, sl, sl->inuse, 0, 0);
+	} else
+		sl->freelist = next;
 	return obj;
 }
 
@@ -606,6 +654,13 @@ static ra_addr_t slab_alloc_slow(ra_machine *m, struct ra_cache *s, ra_gfp_t gfp
 			c->freelist = sl->freelist;
 			sl->freelist = 0;
 			sl->inuse = sl->objects;
+			goto load;
+		}
+		/* Both chains are used up: the slab is full, unless a trace cut a
+		 * chain short. Once per slab, so the map's count is cheap here. */
+		unsigned live = live_count(sl);
+		if (unlikely(live != sl->objects)) {
+			report_short_chain(m, s, sl, live, 0, 0);
 			goto load;
 		}
 		sl->frozen = 0;     /* full: SLUB forgets full slabs */
@@ -1338,8 +1393,7 @@ int ra_kmem_cache_destroy(ra_machine *m, ra_cache *c)
 	for (uint32_t id = 0; id < m->slab_ids_used; id++) {
 		struct ra_slab *sl = slab_of(m, id);
 		if (sl->cache == s->id && sl->live)
-			for (unsigned w = 0; w < (sl->objects + 63u) / 64u; w++)
-				live += (uint64_t)__builtin_popcountll(sl->live[w]);
+			live += live_count(sl);
 	}
 	if (live) {
 		ra_report(m, RC_CACHE_BUSY, s->name, "kmem_cache_destroy %s: Slab cache still has objects (%" PRIu64 ")",
@@ -1542,18 +1596,11 @@ static bool walk_chains(ra_machine *m, struct ra_cache *s, struct ra_slab *sl, u
 			return true;
 		if (attempt)
 			break;
-		if (nfree >= 0 && ncpu >= 0) {
-			/* on_freelist(): the chains are sound but too short */
-			ra_report(m, RC_FREEPTR, s->name, "slab 0x%016" PRIx64 ": %u in use + %ld free + %ld on the cpu "
-			          "freelist != %u objects", slab_base(sl), live, nfree, ncpu, sl->objects);
-			slab_bug(m, s, "Wrong object count. Counter is %u but counted were %ld", live,
-			         (long)sl->objects - nfree - ncpu);
-			print_trailer(m, s, sl, slab_base(sl) + s->red_left_pad);
-			ra_report_more(m, "FIX %s: Rebuilding the slab's freelist from the allocation map\n", s->name);
-			rebuild_freelists(m, s, sl);
-		} else {
+		if (nfree >= 0 && ncpu >= 0)
+			report_short_chain(m, s, sl, live, nfree, ncpu);   /* sound but too short */
+		else
 			report_freeptr(m, s, sl, bp ? bp : slab_base(sl) + s->red_left_pad, bad);
-		}
+		relist_slab(m, s, (uint32_t)(sl - m->slabs));
 	}
 	return false;
 }
@@ -1600,9 +1647,7 @@ static long slab_validate(ra_machine *m, bool full, bool inband)
 		if (sl->objects != order_objects(order, s->size))
 			ra_problem(m, &problems, "slab cache %s: slab 0x%016" PRIx64 " has %u objects, order %u holds %u",
 			           s->name, slab_base(sl), sl->objects, order, order_objects(order, s->size));
-		unsigned live = 0;
-		for (unsigned w = 0; w < (sl->objects + 63u) / 64u; w++)
-			live += (unsigned)__builtin_popcountll(sl->live[w]);
+		unsigned live = live_count(sl);
 		if (sl->order != order)
 			ra_problem(m, &problems, "slab cache %s: slab %u records order %u, its head frame %u", s->name, id,
 			           sl->order, order);

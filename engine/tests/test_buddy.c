@@ -22,32 +22,6 @@
 #define UNMOV (RA_GFP_KERNEL)
 #define RCL   (RA_GFP_KERNEL | RA___GFP_RECLAIMABLE)
 
-static ra_machine *mk(struct tm *t, uint64_t mem, unsigned cpus, uint64_t dma, uint64_t dma32, uint64_t cma)
-{
-	struct ra_config c;
-	ra_config_default(&c);
-	c.mem = mem;
-	c.cpus = cpus;
-	if (dma)
-		c.dma = dma;
-	if (dma32)
-		c.dma32 = dma32;
-	c.cma = cma;
-	return tm_new_cfg(t, &c);
-}
-
-/* alloc_pages and the pfn it returned (RA_NOPFN on failure) */
-static uint32_t ap(ra_machine *m, ra_gfp_t gfp, unsigned order)
-{
-	ra_addr_t a = ra_alloc_pages(m, gfp, order);
-	return a ? kpfn(a) : RA_NOPFN;
-}
-
-static void fp(ra_machine *m, uint32_t pfn, unsigned order)
-{
-	CHECK_EQ(ra_free_pages(m, pfn_to_kaddr(pfn), order), 0);
-}
-
 /* === Boot =============================================================== */
 
 static void boot_16m(void)
@@ -170,7 +144,7 @@ static void odd_zone_boundaries(void)
 	/* dma=15M: DMA = [0, 3840): 3 x order 10, 9@3072, 8@3584.
 	 * DMA32 = [3840, 16384): 8@3840, then 12 x order 10 from 4096.
 	 * 3840 ^ 256 = 3584 is a free order-8 block, but in another zone. */
-	ra_machine *m = mk(&t, 64ULL << 20, 1, 15ULL << 20, 0, 0);
+	ra_machine *m = tm_mk(&t, 64ULL << 20, 1, 15ULL << 20, 0, 0);
 	CHECK_EQ(m->zones[ZONE_DMA].end_pfn, 3840);
 	CHECK_STR(bi(m, ZONE_DMA), "0 0 0 0 0 0 0 0 1 1 3");
 	CHECK_STR(bi(m, ZONE_DMA32), "0 0 0 0 0 0 0 0 1 0 12");
@@ -184,7 +158,7 @@ static void odd_zone_boundaries(void)
 	/* dma=15M+12K: DMA = [0, 3843): ... 8@3584, 1@3840, 0@3842.
 	 * DMA32 = [3843, 16384): 0@3843 2@3844 3@3848 4@3856 5@3872 6@3904
 	 * 7@3968 and 12 x order 10. */
-	m = mk(&t, 64ULL << 20, 1, (15ULL << 20) + (12 << 10), 0, 0);
+	m = tm_mk(&t, 64ULL << 20, 1, (15ULL << 20) + (12 << 10), 0, 0);
 	CHECK_STR(bi(m, ZONE_DMA), "1 1 0 0 0 0 0 0 1 1 3");
 	CHECK_STR(bi(m, ZONE_DMA32), "1 0 1 1 1 1 1 1 0 0 12");
 	/* A Movable GFP_DMA32 order-0 allocation refills the DMA32 pcp list with
@@ -338,7 +312,7 @@ static void partial_steal(void)
 static void movable_takes_smallest(void)
 {
 	struct tm t;
-	ra_machine *m = mk(&t, 64ULL << 30, 1, 0, 0, 0);
+	ra_machine *m = tm_mk(&t, 64ULL << 30, 1, 0, 0, 0);
 	const ra_gfp_t dma = RA_GFP_KERNEL | RA_GFP_DMA, dmamov = dma | RA___GFP_MOVABLE;
 	struct ra_zone *z = &m->zones[ZONE_DMA];
 	CHECK_EQ(z->wmark[0], 2);
@@ -393,7 +367,7 @@ static void cma_area(void)
 	 * DMA32 free 12288: 6144 > 12288 / 2 is false, so a Movable request
 	 * takes its own blocks first: 4096. Then free 11264: 6144 > 5632,
 	 * CMA first: 10240. */
-	ra_machine *m = mk(&t, 64ULL << 20, 1, 0, 0, 24ULL << 20);
+	ra_machine *m = tm_mk(&t, 64ULL << 20, 1, 0, 0, 24ULL << 20);
 	struct ra_zone *z = &m->zones[ZONE_DMA32];
 	CHECK_EQ(m->cma_start, 10240);
 	CHECK_EQ(z->cma_pages, 6144);
@@ -410,7 +384,7 @@ static void cma_area(void)
 	 * requests see free - free_cma in the watermark: DMA32 gives 4096,
 	 * 5120, 6144 (the 4th: 1024 - 1023 = 1 <= low 240), then DMA with the
 	 * Normal classzone's reserve 48: 0, 1024, 2048; then nothing. */
-	m = mk(&t, 64ULL << 20, 1, 0, 0, 32ULL << 20);
+	m = tm_mk(&t, 64ULL << 20, 1, 0, 0, 32ULL << 20);
 	uint32_t want[] = { 4096, 5120, 6144, 0, 1024, 2048 };
 	for (size_t i = 0; i < RA_ARRAY_SIZE(want); i++)
 		CHECK_EQ(ap(m, UNMOV | RA___GFP_NOWARN, 10), want[i]);
@@ -481,7 +455,7 @@ static void highatomic_reserve(void)
 /* mem=64M dma32=32M: DMA [0,4096), DMA32 [4096,8192), Normal [8192,16384).
  * min_free_kbytes 1024 -> pages_min 256: DMA 64/80/96, DMA32 64/80/96,
  * Normal 128/160/192. Reserves: DMA (0,16,48,48), DMA32 (0,0,32,32). */
-static ra_machine *three_zones(struct tm *t) { return mk(t, 64ULL << 20, 1, 0, 32ULL << 20, 0); }
+static ra_machine *three_zones(struct tm *t) { return tm_mk(t, 64ULL << 20, 1, 0, 32ULL << 20, 0); }
 
 static void gfp_zones(void)
 {

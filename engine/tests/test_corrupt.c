@@ -220,6 +220,150 @@ static void free_pointer_flipped(void)
 	tm_free(&t);
 }
 
+/* A free pointer set to NULL (or skipping free objects) found where the
+ * allocator follows the chain, not only by a validator: when the chain
+ * runs out while the allocation map still has free objects. Followed
+ * blindly, the slab would pass for full (inuse = objects) with free objects
+ * in it that nobody ever hands out (fuzzer findings 306219ca19f8,
+ * bcf0303cf219, fbd6f5daef47 ...). Reported once, the chain rebuilt; no
+ * object lost, none handed out twice, the structures valid. */
+static void free_pointer_nulled(void)
+{
+	struct tm t;
+	/* the cpu slab (plain cache, lockless freelist): the allocation that
+	 * finds the cpu freelist empty checks the map before calling the slab
+	 * full. kmalloc-64: 64 objects, the free pointer at 32. */
+	ra_machine *m = mk_debug(&t, NULL);
+	m->raw_trace_access = true;
+	ra_addr_t a = ra_kmalloc(m, 64, RA_GFP_KERNEL), b = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	CHECK_EQ(ra_kfree(m, a), 0);                    /* cpu freelist: a -> a+128 -> ... */
+	ra_kfill(m, a + 32, 0x00, 8);
+	tm_err(&t);
+	CHECK_EQ(ra_kmalloc(m, 64, RA_GFP_KERNEL), a);  /* the chain ends here, unnoticed */
+	CHECK_EQ(ra_reports(m), 0);
+	CHECK_EQ(ra_kmalloc(m, 64, RA_GFP_KERNEL), a + 128);
+	CHECK_EQ(ra_reports(m), 1);
+	const char *e = tm_err(&t);
+	CHECK(has(e, "BUG: refalloc: freepointer-corrupt in kmalloc-64: slab 0xffff888001000000: 2 in use + 0 free + 0 "
+	             "on the cpu freelist != 64 objects (t.c:1)\n"));
+	CHECK(has(e, "BUG kmalloc-64 (Not tainted): Wrong object count. Counter is 2 but counted were 64\n"));
+	CHECK(has(e, "FIX kmalloc-64: Rebuilding the slab's freelist from the allocation map\n"));
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	CHECK_EQ(ra_reports(m), 1);
+	/* the rest of the slab, then a second one: all 64 objects served once */
+	static ra_addr_t p[64];
+	for (int i = 3; i < 64; i++)
+		p[i] = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	CHECK_EQ(p[3], a + 192);
+	CHECK_EQ(p[63], a + 63 * 64);
+	ra_addr_t next = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	CHECK(next < a || next >= a + 4096);
+	CHECK_EQ(ra_reports(m), 1);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	CHECK_EQ(ra_reports(m), 1);
+	tm_free(&t);
+
+	/* a free pointer that skips free objects (a -> obj 5): objects 1..4
+	 * fall off the chain; found when the rest is used up */
+	m = mk_debug(&t, NULL);
+	m->raw_trace_access = true;
+	a = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	CHECK_EQ(ra_kfree(m, a), 0);
+	uint64_t skip = a + 5 * 64;
+	CHECK_EQ(ra_kwrite(m, a + 32, &skip, 8), 0);
+	tm_err(&t);
+	for (int i = 0; i < 60; i++)
+		p[i] = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	CHECK_EQ(p[1], a + 5 * 64);
+	CHECK_EQ(p[59], a + 63 * 64);
+	CHECK_EQ(ra_reports(m), 0);
+	CHECK_EQ(ra_kmalloc(m, 64, RA_GFP_KERNEL), a + 64);
+	CHECK_EQ(ra_reports(m), 1);
+	CHECK(has(tm_err(&t), "BUG kmalloc-64 (Not tainted): Wrong object count. Counter is 60 but counted were 64\n"));
+	for (int i = 2; i < 5; i++)
+		CHECK_EQ(ra_kmalloc(m, 64, RA_GFP_KERNEL), a + (ra_addr_t)i * 64);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	CHECK_EQ(ra_reports(m), 1);
+	tm_free(&t);
+
+	/* remote frees: cpu 1 frees to cpu 0's slab and its chain is cut */
+	struct ra_config c;
+	ra_config_default(&c);
+	c.mem = 64ULL << 20;
+	c.cpus = 2;
+	m = tm_new_cfg(&t, &c);
+	ra_set_site(m, "t.c", 1);
+	m->raw_trace_access = true;
+	a = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	b = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	ra_set_cpu(m, 1);
+	CHECK_EQ(ra_kfree(m, a), 0);
+	CHECK_EQ(ra_kfree(m, b), 0);                    /* the slab's own freelist: b -> a */
+	ra_kfill(m, b + 32, 0x00, 8);                    /* b -> NULL */
+	ra_set_cpu(m, 0);
+	tm_err(&t);
+	for (int i = 2; i < 64; i++)
+		p[i] = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	CHECK_EQ(ra_reports(m), 0);
+	CHECK_EQ(ra_kmalloc(m, 64, RA_GFP_KERNEL), b);   /* the remote frees, taken over */
+	CHECK_EQ(ra_kmalloc(m, 64, RA_GFP_KERNEL), a);   /* found by the map, rebuilt */
+	CHECK_EQ(ra_reports(m), 1);
+	CHECK(has(tm_err(&t), "BUG kmalloc-64 (Not tainted): Wrong object count. Counter is 63 but counted were 64\n"));
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	CHECK_EQ(ra_reports(m), 1);
+	tm_free(&t);
+
+	/* the debug path (F: consistency checks, the free pointer still at 32):
+	 * the allocation that takes the last object of the chain checks the
+	 * slab's count */
+	m = mk_debug(&t, "F,kmalloc-64");
+	m->raw_trace_access = true;
+	CHECK_EQ(ra_kmem_cache_find(m, "kmalloc-64")->offset, 32);
+	a = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	b = ra_kmalloc(m, 64, RA_GFP_KERNEL);
+	CHECK_EQ(ra_kfree(m, a), 0);                    /* the slab's freelist: a -> obj 2 -> ... */
+	ra_kfill(m, a + 32, 0x00, 8);
+	tm_err(&t);
+	CHECK_EQ(ra_kmalloc(m, 64, RA_GFP_KERNEL), a);
+	CHECK_EQ(ra_reports(m), 1);
+	e = tm_err(&t);
+	CHECK(has(e, "BUG kmalloc-64 (Not tainted): Wrong object count. Counter is 2 but counted were 64\n"));
+	CHECK(has(e, "INFO: Slab 0xffff888001000000 objects=64 used=2 fp=0x0000000000000000 flags=0x200(slab)\n"));
+	CHECK_EQ(ra_kmalloc(m, 64, RA_GFP_KERNEL), a + 128);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	CHECK_EQ(ra_reports(m), 1);
+	tm_free(&t);
+}
+
+/* krealloc whose new object meets a corrupt freelist: the allocation
+ * reports and repairs, and krealloc goes through — the old pointer is
+ * consumed, so the replay must not keep it live (findings a2c8f6ba15a9,
+ * 290b49d1edbf, 55b5965b5eb4: the old object freed by the engine but
+ * still live for the replay, then handed out again: "overlaps live"). */
+static void krealloc_through_repair(void)
+{
+	char *out = NULL, *err = NULL;
+	int rc = run_trace_text("machine mem=64M cpus=1\n"
+	                        "slub_debug Z,kmalloc-64\n"
+	                        "kmalloc 64 GFP_KERNEL -> b\n"
+	                        "kfree b\n"
+	                        "poke b 32 8 byte=0x41\n"
+	                        "kmalloc 8 GFP_KERNEL -> s\n"
+	                        "krealloc s 64 GFP_KERNEL -> s2\n"
+	                        "expect fail\n"
+	                        "kfree s\n"
+	                        "expect fail\n"
+	                        "kfree s2\n"
+	                        "expect ok\n"
+	                        "check full\n"
+	                        "expect ok\n", &out, &err);
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(count_lines(err, "BUG kmalloc-64 (Not tainted): Freechain corrupt"), 1);
+	CHECK(has(err, "BUG: refalloc: double-free in kmalloc-8: kfree(0xffff888001001000): object already free"));
+	free(out);
+	free(err);
+}
+
 static void double_free(void)
 {
 	struct tm t;
@@ -650,6 +794,8 @@ static const struct unit_test tests[] = {
 	{ "redzone_left", redzone_left },
 	{ "use_after_free_poison", use_after_free_poison },
 	{ "free_pointer_flipped", free_pointer_flipped },
+	{ "free_pointer_nulled", free_pointer_nulled },
+	{ "krealloc_through_repair", krealloc_through_repair },
 	{ "double_free", double_free },
 	{ "free_inside_object", free_inside_object },
 	{ "wrong_cache", wrong_cache },

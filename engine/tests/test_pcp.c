@@ -15,26 +15,6 @@
 
 #define MOV (RA_GFP_HIGHUSER_MOVABLE)
 
-static ra_machine *mkm(struct tm *t, uint64_t mem, unsigned cpus)
-{
-	struct ra_config c;
-	ra_config_default(&c);
-	c.mem = mem;
-	c.cpus = cpus;
-	return tm_new_cfg(t, &c);
-}
-
-static uint32_t ap(ra_machine *m, ra_gfp_t gfp, unsigned order)
-{
-	ra_addr_t a = ra_alloc_pages(m, gfp, order);
-	return a ? kpfn(a) : RA_NOPFN;
-}
-
-static void fp(ra_machine *m, uint32_t pfn, unsigned order)
-{
-	CHECK_EQ(ra_free_pages(m, pfn_to_kaddr(pfn), order), 0);
-}
-
 static void check_pcp(ra_machine *m, int zi, uint32_t batch, uint32_t high)
 {
 	for (unsigned c = 0; c < m->ncpus; c++) {
@@ -49,24 +29,24 @@ static void batch_and_high(void)
 	ra_machine *m;
 	/* 16M, 2 cpus. DMA 4096: 4096 >> 10 = 4, /4 = 1, rounddown(1 + 0) - 1
 	 * = 0 -> floor 1. high max(160 / 2 = 80, 4) = 80 */
-	m = mkm(&t, 16ULL << 20, 2);
+	m = tm_mem(&t, 16ULL << 20, 2);
 	check_pcp(m, ZONE_DMA, 1, 80);
 	tm_free(&t);
 	/* 64M, 2 cpus. DMA32 12288: 12 / 4 = 3, rounddown(3 + 1 = 4) - 1 = 3;
 	 * high max(240 / 2 = 120, 12) = 120. DMA: batch 1, high 80 / 2 = 40 */
-	m = mkm(&t, 64ULL << 20, 2);
+	m = tm_mem(&t, 64ULL << 20, 2);
 	check_pcp(m, ZONE_DMA, 1, 40);
 	check_pcp(m, ZONE_DMA32, 3, 120);
 	tm_free(&t);
 	/* 256M, 2 cpus. DMA32 61440: 60 / 4 = 15, rounddown(15 + 7 = 22) - 1 =
 	 * 15; high 600 / 2 = 300. DMA: 40 / 2 = 20 */
-	m = mkm(&t, 256ULL << 20, 2);
+	m = tm_mem(&t, 256ULL << 20, 2);
 	check_pcp(m, ZONE_DMA, 1, 20);
 	check_pcp(m, ZONE_DMA32, 15, 300);
 	tm_free(&t);
 	/* 1G, 1 cpu. DMA32 258048: min(252, 256) / 4 = 63, rounddown(63 + 31
 	 * = 94) - 1 = 63; high 1266. DMA: high max(20, 4) = 20 */
-	m = mkm(&t, 1ULL << 30, 1);
+	m = tm_mem(&t, 1ULL << 30, 1);
 	check_pcp(m, ZONE_DMA, 1, 20);
 	check_pcp(m, ZONE_DMA32, 63, 1266);
 	tm_free(&t);
@@ -74,7 +54,7 @@ static void batch_and_high(void)
 	 * rounddown(96) - 1 = 63; high 23408 / 8 = 2926. DMA: low 6 / 8 = 0
 	 * -> 4 * batch = 4 (the floor). DMA32: 1554 / 8 = 194 < 4 * 63 = 252:
 	 * the floor again */
-	m = mkm(&t, 64ULL << 30, 8);
+	m = tm_mem(&t, 64ULL << 30, 8);
 	check_pcp(m, ZONE_DMA, 1, 4);
 	check_pcp(m, ZONE_DMA32, 63, 252);
 	check_pcp(m, ZONE_NORMAL, 63, 2926);
@@ -84,7 +64,7 @@ static void batch_and_high(void)
 static void high_fraction(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 256ULL << 20, 2);
+	ra_machine *m = tm_mem(&t, 256ULL << 20, 2);
 	/* fraction 8: DMA32 61440 / 8 = 7680 / 2 cpus = 3840; DMA 4096 / 8 =
 	 * 512 / 2 = 256 */
 	CHECK_EQ(ra_knob_set(m, "vm.percpu_pagelist_high_fraction", "8"), 0);
@@ -106,7 +86,7 @@ static void high_fraction(void)
 static void refill_sizes(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 256ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 256ULL << 20, 1);
 	/* 256M, 1 cpu: DMA32 batch 15, high 600. Movable requests land in
 	 * DMA32 (the first zone of the zonelist that exists). */
 	struct ra_pcp *pcp = &m->zones[ZONE_DMA32].pcp[0];
@@ -143,7 +123,7 @@ static void refill_sizes(void)
 static void pcp_not_in_memfree(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 16ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 16ULL << 20, 1);
 	uint32_t p = ap(m, MOV, 0);
 	/* refill 2 (pfns 0 and 1), 0 handed out, 1 on the list */
 	CHECK_EQ(p, 0);
@@ -166,7 +146,7 @@ static void pcp_not_in_memfree(void)
 static void drain_at_high(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 16ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 16ULL << 20, 1);
 	struct ra_pcp *pcp = &m->zones[ZONE_DMA].pcp[0];
 	/* 16M: batch 1, high 160 */
 	for (uint32_t i = 0; i < 200; i++)
@@ -196,7 +176,7 @@ static void drain_at_high(void)
 
 	/* batch 15 (256M, 1 cpu: DMA32 high 600): 600 frees bring count to
 	 * 600 >= high, 15 pages go back */
-	m = mkm(&t, 256ULL << 20, 1);
+	m = tm_mem(&t, 256ULL << 20, 1);
 	pcp = &m->zones[ZONE_DMA32].pcp[0];
 	static uint32_t pg[615];
 	for (int i = 0; i < 615; i++)
@@ -216,7 +196,7 @@ static void drain_at_high(void)
 static void drain_round_robin(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 16ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 16ULL << 20, 1);
 	struct ra_pcp *pcp = &m->zones[ZONE_DMA].pcp[0];
 	/* high 4 makes it short: percpu_pagelist_high_fraction 1024 -> 4096 /
 	 * 1024 = 4 = 4 * batch */
@@ -258,7 +238,7 @@ static void drain_round_robin(void)
 static void per_cpu_lists(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 16ULL << 20, 2);
+	ra_machine *m = tm_mem(&t, 16ULL << 20, 2);
 	ra_set_cpu(m, 0);
 	uint32_t p = ap(m, MOV, 0);
 	CHECK_EQ(m->zones[ZONE_DMA].pcp[0].count, 1);
@@ -278,7 +258,7 @@ static void per_cpu_lists(void)
 static void drain_on_direct_reclaim(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 16ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 16ULL << 20, 1);
 	/* 158 order-0 pages 0..157; the pcp list is empty after an even count.
 	 * Free pieces of block 0 left: 1@158 5@160 6@192 8@256 9@512 */
 	for (uint32_t i = 0; i < 158; i++)

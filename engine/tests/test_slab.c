@@ -13,21 +13,12 @@
  */
 #include "unit.h"
 
-static ra_machine *mkm(struct tm *t, uint64_t mem, unsigned cpus)
-{
-	struct ra_config c;
-	ra_config_default(&c);
-	c.mem = mem;
-	c.cpus = cpus;
-	return tm_new_cfg(t, &c);
-}
-
 /* === kmalloc size classes ================================================ */
 
 static void size_to_cache(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 64ULL << 20, 2);
+	ra_machine *m = tm_mem(&t, 64ULL << 20, 2);
 	/* the table written out as ranges: (size-1)/8 = 0 -> 3 (8), 1 -> 4 (16),
 	 * 2,3 -> 5 (32), 4..7 -> 6 (64), 8..11 -> 1 (96), 12..15 -> 7 (128),
 	 * 16..23 -> 2 (192); then powers of two */
@@ -71,7 +62,7 @@ struct oo { const char *name; unsigned objs, pages; };
 static void check_oo(unsigned cpus, const struct oo *want)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 64ULL << 20, cpus);
+	ra_machine *m = tm_mem(&t, 64ULL << 20, cpus);
 	for (int i = 0; want[i].name; i++) {
 		ra_cache *c = ra_kmem_cache_find(m, want[i].name);
 		CHECK(c != NULL);
@@ -157,7 +148,7 @@ static void check_layout(ra_machine *m, const char *name, size_t size, size_t al
 static void debug_layouts(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 64ULL << 20, 2);   /* min_objects 12 */
+	ra_machine *m = tm_mem(&t, 64ULL << 20, 2);   /* min_objects 12 */
 	const uint32_t F = RA_SLAB_CONSISTENCY_CHECKS, Z = RA_SLAB_RED_ZONE, P = RA_SLAB_POISON,
 	               U = RA_SLAB_STORE_USER;
 	/* 40 bytes: plain slot 40, free pointer at ALIGN_DOWN(20, 8) = 16;
@@ -201,7 +192,7 @@ static void debug_layouts(void)
 static void kmalloc_debug_layouts(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 64ULL << 20, 2);
+	ra_machine *m = tm_mem(&t, 64ULL << 20, 2);
 	char err[160];
 	CHECK_EQ(ra_slab_set_debug(m, "FZPU,kmalloc-64,kmalloc-96,kmalloc-8k", err, sizeof(err)), 0);
 	ra_cache *c = ra_kmem_cache_find(m, "kmalloc-64");
@@ -243,7 +234,7 @@ static void kmalloc_debug_layouts(void)
 static void kmalloc_large_from_pages(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 64ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 64ULL << 20, 1);
 	/* 8193 bytes: order get_order(8193) = 2 (16 KiB), a PO_KMALLOC block */
 	ra_addr_t p = ra_kmalloc(m, 8193, RA_GFP_KERNEL);
 	CHECK(p != 0);
@@ -273,7 +264,7 @@ static void kmalloc_large_from_pages(void)
 static void kzalloc_zeroes(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 64ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 64ULL << 20, 1);
 	ra_addr_t p = ra_kmalloc(m, 200, RA_GFP_KERNEL);
 	CHECK_EQ(ra_kfill(m, p, 0x5c, 200), 0);
 	CHECK_EQ(ra_kfree(m, p), 0);
@@ -305,7 +296,7 @@ static void kzalloc_zeroes(void)
 static void krealloc_in_place_and_moving(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 64ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 64ULL << 20, 1);
 	ra_addr_t p = ra_kmalloc(m, 40, RA_GFP_KERNEL);      /* kmalloc-64 */
 	uint8_t pat[64];
 	for (int i = 0; i < 64; i++)
@@ -345,7 +336,7 @@ static void krealloc_in_place_and_moving(void)
 static void zero_size_ptr(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 64ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 64ULL << 20, 1);
 	CHECK_EQ(ra_kmalloc(m, 0, RA_GFP_KERNEL), RA_ZERO_SIZE_PTR);
 	CHECK_EQ(ra_kzalloc(m, 0, RA_GFP_KERNEL), 16);
 	CHECK_EQ(ra_kfree(m, RA_ZERO_SIZE_PTR), 0);
@@ -369,7 +360,7 @@ static void zero_size_ptr(void)
 static void cache_merging(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 64ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 64ULL << 20, 1);
 	ra_cache *a = ra_kmem_cache_create(m, "a60", 60, 0, 0);   /* slot 64 */
 	CHECK_EQ(a->size, 64);
 	/* 57..64 rounds to 64: slot 64 - 64 < 8: merges */
@@ -421,7 +412,7 @@ static void cache_merging(void)
 static void reclaimable_accounting(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 64ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 64ULL << 20, 1);
 	ra_cache *c = ra_kmem_cache_create(m, "dentry_like", 192, 0, RA_SLAB_RECLAIM_ACCOUNT);
 	ra_addr_t o = ra_kmem_cache_alloc(m, c, RA_GFP_KERNEL);
 	/* one order-0 slab (12 * 192 = 2304 -> order 0, 21 objects) */
@@ -451,7 +442,7 @@ static void reclaimable_accounting(void)
 static void slabinfo_active_objs(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 64ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 64ULL << 20, 1);
 	ra_cache *c = ra_kmem_cache_find(m, "kmalloc-64");
 	static ra_addr_t p[70];
 	for (int i = 0; i < 70; i++)
@@ -483,7 +474,7 @@ static void slabinfo_active_objs(void)
 static void shrink_and_destroy(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 64ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 64ULL << 20, 1);
 	/* 256-byte objects: 16 per order-0 slab with 1 cpu (8 * 256 = 2048) */
 	ra_cache *c = ra_kmem_cache_create(m, "sd", 256, 0, 0);
 	CHECK_EQ(c->oo_objects, 16);
@@ -526,7 +517,7 @@ static void shrink_and_destroy(void)
 static void shrink_orders_partials(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 64ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 64ULL << 20, 1);
 	ra_cache *c = ra_kmem_cache_create(m, "so", 512, 0, 0);   /* 8 per slab (1 cpu) */
 	CHECK_EQ(c->oo_objects, 8);
 	static ra_addr_t p[32];

@@ -15,25 +15,16 @@
 
 #define MOV (RA_GFP_HIGHUSER_MOVABLE)
 
-static ra_machine *mkm(struct tm *t, uint64_t mem, unsigned cpus)
-{
-	struct ra_config c;
-	ra_config_default(&c);
-	c.mem = mem;
-	c.cpus = cpus;
-	return tm_new_cfg(t, &c);
-}
-
 static void buddyinfo_text(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 64ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 64ULL << 20, 1);
 	/* "Node %d, zone %8s " then "%6lu " per order: populated zones only */
 	CHECK_STR(tm_view(&t, "buddyinfo"),
 	          "Node 0, zone      DMA      0      0      0      0      0      0      0      0      0      0      4 \n"
 	          "Node 0, zone    DMA32      0      0      0      0      0      0      0      0      0      0     12 \n");
 	tm_free(&t);
-	m = mkm(&t, 5ULL << 30, 1);
+	m = tm_mem(&t, 5ULL << 30, 1);
 	/* Normal 262144 pages = 256 blocks; DMA32 1044480 = 1020 blocks */
 	CHECK_STR(tm_view(&t, "buddyinfo"),
 	          "Node 0, zone      DMA      0      0      0      0      0      0      0      0      0      0      4 \n"
@@ -46,7 +37,7 @@ static void buddyinfo_text(void)
 static void pagetypeinfo_text(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 16ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 16ULL << 20, 1);
 	/* an Unmovable order-4 allocation steals block 0 (2 pageblocks) */
 	CHECK(ra_alloc_pages(m, RA_GFP_KERNEL, 4) != 0);
 	CHECK_STR(tm_view(&t, "pagetypeinfo"),
@@ -69,7 +60,7 @@ static void pagetypeinfo_text(void)
 static void zoneinfo_text(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 16ULL << 20, 2);
+	ra_machine *m = tm_mem(&t, 16ULL << 20, 2);
 	(void)m;
 	/* 16M: min 128 low 160 high 192; pcp high 160/2 = 80, batch 1; the
 	 * empty zones print up to protection and stop */
@@ -134,7 +125,7 @@ static void zoneinfo_text(void)
 static void slabinfo_text(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 64ULL << 20, 2);
+	ra_machine *m = tm_mem(&t, 64ULL << 20, 2);
 	ra_cache *c = ra_kmem_cache_create(m, "my_cache_with_a_long_name", 200, 0, RA_SLAB_HWCACHE_ALIGN);
 	/* 200 > 32: align 64 -> slot 256; cpus 2: 12 * 256 = 3072 -> order 0,
 	 * 16 objects */
@@ -177,7 +168,7 @@ static void slabinfo_text(void)
 static void meminfo_text(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 64ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 64ULL << 20, 1);
 	CHECK(ra_kmalloc(m, 100, RA_GFP_KERNEL) != 0);
 	CHECK(ra_vmalloc(m, 8192) != 0);
 	CHECK_EQ(kpfn(ra_alloc_pages(m, RA_GFP_KERNEL, 2)), 4104);
@@ -245,7 +236,7 @@ static void meminfo_text(void)
 static void meminfo_available_reclaimable(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 16ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 16ULL << 20, 1);
 	/* 16M: low 160, totalreserve 192 */
 	ra_cache *c = ra_kmem_cache_create(m, "rcl", 4096, 0, RA_SLAB_RECLAIM_ACCOUNT);
 	/* 4096-byte objects, 1 cpu: 8 per order-3 slab */
@@ -268,7 +259,7 @@ static void meminfo_available_reclaimable(void)
 static void index_text(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 16ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 16ULL << 20, 1);
 	/* fresh: 4 order-10 blocks: every order has a suitable block
 	 * (extfrag -1.000); no free page is unusable (0.000) */
 	CHECK_STR(tm_view(&t, "extfrag_index"),
@@ -288,7 +279,7 @@ static void index_text(void)
 	 *   6: 1 + 2 = 3 blocks of 64 = 192: 48000/240 = 200
 	 *   7: 1 block of 128: 112000/240 = 466
 	 *   8..10: 1000 */
-	m = mkm(&t, 16ULL << 20, 1);
+	m = tm_mem(&t, 16ULL << 20, 1);
 	for (int i = 0; i < 7; i++)
 		ra_alloc_pages(m, MOV, 9);
 	ra_alloc_pages(m, MOV, 8);
@@ -308,7 +299,7 @@ static void index_text(void)
 	 *   7: 5000/512 = 9 -> 991        8: 3000/512 = 5 -> 995
 	 *   9: 2000/512 = 3 -> 997       10: 1500/512 = 2 -> 998
 	 * unusable: order 0: 0; order >= 1: 512000/512 = 1000 */
-	m = mkm(&t, 16ULL << 20, 1);
+	m = tm_mem(&t, 16ULL << 20, 1);
 	for (uint32_t i = 0; i < 1024; i++)
 		ra_alloc_pages(m, MOV, 0);
 	for (uint32_t i = 0; i < 1024; i += 2)
@@ -328,7 +319,7 @@ static void index_text(void)
 static void vmallocinfo_empty_and_ioremap(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 64ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 64ULL << 20, 1);
 	CHECK_STR(tm_view(&t, "vmallocinfo"), "");
 	/* no site set: no caller column */
 	ra_addr_t io = ra_ioremap(m, 0xfebc0000, 0x20000);
@@ -342,7 +333,7 @@ static void vmallocinfo_empty_and_ioremap(void)
 static void unknown_view(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 16ULL << 20, 1);
+	ra_machine *m = tm_mem(&t, 16ULL << 20, 1);
 	CHECK_EQ(ra_view(m, "nosuchview"), RA_ENOENT);
 	/* every kernel view name is known */
 	const char *k[] = { "buddyinfo", "pagetypeinfo", "zoneinfo", "slabinfo", "slabtop", "vmallocinfo",

@@ -10,11 +10,7 @@
 
 static ra_machine *mkm(struct tm *t, uint64_t mem)
 {
-	struct ra_config c;
-	ra_config_default(&c);
-	c.mem = mem;
-	c.cpus = 1;
-	ra_machine *m = tm_new_cfg(t, &c);
+	ra_machine *m = tm_mem(t, mem, 1);
 	ra_set_site(m, "v.c", 7);
 	return m;
 }

@@ -16,19 +16,6 @@
 
 struct wm { uint64_t managed, min, low, high; };
 
-static ra_machine *mkm(struct tm *t, uint64_t mem, unsigned cpus, uint64_t dma, uint64_t dma32)
-{
-	struct ra_config c;
-	ra_config_default(&c);
-	c.mem = mem;
-	c.cpus = cpus;
-	if (dma)
-		c.dma = dma;
-	if (dma32)
-		c.dma32 = dma32;
-	return tm_new_cfg(t, &c);
-}
-
 static void check_zone(ra_machine *m, int zi, const struct wm *w)
 {
 	const struct ra_zone *z = &m->zones[zi];
@@ -57,7 +44,7 @@ static void check_reserve(ra_machine *m, int zi, uint64_t a, uint64_t b, uint64_
 static void wmarks_16m(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 16ULL << 20, 2, 0, 0);
+	ra_machine *m = tm_mk(&t, 16ULL << 20, 2, 0, 0, 0);
 	/* lowmem 4096 pages = 16384 kB; int_sqrt(16384 * 16 = 262144) = 512.
 	 * pages_min = 128. DMA (the only zone): min 128 * 4096 / 4096 = 128;
 	 * gap max(32, 4096 * 10 / 10000 = 4) = 32: low 160, high 192. */
@@ -72,7 +59,7 @@ static void wmarks_16m(void)
 static void wmarks_64m(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 64ULL << 20, 2, 0, 0);
+	ra_machine *m = tm_mk(&t, 64ULL << 20, 2, 0, 0, 0);
 	/* 16384 pages = 65536 kB; int_sqrt(1048576) = 1024; pages_min 256.
 	 * DMA 4096: min 256 * 4096 / 16384 = 64, gap max(16, 4) = 16 -> 80, 96.
 	 * DMA32 12288: min 192, gap max(48, 12) = 48 -> 240, 288.
@@ -88,7 +75,7 @@ static void wmarks_64m(void)
 static void wmarks_256m(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 256ULL << 20, 2, 0, 0);
+	ra_machine *m = tm_mk(&t, 256ULL << 20, 2, 0, 0, 0);
 	/* 65536 pages = 262144 kB; int_sqrt(4194304) = 2048; pages_min 512.
 	 * DMA: 512 * 4096 / 65536 = 32, gap max(8, 4) = 8 -> 40, 48.
 	 * DMA32 61440: 480, gap max(120, 61) = 120 -> 600, 720.
@@ -103,7 +90,7 @@ static void wmarks_256m(void)
 static void wmarks_1g(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 1ULL << 30, 2, 0, 0);
+	ra_machine *m = tm_mk(&t, 1ULL << 30, 2, 0, 0, 0);
 	/* 262144 pages = 1048576 kB; int_sqrt(16777216) = 4096; pages_min 1024.
 	 * DMA: 1024 * 4096 / 262144 = 16, gap max(4, 4096*10/10000 = 4) = 4
 	 * -> 20, 24. DMA32 258048: 1024 * 258048 / 262144 = 1008, gap
@@ -119,7 +106,7 @@ static void wmarks_1g(void)
 static void wmarks_5g(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 5ULL << 30, 2, 0, 0);
+	ra_machine *m = tm_mk(&t, 5ULL << 30, 2, 0, 0, 0);
 	/* 1310720 pages = 5242880 kB; 5242880 * 16 = 83886080; int_sqrt =
 	 * 9158 (9158^2 = 83868964, 9159^2 = 83887281). pages_min = 2289.
 	 * DMA: 2289 * 4096 / 1310720 = 7 (7.15), gap max(1, 4) = 4 -> 11, 15.
@@ -142,7 +129,7 @@ static void wmarks_5g(void)
 static void wmarks_64g(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 64ULL << 30, 4, 0, 0);
+	ra_machine *m = tm_mk(&t, 64ULL << 30, 4, 0, 0, 0);
 	/* 16777216 pages = 67108864 kB; * 16 = 2^30; int_sqrt = 32768 (inside
 	 * the clamp). pages_min 8192.
 	 * DMA: 8192 * 4096 / 16777216 = 2, gap max(0, 4) = 4 -> 6, 10.
@@ -177,7 +164,7 @@ static void wmarks_64g(void)
 static void wmarks_host_vector(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 4926484480ULL, 2, 15ULL << 20, 3181588480ULL);
+	ra_machine *m = tm_mk(&t, 4926484480ULL, 2, 15ULL << 20, 3181588480ULL, 0);
 	CHECK_EQ(ra_knob_set(m, "vm.min_free_kbytes", "67584"), 0);
 	CHECK_EQ(m->zones[ZONE_NORMAL].managed, 426000);
 	/* DMA: min 16896 * 3840 / 1202755 = 53 (53.94); gap max(13, 3) = 13 */
@@ -216,7 +203,7 @@ static void min_free_kbytes_default(void)
 	};
 	for (size_t i = 0; i < RA_ARRAY_SIZE(v); i++) {
 		struct tm t;
-		ra_machine *m = mkm(&t, v[i].mem, 1, 0, 0);
+		ra_machine *m = tm_mk(&t, v[i].mem, 1, 0, 0, 0);
 		CHECK_EQ(KNOB(m, VM_MIN_FREE_KBYTES), v[i].want);
 		tm_free(&t);
 	}
@@ -231,7 +218,7 @@ static void min_free_kbytes_default(void)
 static void knob_changes_recompute(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 256ULL << 20, 2, 0, 0);
+	ra_machine *m = tm_mk(&t, 256ULL << 20, 2, 0, 0, 0);
 	/* min_free_kbytes 8192: pages_min 2048. DMA 2048*4096/65536 = 128,
 	 * gap max(32, 4) -> 160, 192. DMA32 1920, gap max(480, 61) -> 2400, 2880 */
 	CHECK_EQ(ra_knob_set(m, "vm.min_free_kbytes", "8192"), 0);
@@ -262,7 +249,7 @@ static void knob_changes_recompute(void)
 static void lowmem_reserve_ratio(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 5ULL << 30, 1, 0, 0);
+	ra_machine *m = tm_mk(&t, 5ULL << 30, 1, 0, 0, 0);
 	/* sysctl writes a prefix: "128 128" changes DMA and DMA32 only:
 	 * DMA (0, 1044480/128 = 8160, 1306624/128 = 10208, 10208)
 	 * DMA32 (0, 0, 262144/128 = 2048, 2048) */
@@ -288,7 +275,7 @@ static void lowmem_reserve_ratio(void)
 static void watermark_ok_boundaries(void)
 {
 	struct tm t;
-	ra_machine *m = mkm(&t, 256ULL << 20, 1, 0, 0);
+	ra_machine *m = tm_mk(&t, 256ULL << 20, 1, 0, 0, 0);
 	struct ra_zone *z = &m->zones[ZONE_DMA32];
 	const int cz = ZONE_DMA32;
 #define OK(order, mark, flags, free) ra_zone_watermark_ok(m, z, order, mark, cz, flags, free)
@@ -384,7 +371,7 @@ static void watermark_ok_free_lists(void)
 
 	/* HighAtomic: the reserve scenario of test_buddy (16M) leaves free
 	 * blocks only on the HighAtomic lists (orders 2, 3, 7) */
-	m = mkm(&t, 16ULL << 20, 1, 0, 0);
+	m = tm_mk(&t, 16ULL << 20, 1, 0, 0, 0);
 	z = &m->zones[ZONE_DMA];
 	const ra_gfp_t mov = RA_GFP_HIGHUSER_MOVABLE;
 	static const unsigned orders[] = { 10, 10, 10, 9, 8, 6, 5, 4 };

@@ -44,6 +44,31 @@ ra_machine *tm_new_cfg(struct tm *t, const struct ra_config *cfg)
 	return t->m;
 }
 
+ra_machine *tm_mk(struct tm *t, uint64_t mem, unsigned cpus, uint64_t dma, uint64_t dma32, uint64_t cma)
+{
+	struct ra_config c;
+	ra_config_default(&c);
+	c.mem = mem;
+	c.cpus = cpus;
+	if (dma)
+		c.dma = dma;
+	if (dma32)
+		c.dma32 = dma32;
+	c.cma = cma;
+	return tm_new_cfg(t, &c);
+}
+
+uint32_t ap(ra_machine *m, ra_gfp_t gfp, unsigned order)
+{
+	ra_addr_t a = ra_alloc_pages(m, gfp, order);
+	return a ? kpfn(a) : RA_NOPFN;
+}
+
+void fp(ra_machine *m, uint32_t pfn, unsigned order)
+{
+	CHECK_EQ(ra_free_pages(m, pfn_to_kaddr(pfn), order), 0);
+}
+
 void tm_free(struct tm *t)
 {
 	ra_machine_destroy(t->m);

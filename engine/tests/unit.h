@@ -37,6 +37,14 @@ int run_trace_text(const char *text, char **out, char **err);
 
 /* A machine from a full configuration (dma=, dma32=, cma=). */
 ra_machine *tm_new_cfg(struct tm *t, const struct ra_config *cfg);
+/* A machine of mem bytes and cpus cpus; dma and dma32 sizes in bytes
+ * (0: the defaults), a cma region of cma bytes (0: none). */
+ra_machine *tm_mk(struct tm *t, uint64_t mem, unsigned cpus, uint64_t dma, uint64_t dma32, uint64_t cma);
+static inline ra_machine *tm_mem(struct tm *t, uint64_t mem, unsigned cpus) { return tm_mk(t, mem, cpus, 0, 0, 0); }
+/* alloc_pages and the pfn it returned (RA_NOPFN on failure); free_pages
+ * of a pfn, checked to succeed. */
+uint32_t ap(ra_machine *m, ra_gfp_t gfp, unsigned order);
+void fp(ra_machine *m, uint32_t pfn, unsigned order);
 /* The text of a view (ra_view into the out buffer, then taken). */
 const char *tm_view(struct tm *t, const char *view);
 /* pfn of a direct-map address */

@@ -97,12 +97,7 @@ static int cmd_replay(int argc, char **argv)
 		} else if (!strcmp(a, "--oracle")) {
 			o.oracle = 1;
 		} else if (!strcmp(a, "--fuzz")) {
-			/* what every fuzz target runs: the oracle, reports allowed,
-			 * per-operation invariants, a full walk at the end */
-			o.oracle = 1;
-			o.allow_reports = 1;
-			if (o.check < RA_CHECK_OP)
-				o.check = RA_CHECK_OP;
+			ra_replay_opts_fuzz(&o);
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "refalloc: unknown option %s (see refalloc --help)\n", a);
 			rc = RA_EXIT_USAGE;

@@ -30,9 +30,11 @@
  *   um_os_cmpbyte: returns how many leading bytes of [addr, addr+len) equal
  *     byte (len when all do).  Used by checks and tests; reads only.
  * A backend must survive an access to an address that is no longer mapped
- * (a trace may move the break or unmap malloc memory behind umalloc's
- * back): loads then return 0, stores are dropped, and the backend reports
- * the fault itself.  umalloc never does this on its own.
+ * (a trace may unmap malloc memory behind umalloc's back) or whose fault it
+ * cannot serve: loads then return 0, stores are dropped, and the backend
+ * reports the fault itself.  umalloc never does this on its own.  The
+ * engine's back end then ends the task, as the kernel would (SIGSEGV,
+ * SIGBUS), and silences um_os_report for the rest of the call.
  *
  * Reads of never-written pages must not make them resident (zero page);
  * writes make a page resident.  umalloc only writes what glibc writes.

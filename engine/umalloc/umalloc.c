@@ -665,15 +665,23 @@ try_mmap:
 				end_misalign = 0;
 				correction = 0;
 				aligned_brk = brk;
-				if (contiguous(av)) {
-					if (old_size)
+				/* The break came from sbrk (contiguous, or a non-contiguous
+				 * arena after the mmap fallback: snd_brk unset), and someone
+				 * else may have moved it to any byte (a foreign sbrk(1)):
+				 * align the front, and ask for what page-aligns the end.
+				 * glibc does this for contiguous arenas only and asserts
+				 * (assertions off: trusts) MORECORE's alignment for the
+				 * others, which would hand out misaligned chunks here. */
+				if (contiguous(av) || snd_brk == UM_BRK_FAIL) {
+					if (contiguous(av) && old_size)
 						av->system_mem += brk - old_end;
 					front_misalign = (brk + CHUNK_HDR_SZ) & MALLOC_ALIGN_MASK;
 					if (front_misalign > 0) {
 						correction = MALLOC_ALIGNMENT - front_misalign;
 						aligned_brk += correction;
 					}
-					correction += old_size;
+					if (contiguous(av))
+						correction += old_size;
 					end_misalign = brk + size + correction;
 					correction += ALIGN_UP(end_misalign, ps) - end_misalign;
 					snd_brk = um_os_brk(S->os, (int64_t)correction);
@@ -681,12 +689,13 @@ try_mmap:
 						correction = 0;
 						snd_brk = um_os_brk(S->os, 0);
 					}
-				} else if (snd_brk == UM_BRK_FAIL) {
-					snd_brk = um_os_brk(S->os, 0);
 				}
 				if (snd_brk != UM_BRK_FAIL) {
 					av->top = aligned_brk;
-					wr_hdr(S, av, av->top, (snd_brk - aligned_brk + correction) | PREV_INUSE);
+					/* rounded down: without the correction the end is where
+					 * the misaligned break left it */
+					wr_hdr(S, av, av->top, ((snd_brk - aligned_brk + correction) & ~(uint64_t)MALLOC_ALIGN_MASK)
+					       | PREV_INUSE);
 					RS_SET(S, av->top, RS_TOP);
 					av->system_mem += correction;
 					if (old_size != 0) {

@@ -140,7 +140,8 @@ enum { UM_CHECK_OFF = 0, UM_CHECK_OP = 1, UM_CHECK_FULL = 2 };
 long um_check(struct um_state *st, int level);
 
 /* The registry of live chunks: always on in UM_SIM; in UM_HOST off unless
- * enabled before the first allocation (REFALLOC_LEAKS later). */
+ * enabled before the first allocation (the REFALLOC_LEAKS report of the
+ * preloaded library keeps its own table: leaks.c). */
 int  um_registry_enable(struct um_state *st, int on);
 
 struct um_chunk_info {

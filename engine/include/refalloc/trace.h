@@ -150,6 +150,10 @@ struct ra_replay_opts {
 };
 
 void ra_replay_opts_default(struct ra_replay_opts *o);
+/* What every fuzz target (and `refalloc replay --fuzz`) runs: the oracle,
+ * misuse reports allowed, per-operation invariants (raised to at least
+ * RA_CHECK_OP), a full walk at the end. Applied over o's current values. */
+void ra_replay_opts_fuzz(struct ra_replay_opts *o);
 /* Replay t on a fresh machine. Returns an enum ra_exit code. */
 int  ra_replay(const struct ra_trace *t, const struct ra_replay_opts *o);
 /* Statistics of the last ra_replay in this thread's caller-provided struct. */

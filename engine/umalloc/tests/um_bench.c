@@ -16,17 +16,8 @@
 #define WORK_TOUCH(p)   (*(volatile char *)(p) = 1)
 #include "um_work.h"
 
-static void emit(const char *name, double ns)
-{
-	printf("%s %.2f\n", name, ns);
-	fflush(stdout);
-}
-
 int main(int argc, char **argv)
 {
-	long scale = argc > 1 ? atol(argv[1]) : 1;
-	if (scale < 1)
-		scale = 1;
-	work_all(scale, emit);
+	work_all(work_scale(argc, argv));
 	return 0;
 }

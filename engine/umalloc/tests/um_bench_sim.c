@@ -25,17 +25,9 @@ static struct um_thread *bth;
 #define WORK_TOUCH(p)   ((void)(p))
 #include "um_work.h"
 
-static void emit(const char *name, double ns)
-{
-	printf("%s %.2f\n", name, ns);
-	fflush(stdout);
-}
-
 int main(int argc, char **argv)
 {
-	long scale = argc > 1 ? atol(argv[1]) : 1;
-	if (scale < 1)
-		scale = 1;
+	long scale = work_scale(argc, argv);
 	struct ra_config cfg;
 	ra_config_default(&cfg);
 	cfg.mem = 1ull << 30;
@@ -53,7 +45,7 @@ int main(int argc, char **argv)
 	ra_set_current(m, t, 0);
 	bst = t->um;
 	ra_task_get(t);
-	work_all(scale, emit);
+	work_all(scale);
 	ra_task_put(m, t);
 	ra_machine_destroy(m);
 	return 0;

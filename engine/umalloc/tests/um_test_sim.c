@@ -809,6 +809,41 @@ static void test_brk_failure(void)
 	env_free(&e);
 }
 
+/* A foreign sbrk may leave the break at any byte. The new top is aligned
+ * (glibc's front_misalign correction) and a second sbrk page-aligns the
+ * end; so too in a non-contiguous arena (after the mmap fallback), where
+ * glibc itself trusts MORECORE's alignment and would hand out misaligned
+ * chunks (fuzz finding 652c9b08ebf4). */
+static void test_foreign_sbrk(void)
+{
+	struct env e = env_new();
+	um_os_brk(e.os, 1);                              /* the program's sbrk(1) */
+	um_addr p = M(&e, 10);
+	/* top at START + 0x10; the tcache chunk (0x290) first */
+	CHECK_EQ("contiguous: aligned after a foreign sbrk(1)", p, FAKE_BRK_START + 0x10 + 0x290 + 0x10);
+	CHECK_EQ("contiguous: break page-aligned again", fake_brk_now(e.os) & 0xfff, 0);
+	CHECK_EQ("contiguous: um_check", um_check(e.S, UM_CHECK_FULL), 0);
+	env_free(&e);
+
+	e = env_new();
+	um_os_brk(e.os, 1);
+	fake_fail_brk(e.os, 1);
+	p = M(&e, 10);                                   /* mmap as morecore: 1 MiB */
+	CHECK("non-contiguous: mmap as morecore", p >= 0x700000000000ULL);
+	fake_fail_brk(e.os, 0);
+	um_addr big = M(&e, 1000000);                    /* from that top */
+	CHECK("non-contiguous: from the morecore top", big > p && big < p + (1u << 20));
+	um_addr q = M(&e, 65536);                        /* top too small: sbrk at START + 1 */
+	CHECK_EQ("non-contiguous: sbrk'd top aligned", q, FAKE_BRK_START + 0x20);
+	CHECK_EQ("non-contiguous: break page-aligned again", fake_brk_now(e.os) & 0xfff, 0);
+	CHECK("non-contiguous: usable size", um_usable_size(e.S, q) >= 65536);
+	CHECK_EQ("non-contiguous: um_check", um_check(e.S, UM_CHECK_FULL), 0);
+	F(&e, q);
+	F(&e, big);
+	CHECK_EQ("non-contiguous: um_check after frees", um_check(e.S, UM_CHECK_FULL), 0);
+	env_free(&e);
+}
+
 int main(void)
 {
 	test_sizes();
@@ -830,6 +865,7 @@ int main(void)
 	test_threads();
 	test_clone();
 	test_brk_failure();
+	test_foreign_sbrk();
 	test_random();
 	printf("um_test_sim: %d passed, %d failed\n", g_pass, g_fail);
 	return g_fail ? 1 : 0;
