@@ -244,7 +244,13 @@ static void ck_arena(struct ck_ctx *c, struct um_arena *av, int level)
 	if (tsz > av->system_mem)
 		ck_problem(c, av->top + 16, "arena %d: top size %#llx > system_mem %#llx",
 		           av->idx, (unsigned long long)tsz, (unsigned long long)av->system_mem);
-	if (av == S->main && contiguous(av) && S->mp.sbrk_base + av->system_mem != av->top + tsz)
+	/* The top ends where the memory malloc got ends, rounded down to the
+	 * alignment: when a foreign sbrk left the break misaligned and the
+	 * correcting sbrk failed, sysmalloc rounds the top's end down (glibc
+	 * would write a size with flag bits set there) and up to 15 bytes past
+	 * it belong to no chunk. */
+	if (av == S->main && contiguous(av) &&
+	    ((S->mp.sbrk_base + av->system_mem) & ~(uint64_t)MALLOC_ALIGN_MASK) != av->top + tsz)
 		ck_problem(c, av->top + 16, "main arena: sbrk_base + system_mem (%#llx) != end of top (%#llx)",
 		           (unsigned long long)(S->mp.sbrk_base + av->system_mem),
 		           (unsigned long long)(av->top + tsz));
