@@ -74,7 +74,7 @@ hms() { printf '%02d:%02d:%02d' $(( $1 / 3600 )) $(( $1 % 3600 / 60 )) $(( $1 % 
 ours() {   # pgid: does the group still run something of this campaign?
   local p
   for p in $(pgrep -g "$1" 2>/dev/null); do
-    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -E -- "$C/|build/[a-z-]*/fuzz/fuzz_" && return 0
+    tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q -E -- "$C/|build/[a-z-]*/fuzz/fuzz_" && return 0
   done
   return 1
 }
@@ -142,13 +142,19 @@ afl_stats() {
   local execs=0 eps=0 edges=0 total=0 corpus=0 crashes=0 inst=0
   for f in "$dir"/*/plot_data; do
     [ -e "$f" ] || continue
-    inst=$((inst + 1)) e=0 s=0 g=0 q=0
+    inst=$((inst + 1)) e=0 s=0 g=0 q=0 rt=0
     last=$(grep -v '^#' "$f" | tail -1 | tr -d ' ' || true)
     if [ -n "$last" ]; then
-      IFS=, read -r _ _ _ q _ _ _ _ _ _ s e g <<<"$last"
+      IFS=, read -r rt _ _ q _ _ _ _ _ _ s e g <<<"$last"
+      # AFL++'s own figure is the speed of the last stretch, and the first
+      # one after the dry run of a big corpus is absurd (millions of
+      # execs/s): the run's average, execs over its seconds, instead
+      [ "${rt:-0}" -gt 0 ] 2>/dev/null && s=$(( ${e:-0} / rt ))
     else   # no plot line yet: the first fuzzer_stats
-      eval "$(awk -F' *: *' '$1=="execs_done"{print "e="$2} $1=="execs_per_sec"{print "s="$2}
+      eval "$(awk -F' *: *' '$1=="execs_done"{print "e="$2} $1=="run_time"{print "rt="$2}
               $1=="edges_found"{print "g="$2} $1=="corpus_count"{print "q="$2}' "${f%plot_data}fuzzer_stats" 2>/dev/null)"
+      s=0
+      [ "${rt:-0}" -gt 0 ] 2>/dev/null && s=$(( ${e:-0} / rt ))
     fi
     execs=$((execs + ${e:-0})); eps=$(awk -v a="$eps" -v b="${s:-0}" 'BEGIN{printf "%.0f", a + b}')
     [ "${g:-0}" -gt "$edges" ] && edges=$g

@@ -4,7 +4,12 @@
 # the release build for all of it, the ASan+UBSan build too (the corpora are
 # small: a few hundred inputs, about a minute under ASan on two cores; if
 # they grow past FUZZ_ASAN_MAX inputs per target, ASan replays the first
-# FUZZ_ASAN_MAX by name, a stable sample since names are hashes).
+# FUZZ_ASAN_MAX by name, a stable sample since names are hashes). Then the
+# release drivers once more in one process each (--speed 1: machines made
+# one after another, as a fuzzer runs them, reusing the kept host
+# mappings) with REFALLOC_KEEP_VERIFY=1: a kept mapping must be all zero
+# when it is taken again (machine.c), or one input's bytes would leak into
+# the next.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 JOBS=${JOBS:-$(nproc)}
@@ -25,5 +30,10 @@ for v in release asan; do
     grep '^FAIL' <<<"$out" | head -5 | sed 's/^/      /' || true
     echo "    $v: $(tail -1 <<<"$out")"
   done
+done
+for t in fuzz_engine fuzz_buddy fuzz_slab fuzz_vmalloc fuzz_umalloc; do
+  out=$(REFALLOC_KEEP_VERIFY=1 timeout 600 "build/release/fuzz/$t-test" --speed 1 "corpus/$t" 2>&1) || {
+    rc=1; echo "      $t: $(grep -m1 'engine bug\|FAIL\|ERROR' <<<"$out" || tail -1 <<<"$out")"; }
+  echo "    in one process, kept mappings verified: $(tail -1 <<<"$out" | sed 's/ in [0-9.]* s.*//')"
 done
 exit $rc

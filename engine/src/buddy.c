@@ -831,13 +831,26 @@ uint32_t ra_alloc_pages_pfn(ra_machine *m, ra_gfp_t gfp, unsigned order, enum ra
 	p->count = 0;
 	p->next = p->prev = 0;
 	account(m, owner, p->mt, 1 << order);
-	uint8_t *host = pfn_host(m, pfn);
+	/* not pfn_host(): handing a page out writes nothing; what writes it
+	 * later marks it (ram_written) */
+	uint8_t *host = m->ram + ((size_t)pfn << RA_PAGE_SHIFT);
 	size_t len = (size_t)RA_PAGE_SIZE << order;
 	ra_san_unpoison(host, len);
-	if (unlikely(m->valgrind))
+	if (unlikely(m->valgrind)) {
+		/* Valgrind: the memory is undefined until written, and the mapping
+		 * is never kept (machine.c), so nothing to skip or mark */
 		RA_VG_UNDEFINED(host, len);
-	if (gfp & RA___GFP_ZERO)
-		memset(host, 0, len);
+		if (gfp & RA___GFP_ZERO)
+			memset(host, 0, len);
+		return pfn;
+	}
+	if (gfp & RA___GFP_ZERO) {
+		/* a page this machine never wrote still holds the zeros it began
+		 * with (machine.c: a kept mapping is cleaned) */
+		for (uint32_t i = 0; i < 1u << order; i++)
+			if (ram_page_written(m, pfn + i))
+				memset(host + ((size_t)i << RA_PAGE_SHIFT), 0, RA_PAGE_SIZE);
+	}
 	return pfn;
 }
 

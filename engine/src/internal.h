@@ -278,6 +278,11 @@ struct ra_machine {
 	                                 written (every host pointer into RAM is taken through pfn_host
 	                                 or kaddr_host, which mark them): what is cleaned or unpoisoned
 	                                 at the end */
+	uint64_t *ram_written;        /* [nr_pages / 64 + 1] bits: pages the machine may have written (a
+	                                 host pointer taken into them: pfn_host, kaddr_host, marked
+	                                 ranges for writes that span pages); the others still hold the
+	                                 zeros the machine began with: what a __GFP_ZERO allocation need
+	                                 not clear, and what is not cleaned at the end */
 	uint8_t *san_guard;           /* ASan builds: one poisoned host page standing for every vmalloc guard
 	                                 page, so a trace's access to a guard page is ASan's to report */
 	struct ra_zone zones[RA_NR_ZONES];
@@ -370,10 +375,18 @@ static inline size_t ra_nr_pageblocks(const ra_machine *m)
  * of the next pageblock (an order-10 page is two pageblocks). */
 static inline void ram_mark(ra_machine *m, size_t off)
 {
-	size_t b = off >> (RA_PAGEBLOCK_ORDER + RA_PAGE_SHIFT);
+	size_t b = off >> (RA_PAGEBLOCK_ORDER + RA_PAGE_SHIFT), pfn = off >> RA_PAGE_SHIFT;
 	m->ram_dirty[b] = 1;
 	m->ram_dirty[b + 1] = 1;      /* the array has spare entries at the end */
+	m->ram_written[pfn >> 6] |= 1ULL << (pfn & 63);
 }
+static inline bool ram_page_written(const ra_machine *m, uint32_t pfn)
+{
+	return (m->ram_written[pfn >> 6] >> (pfn & 63)) & 1;
+}
+/* Pages [pfn, pfn + n) are about to be written through one host pointer
+ * (a slab, a copy or an access that spans pages): marked as written. */
+void ra_ram_mark_range(ra_machine *m, uint32_t pfn, uint32_t n);
 static inline uint8_t *pfn_host(ra_machine *m, uint32_t pfn)
 {
 	ram_mark(m, (size_t)pfn << RA_PAGE_SHIFT);

@@ -174,8 +174,11 @@ static bool keep_allowed(const ra_machine *m)
 	return no_swap;
 }
 
-/* Zero the resident host pages of [p, p+len): the rest reads as zero. */
-static bool clean_resident(uint8_t *p, size_t len)
+/* Zero the resident host pages of [p, p+len): the rest reads as zero.
+ * With a written bitmap (RAM: pages from pfn0 on), only the resident pages
+ * the machine wrote: the others are resident from an earlier machine and
+ * were zeroed when it gave them back. */
+static bool clean_resident(uint8_t *p, size_t len, const ra_machine *m, size_t pfn0)
 {
 	size_t npages = len >> RA_PAGE_SHIFT;
 	unsigned char vec[4096];
@@ -183,11 +186,60 @@ static bool clean_resident(uint8_t *p, size_t len)
 		size_t n = RA_MIN(npages - at, sizeof(vec));
 		if (mincore(p + (at << RA_PAGE_SHIFT), n << RA_PAGE_SHIFT, vec))
 			return false;
-		for (size_t i = 0; i < n; i++)
-			if (vec[i] & 1)
+		for (size_t i = 0; i < n; i++) {
+			size_t pfn = pfn0 + at + i;
+			if ((vec[i] & 1) && (!m || (pfn < m->nr_pages && ram_page_written(m, (uint32_t)pfn))))
 				memset(p + ((at + i) << RA_PAGE_SHIFT), 0, RA_PAGE_SIZE);
+		}
 	}
 	return true;
+}
+
+void ra_ram_mark_range(ra_machine *m, uint32_t pfn, uint32_t n)
+{
+	if (!n)
+		return;
+	ram_mark(m, (size_t)pfn << RA_PAGE_SHIFT);
+	ram_mark(m, (size_t)(pfn + n - 1) << RA_PAGE_SHIFT);
+	for (uint32_t b = (pfn >> RA_PAGEBLOCK_ORDER) + 1; b < (pfn + n - 1) >> RA_PAGEBLOCK_ORDER; b++)
+		m->ram_dirty[b] = 1;
+	for (uint32_t i = pfn; i < pfn + n;) {
+		if (!(i & 63) && i + 64 <= pfn + n) {
+			m->ram_written[i >> 6] = ~0ULL;
+			i += 64;
+		} else {
+			m->ram_written[i >> 6] |= 1ULL << (i & 63);
+			i++;
+		}
+	}
+}
+
+/* REFALLOC_KEEP_VERIFY=1: check that a kept mapping is all zero when it
+ * is taken again (every resident page), and abort if not: a write that
+ * did not mark its page (ram_written) would leak one machine's bytes into
+ * the next. For tests (ci/test.d/fuzz.sh); it costs a read of every
+ * resident page per machine. */
+static void verify_zero(const uint8_t *p, size_t len, int which)
+{
+	static int on = -1;
+	if (on < 0)
+		on = getenv("REFALLOC_KEEP_VERIFY") != NULL;
+	if (!on)
+		return;
+	static const uint64_t zero[RA_PAGE_SIZE / 8];
+	unsigned char vec[4096];
+	size_t npages = len >> RA_PAGE_SHIFT;
+	for (size_t at = 0; at < npages; at += sizeof(vec)) {
+		size_t n = RA_MIN(npages - at, sizeof(vec));
+		if (mincore((void *)(p + (at << RA_PAGE_SHIFT)), n << RA_PAGE_SHIFT, vec))
+			return;
+		for (size_t i = 0; i < n; i++)
+			if ((vec[i] & 1) && memcmp(p + ((at + i) << RA_PAGE_SHIFT), zero, RA_PAGE_SIZE)) {
+				fprintf(stderr, "refalloc: engine bug: a kept %s mapping holds non-zero bytes in page %zu "
+				        "(a write that did not mark its page)\n", which == KEEP_RAM ? "RAM" : "frame array", at + i);
+				abort();
+			}
+	}
 }
 
 /* A zero-filled lazy mapping of at least len bytes; *maplen gets its length. */
@@ -195,6 +247,7 @@ static void *map_take(const ra_machine *m, int which, size_t len, size_t *maplen
 {
 	if (kept[which].p && kept[which].len >= len && keep_allowed(m)) {
 		void *p = kept[which].p;
+		verify_zero(p, kept[which].len, which);
 		*maplen = kept[which].len;
 		kept[which].p = NULL;
 		return p;
@@ -211,13 +264,18 @@ static void *map_take(const ra_machine *m, int which, size_t len, size_t *maplen
 static void map_give(ra_machine *m, int which, void *p, size_t len)
 {
 	bool keep = !kept[which].p && keep_allowed(m) && len <= (which == KEEP_RAM ? RA_KEEP_RAM_MAX : RA_KEEP_MAX);
+	/* Only what this machine could have written: a kept mapping may be
+	 * longer (an earlier, larger machine's), and its pages beyond were
+	 * zeroed when that machine gave it back. */
 	if (keep && which == KEEP_FRAMES)
-		keep = clean_resident(p, len);
+		keep = clean_resident(p, RA_MIN(len, RA_ALIGN((size_t)m->nr_pages * sizeof(struct ra_page),
+		                                              (size_t)RA_PAGE_SIZE)), NULL, 0);
 	if (keep && which == KEEP_RAM) {
 		size_t block = (size_t)RA_PAGEBLOCK_PAGES << RA_PAGE_SHIFT;
 		for (size_t b = 0; keep && b <= ra_nr_pageblocks(m); b++)
 			if (m->ram_dirty[b] && b * block < len)
-				keep = clean_resident((uint8_t *)p + b * block, RA_MIN(block, len - b * block));
+				keep = clean_resident((uint8_t *)p + b * block, RA_MIN(block, len - b * block), m,
+				                      b * RA_PAGEBLOCK_PAGES);
 	}
 	if (keep) {
 		kept[which].p = p;
@@ -306,7 +364,8 @@ int ra_machine_create(ra_machine **mp, const struct ra_config *cfg, FILE *out, F
 	m->pageblock_mt = calloc(ra_nr_pageblocks(m), 1);
 	m->pageblock_retyped = calloc(ra_nr_pageblocks(m), 1);
 	m->ram_dirty = calloc(ra_nr_pageblocks(m) + 2, 1);   /* ram_mark writes one past */
-	if (!m->pages || !m->ram || !m->pageblock_mt || !m->pageblock_retyped || !m->ram_dirty) {
+	m->ram_written = calloc(m->nr_pages / 64 + 1, sizeof(uint64_t));
+	if (!m->pages || !m->ram || !m->pageblock_mt || !m->pageblock_retyped || !m->ram_dirty || !m->ram_written) {
 		ra_set_error(m, "cannot reserve host memory for a %llu MiB machine",
 		             (unsigned long long)(m->cfg.mem >> 20));
 		return RA_ENOMEM;
@@ -356,6 +415,7 @@ void ra_machine_destroy(ra_machine *m)
 			map_give(m, KEEP_RAM, m->ram, m->ram_map_len);
 	}
 	free(m->ram_dirty);
+	free(m->ram_written);
 	free(m->pageblock_mt);
 	free(m->pageblock_retyped);
 	for (uint32_t i = 0; i < m->nr_files; i++)

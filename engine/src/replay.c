@@ -130,6 +130,29 @@ void rp_twin_gone(struct replay *rp, struct rhandle *h)
 	h->twin = 0;
 }
 
+void rp_freed(struct replay *rp, struct rhandle *table, struct rhandle *h)
+{
+	bool stale = h->state != HS_LIVE;
+	h->state = HS_FREED;
+	rp_twin_gone(rp, h);
+	if (!stale)
+		return;
+	/* The engine took a free through a stale name: its address is live
+	 * again under another name (krealloc or realloc in place, a reused
+	 * address), and the free was that object's, as the kernel and libc see
+	 * it. The other name is stale from now on: what the trace does with it
+	 * is use after free. */
+	for (uint32_t k = 0; k <= rp->t->nnames; k++) {
+		struct rhandle *o = &table[k];
+		if (o != h && o->state == HS_LIVE && o->val == h->val &&
+		    ((1u << o->kind) & ((1u << HK_PAGES) | (1u << HK_KMALLOC) | (1u << HK_CACHE_OBJ) | (1u << HK_VMALLOC) |
+		                        (1u << HK_UCHUNK) | (1u << HK_UMMAP)))) {
+			o->state = HS_FREED;
+			rp_twin_gone(rp, o);
+		}
+	}
+}
+
 int rp_bind(struct replay *rp, struct rhandle *table, const struct ra_op *op, uint32_t consumed, int kind,
             uint64_t val, uint64_t size, uint32_t aux, void *ptr)
 {
@@ -182,10 +205,8 @@ static int kfree_op(struct replay *rp, const struct ra_op *op)
 	case RA_OP_VFREE:      rc = ra_vfree(m, h->val); break;
 	default:               rc = ra_iounmap(m, h->val); break;
 	}
-	if (rc == 0) {
-		h->state = HS_FREED;
-		rp_twin_gone(rp, h);
-	}
+	if (rc == 0)
+		rp_freed(rp, rp->kh, h);
 	return rc == 0 ? OUT_OK : OUT_FAIL;
 }
 
@@ -266,8 +287,7 @@ static int exec_kernel(struct replay *rp, const struct ra_op *op)
 			return OUT_FAIL;
 		if (ra_kmem_cache_free(m, c->ptr, h->val))
 			return OUT_FAIL;
-		h->state = HS_FREED;
-		rp_twin_gone(rp, h);
+		rp_freed(rp, rp->kh, h);
 		return OUT_OK;
 	case RA_OP_CACHE_SHRINK: case RA_OP_CACHE_DESTROY:
 		if ((r = want(rp, op, 0, 1u << HK_CACHE, &c)) != OUT_OK)

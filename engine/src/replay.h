@@ -88,6 +88,9 @@ void or_end(struct replay *rp);
  * see as blocks) count the trace's leaks independently of the engine. */
 void rp_twin_bound(struct replay *rp, struct rhandle *h);
 void rp_twin_gone(struct replay *rp, struct rhandle *h);
+/* h's object was freed (by the engine's verdict): h and, when h was a stale
+ * name, any live name of table at the same address (see replay.c). */
+void rp_freed(struct replay *rp, struct rhandle *table, struct rhandle *h);
 void rp_twins_of_dead_tasks(struct replay *rp);
 void rp_twins_fork(struct replay *rp, struct rhandle *table, uint32_t n);
 

@@ -203,10 +203,8 @@ static int exec_malloc_family(struct replay *rp, const struct ra_op *op, struct 
 				rp_bind(rp, table_of(rp, t), op, op->h[0], HK_UCHUNK, 0, 0, 0, NULL);
 			return OUT_OK;
 		}
-		if (n && h->state != HS_NULL) {
-			h->state = HS_FREED;
-			rp_twin_gone(rp, h);
-		}
+		if (n && h->state != HS_NULL)
+			rp_freed(rp, table_of(rp, t), h);
 		return ubind(rp, t, op, op->h[0], HK_UCHUNK, n, (uint64_t)op->a[0]);
 	}
 	case RA_OP_FREE:
@@ -216,8 +214,7 @@ static int exec_malloc_family(struct replay *rp, const struct ra_op *op, struct 
 			return OUT_OK;
 		if (UM_CALL(rp, t, um_free(um, th, h->val)))
 			return OUT_FAIL;
-		h->state = HS_FREED;
-		rp_twin_gone(rp, h);
+		rp_freed(rp, table_of(rp, t), h);
 		ra_user_poison(rp->m, t, h->val, h->size, true);
 		return OUT_OK;
 	case RA_OP_MALLOPT:

@@ -497,6 +497,7 @@ static uint32_t new_slab(ra_machine *m, struct ra_cache *s, ra_gfp_t gfp)
 	s->slab_pages += 1u << order;
 	uint8_t *host = pfn_host(m, pfn);
 	size_t bytes = (size_t)RA_PAGE_SIZE << order;
+	ra_ram_mark_range(m, pfn, 1u << order);    /* objects span its pages: every one is written */
 	if (s->flags & RA_SLAB_POISON)
 		ra_raw_fill(host, POISON_INUSE, bytes);
 	/* Chain all objects in address order; debug caches get their red zones,
@@ -1082,6 +1083,7 @@ ra_addr_t ra_krealloc(ra_machine *m, ra_addr_t p, size_t size, ra_gfp_t gfp)
 	}
 	ra_addr_t n = ra_kmalloc(m, size, gfp);
 	if (n && ks) {
+		ra_ram_mark_range(m, kaddr_pfn(n), kaddr_pfn(n + ks - 1) - kaddr_pfn(n) + 1);
 		ra_raw_copy(kaddr_host(m, n), kaddr_host(m, p), ks);
 		ra_kfree(m, p);
 	}

@@ -424,6 +424,8 @@ static uint8_t *kmap(ra_machine *m, ra_addr_t addr, size_t *chunk, const char *w
 				ok += RA_PAGE_SIZE;
 			*chunk = RA_MIN(*chunk, ok);
 		}
+		uint32_t first = kaddr_pfn(addr);
+		ra_ram_mark_range(m, first, kaddr_pfn(addr + *chunk - 1) - first + 1);
 		return kaddr_host(m, addr);
 	}
 	if (addr >= RA_VMALLOC_START && addr < RA_VMALLOC_END) {
@@ -446,8 +448,11 @@ static uint8_t *kmap(ra_machine *m, ra_addr_t addr, size_t *chunk, const char *w
 
 void *ra_host_ptr(ra_machine *m, ra_addr_t addr, size_t len)
 {
-	if (kaddr_valid(m, addr) && kaddr_valid(m, addr + len - 1))
+	if (kaddr_valid(m, addr) && kaddr_valid(m, addr + len - 1)) {
+		if (len)
+			ra_ram_mark_range(m, kaddr_pfn(addr), kaddr_pfn(addr + len - 1) - kaddr_pfn(addr) + 1);
 		return kaddr_host(m, addr);
+	}
 	return NULL;
 }
 
