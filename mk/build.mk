@@ -93,6 +93,15 @@ lib: $(LIB)
 tool: $(TOOL)
 unit: $(UNIT_BINS)
 
+# libFuzzer: no CMP tracing in the address-space code and the validators.
+# Their page-table walks and VMA searches compare in tight loops that took
+# half of fuzz_engine's time traced, for comparisons no input byte feeds
+# directly (the decoder already aims sizes at the class boundaries; the
+# parsers, slab, buddy and umalloc keep it, and so does AFL++'s CMPLOG).
+ifeq ($(V),libfuzzer)
+$(B)/engine/src/mm.o $(B)/engine/src/check.o: CFLAGS += -fno-sanitize-coverage=trace-cmp
+endif
+
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
