@@ -25,11 +25,15 @@ fz_build V=release lib tool
 fz_build V=asan fuzz-tests
 fz_build V=asan tool 2>/dev/null || true
 
+# findings of earlier runs stay in $OUT/findings; this run's are listed and
+# decide the exit status
+known=$(tail -n +2 "$OUT/findings/index.tsv" 2>/dev/null | cut -f1 | sort || true)
 summary=$OUT/summary.tsv
 printf 'target\tengine\tseconds\texecs\texecs_per_s\tcoverage\tcorpus_start\tcorpus_end\tcrashes\tfindings\n' >"$summary"
 rc=0
 for t in $targets; do
-  w=$OUT/$t; mkdir -p "$w/corpus" "$w/crashes"
+  w=$OUT/$t; mkdir -p "$w/corpus"
+  rm -rf "$w/crashes"; mkdir -p "$w/crashes"      # an earlier run's were triaged into findings/
   cp -n corpus/"$t"/* "$w/corpus/" 2>/dev/null || true
   n0=$(ls "$w/corpus" | wc -l)
   echo "--> $t"
@@ -71,8 +75,15 @@ done
 echo
 echo "==> make fuzz summary ($OUT/summary.tsv)"
 column -t -s $'\t' "$summary" | sed 's/^/    /'
-if [ -f "$OUT/findings/index.tsv" ] && [ "$(wc -l <"$OUT/findings/index.tsv")" -gt 1 ]; then
-  echo "    findings ($OUT/findings/<id>/README tells how to reproduce each):"
-  tail -n +2 "$OUT/findings/index.tsv" | awk -F'\t' '{printf "      %s %-16s %-9s x%-3s %s\n", $1, $2, $3, $5, substr($4,1,100)}'
+if [ -f "$OUT/findings/index.tsv" ]; then
+  new=$(tail -n +2 "$OUT/findings/index.tsv" | awk -F'\t' -v known="$known" '
+        BEGIN { n = split(known, k, "\n"); for (i = 1; i <= n; i++) seen[k[i]] = 1 }
+        !($1 in seen) { printf "      %s %-16s %-9s x%-3s %s\n", $1, $2, $3, $5, substr($4,1,100) }')
+  if [ -n "$new" ]; then
+    echo "    findings of this run ($OUT/findings/<id>/README tells how to reproduce each):"
+    echo "$new"
+  fi
+  old=$(grep -c . <<<"$known" || true)
+  [ "${old:-0}" -gt 0 ] && echo "    ($old finding(s) of earlier runs in $OUT/findings/index.tsv)"
 fi
 exit $rc

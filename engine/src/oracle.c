@@ -425,13 +425,15 @@ void or_before(struct replay *rp, const struct ra_op *op)
 		if (op->code != RA_OP_MUNMAP && !ra_task_umthread(t, ra_mm_world(rp->m)->cur_tid))
 			return;     /* no thread to run malloc on: the op fails, nothing is freed */
 		if (op->code == RA_OP_REALLOC) {
-			struct sobj *o = h->state == HS_LIVE ? find(or, as, h->val) : NULL;
+			/* a freed name whose address is live again (another name's
+			 * block) reallocs that block: malloc cannot tell them apart */
+			struct sobj *o = h->state == HS_LIVE || h->state == HS_FREED ? find(or, as, h->val) : NULL;
 			if (o && !o->tainted) {
 				or->old_size = RA_MIN(o->size, (uint64_t)SAMPLE);
 				or->old_valid = !mem_io(rp, as, o->addr, or->old_head, (size_t)or->old_size, false);
 				or->old_as = as;
 			}
-			if (h->state != HS_LIVE || !o) {
+			if (!o) {
 				if (h->state == HS_FREED) {
 					or->expect = 2;
 					snprintf(or->why, sizeof(or->why), "realloc of freed '%s'", rp->t->names[op->h[0]]);
