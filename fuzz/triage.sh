@@ -75,7 +75,14 @@ for in in "$@"; do
   # the text reproducer and its replay
   if [ -n "$prof" ]; then
     tool=build/release/refalloc; [ -x "$tool" ] || tool=$FZ_ASAN/refalloc
-    "$tool" trace decode --profile="$prof" "$d/min" "$d/repro.trace"
+    # the decoder is part of what is fuzzed: if it is what fails, say so
+    # in the reproducer's place and go on with the other inputs
+    drc=0
+    "$tool" trace decode --profile="$prof" "$d/min" "$d/repro.trace" 2>"$d/decode.err" || drc=$?
+    if [ $drc != 0 ]; then
+      printf '# refalloc trace decode failed on this input (exit %s): the decoder is the finding;\n# see decode.err and signature.txt, and run the binary input with the -test driver\n' \
+        "$drc" >"$d/repro.trace"
+    fi
     (FZ_SIG_LOG=$d/replay.txt fz_signature "$t" "$d/min" >/dev/null 2>&1) || true
     cat >"$d/README" <<EOF
 $t finding $id: $(sed -n 1p "$d/signature.txt" | cut -f1)

@@ -271,8 +271,17 @@ static void steal_suitable_fallback(ra_machine *m, struct ra_zone *z, uint32_t p
 	int old_mt = pageblock_mt(m, pfn);
 	z->nr_steal++;
 	if (cur_order >= RA_PAGEBLOCK_ORDER) {
-		for (uint32_t p = pfn; p < pfn + (1u << cur_order); p += RA_PAGEBLOCK_PAGES)
+		/* change_pageblock_range(). A buddy this large may span a
+		 * pageblock still typed HighAtomic whose free pages an unreserve
+		 * moved off its list with the first block's: it leaves the
+		 * reserve here, and its count with it, so that
+		 * nr_reserved_highatomic stays a pageblock per HighAtomic
+		 * pageblock (check.c) */
+		for (uint32_t p = pfn; p < pfn + (1u << cur_order); p += RA_PAGEBLOCK_PAGES) {
+			if (pageblock_mt(m, p) == MT_HIGHATOMIC)
+				z->nr_reserved_highatomic -= RA_MIN((uint64_t)RA_PAGEBLOCK_PAGES, z->nr_reserved_highatomic);
 			set_pageblock_mt(m, p, start_mt);
+		}
 		move_to_free_list(m, z, pfn, cur_order, start_mt);
 		return;
 	}

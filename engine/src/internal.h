@@ -370,9 +370,10 @@ static inline size_t ra_nr_pageblocks(const ra_machine *m)
 	return ((size_t)m->nr_pages + RA_PAGEBLOCK_PAGES - 1) / RA_PAGEBLOCK_PAGES;
 }
 
-/* Host addresses of simulated RAM. Both mark the pageblock and the next one
- * dirty: a pointer taken here may be used for a range that ends at the end
- * of the next pageblock (an order-10 page is two pageblocks). */
+/* Host addresses of simulated RAM. Both mark the page written, and the
+ * pageblock and the next one dirty: a pointer taken here may be used for a
+ * range that ends at the end of the next pageblock (an order-10 page is two
+ * pageblocks; ASan's poisoning of it is undone per dirty pageblock). */
 static inline void ram_mark(ra_machine *m, size_t off)
 {
 	size_t b = off >> (RA_PAGEBLOCK_ORDER + RA_PAGE_SHIFT), pfn = off >> RA_PAGE_SHIFT;

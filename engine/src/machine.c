@@ -146,9 +146,11 @@ static void *map_lazy(size_t len)
  * clear, which dominated the cost of an input. A kept mapping is cleaned
  * when it is given back, so it is all zero when taken, exactly as a fresh
  * one: outputs never depend on earlier machines (test_machine.c checks it).
- * Cleaning zeroes only resident host pages (mincore() names them) and, for
- * RAM, only in the pageblocks the machine marked dirty (every host pointer
- * into RAM is taken through pfn_host/kaddr_host, which mark them).
+ * Cleaning zeroes only resident host pages (mincore() names them): of the
+ * frame array, those within this machine's frames; of RAM, those the
+ * machine wrote (ram_written: every host pointer into RAM is taken through
+ * pfn_host/kaddr_host, which mark its page, and writes that span pages
+ * mark their range). REFALLOC_KEEP_VERIFY checks the result.
  *
  * Kept only when that is sound: not under Valgrind (its client requests
  * describe the old machine, and leaked objects must stay visible in RAM),

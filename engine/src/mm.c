@@ -143,6 +143,14 @@ static uint64_t *pte_lookup(struct ra_mm *mm, uint64_t va)
 	return l ? &l->pte[PTE_IDX(va)] : NULL;
 }
 
+uint32_t ra_user_pfn(const struct ra_task *t, uint64_t va)
+{
+	uint64_t *pte = t->mm ? pte_lookup(t->mm, va) : NULL;
+	if (!pte || !(*pte & PTE_PRESENT) || (*pte & PTE_ZERO))
+		return RA_NOPFN;
+	return (uint32_t)PTE_PFN(*pte);
+}
+
 static void put_user_page(ra_machine *m, uint32_t pfn)
 {
 	struct ra_page *p = pfn_page(m, pfn);
@@ -2004,6 +2012,22 @@ int um_os_mprotect(struct um_os *os, um_addr addr, size_t len, int prot) { retur
 
 /* MREMAP_MAYMOVE: grow in place when the next VMA leaves room, else move
  * the page table entries (the pages themselves do not move). */
+/* The leaf table that holds pte slot pe (of address va). */
+static struct pt_leaf *leaf_of(uint64_t *pe, uint64_t va)
+{
+	return (struct pt_leaf *)((char *)(pe - PTE_IDX(va)) - offsetof(struct pt_leaf, pte));
+}
+
+/* Move the entry at from (of address fva) to leaf l's slot for va; the
+ * source leaf loses the entry without freeing the page. */
+static void move_pte(struct pt_leaf *l, uint64_t va, uint64_t *from, uint64_t fva)
+{
+	l->pte[PTE_IDX(va)] = *from;
+	l->used++;
+	*from = 0;
+	leaf_of(from, fva)->used--;
+}
+
 um_addr um_os_mremap(struct um_os *os, um_addr addr, size_t oldlen, size_t newlen)
 {
 	ra_machine *m = os->m;
@@ -2041,6 +2065,8 @@ um_addr um_os_mremap(struct um_os *os, um_addr addr, size_t oldlen, size_t newle
 			unaccount_commit(m, mm, grow);
 		return 0;
 	}
+	uint64_t moved = 0;
+	bool failed = false;
 	for (uint64_t off = 0; off < oldlen; off += RA_PAGE_SIZE) {
 		uint64_t *pe = pte_lookup(mm, addr + off);
 		if (!pe || !(*pe & PTE_PRESENT))
@@ -2049,16 +2075,33 @@ um_addr um_os_mremap(struct um_os *os, um_addr addr, size_t oldlen, size_t newle
 		if (!ra_task_alive(t))
 			return 0;
 		pe = pte_lookup(mm, addr + off);
-		if (!l || !pe)
-			break;     /* no table for it: the page is lost as with -ENOMEM */
-		l->pte[PTE_IDX(na + off)] = *pe;
-		l->used++;
-		/* the source leaf loses the entry without freeing the page */
-		struct pt_leaf *sl = (struct pt_leaf *)((char *)(pe - PTE_IDX(addr + off)) - offsetof(struct pt_leaf, pte));
-		*pe = 0;
-		sl->used--;
+		if (!l || !pe) {
+			failed = true;      /* no page table for it */
+			break;
+		}
+		move_pte(l, na + off, pe, addr + off);
+		moved = off + RA_PAGE_SIZE;
 	}
 	tlb_flush(mm);
+	if (failed) {
+		/* move_vma(): the entries moved so far go back (their old tables
+		 * are still there), the new area is unmapped and mremap fails
+		 * with ENOMEM: the old mapping is as it was */
+		for (uint64_t off = 0; off < moved; off += RA_PAGE_SIZE) {
+			uint64_t *np = pte_lookup(mm, na + off), *op = pte_lookup(mm, addr + off);
+			if (!np || !(*np & PTE_PRESENT))
+				continue;
+			RA_BUG_ON(m, !op);
+			move_pte(leaf_of(op, addr + off), addr + off, np, na + off);
+		}
+		tlb_flush(mm);
+		unmap_range(m, mm, na, na + newlen);
+		if (flags & VM_ACCOUNT) {       /* unmap_range uncharged newlen; the old range keeps its charge */
+			mm->committed += oldlen >> RA_PAGE_SHIFT;
+			m->mmw->committed_as += oldlen >> RA_PAGE_SHIFT;
+		}
+		return 0;
+	}
 	/* the old range's charge moves with the mapping (move_vma()) */
 	unmap_range(m, mm, addr, addr + oldlen);
 	if (flags & VM_ACCOUNT) {

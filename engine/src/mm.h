@@ -120,6 +120,9 @@ struct ra_task *ra_task_fork(ra_machine *m, struct ra_task *parent, uint32_t tid
 void ra_task_exit(ra_machine *m, struct ra_task *t);
 /* Make thread tid of t current, creating it if needed; false if that fails. */
 bool ra_task_thread(ra_machine *m, struct ra_task *t, uint32_t tid);
+/* The frame user address va of t maps (no fault taken), RA_NOPFN for none
+ * or the shared zero page. */
+uint32_t ra_user_pfn(const struct ra_task *t, uint64_t va);
 void ra_set_current(ra_machine *m, struct ra_task *t, uint32_t tid);
 static inline bool ra_task_alive(const struct ra_task *t) { return t && t->state == TASK_ALIVE; }
 struct um_thread *ra_task_umthread(struct ra_task *t, uint32_t tid);

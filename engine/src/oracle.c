@@ -350,6 +350,25 @@ static void taint_range(struct replay *rp, uint32_t as, uint64_t a, uint64_t len
 	}
 	if (covered < len)
 		or->taint_kernel = true;
+	/* A stray kernel write through the direct map may land in pages that
+	 * back user memory: the blocks of every task mapping them are changed
+	 * behind malloc's back too. */
+	if (!as && covered < len && kaddr_valid(rp->m, a)) {
+		uint32_t p0 = kaddr_pfn(a), p1 = kaddr_valid(rp->m, a + len - 1) ? kaddr_pfn(a + len - 1) : rp->m->nr_pages - 1;
+		for (uint32_t i = lower(or, 1, 0); i < or->n; i++) {
+			struct sobj *o = &or->v[i];
+			struct ra_task *t = task_of(rp, o->as);
+			if (o->tainted || !ra_task_alive(t))
+				continue;
+			for (uint64_t va = o->addr & ~(uint64_t)(RA_PAGE_SIZE - 1); va < o->addr + o->size; va += RA_PAGE_SIZE) {
+				uint32_t pfn = ra_user_pfn(t, va);
+				if (pfn != RA_NOPFN && pfn >= p0 && pfn <= p1) {
+					o->tainted = 1;
+					break;
+				}
+			}
+		}
+	}
 }
 
 /* === Hooks =============================================================== */
@@ -535,18 +554,19 @@ void or_after(struct replay *rp, const struct ra_op *op, int outcome, unsigned l
 	or->expect = 0;
 	switch (op->code) {
 	case RA_OP_ALLOC_PAGES: case RA_OP_KMALLOC: case RA_OP_KZALLOC: case RA_OP_KREALLOC: case RA_OP_CACHE_ALLOC:
-	case RA_OP_VMALLOC: case RA_OP_VZALLOC: case RA_OP_IOREMAP:
+	case RA_OP_VMALLOC: case RA_OP_VZALLOC: case RA_OP_IOREMAP: {
+		struct sobj kept = { .kind = HK_NONE };
 		if (op->code == RA_OP_KREALLOC && outcome == OUT_OK) {
-			/* the old object is consumed */
+			/* the old object is consumed; in place, it is re-registered
+			 * under the new name below, and stays what it was: an object
+			 * of a kmem cache (krealloc works on any slab object, by
+			 * ksize()) remains one, for kmem_cache_free() */
 			struct rhandle *oh = &rp->kh[op->h[0]];
-			if (oh->val && oh->val != rp->kh[op->out != RA_NONAME ? op->out : op->h[0]].val) {
-				struct sobj *o = find(or, 0, oh->val);
-				if (o)
-					del(or, o);
-			} else if (oh->val) {
-				struct sobj *o = find(or, 0, oh->val);
-				if (o)
-					del(or, o);     /* in place: re-registered under the new name below */
+			struct sobj *o = oh->val ? find(or, 0, oh->val) : NULL;
+			if (o) {
+				if (o->addr == rp->kh[op->out != RA_NONAME ? op->out : op->h[0]].val)
+					kept = *o;
+				del(or, o);
 			}
 		}
 		if (outcome != OUT_OK || op->out == RA_NONAME)
@@ -557,7 +577,16 @@ void or_after(struct replay *rp, const struct ra_op *op, int outcome, unsigned l
 		/* krealloc copies the old contents in: its zeroing covers only the rest */
 		add(rp, op, 0, h, op->out, op->code == RA_OP_KZALLOC || op->code == RA_OP_VZALLOC ||
 		    (op->code != RA_OP_KREALLOC && (op->gfp & RA___GFP_ZERO)));
+		if (kept.kind == HK_CACHE_OBJ) {
+			struct sobj *n = find(or, 0, h->val);
+			if (n) {
+				n->kind = HK_CACHE_OBJ;
+				n->cache = kept.cache;
+				n->rcache = kept.rcache;
+			}
+		}
 		break;
+	}
 	case RA_OP_FREE_PAGES: case RA_OP_KFREE: case RA_OP_VFREE: case RA_OP_IOUNMAP: case RA_OP_CACHE_FREE:
 		if (outcome == OUT_OK) {
 			h = &rp->kh[op->h[op->code == RA_OP_CACHE_FREE]];

@@ -248,10 +248,8 @@ static int exec_kernel(struct replay *rp, const struct ra_op *op)
 		 * freeing the old one: krealloc went through and the old pointer
 		 * is consumed, as in the kernel. */
 		bool misuse = ra_reports(m) != before && (!n || n == RA_ZERO_SIZE_PTR);
-		if (n && !misuse && h->state != HS_NULL) {
-			h->state = HS_FREED;   /* the old pointer is consumed, moved or not */
-			rp_twin_gone(rp, h);
-		}
+		if (n && !misuse && h->state != HS_NULL)
+			rp_freed(rp, rp->kh, h);   /* the old pointer is consumed, moved or not */
 		if (misuse) {
 			/* refused: the old object stays as it was, the result is NULL */
 			if (op->out != RA_NONAME && op->out != op->h[0] &&

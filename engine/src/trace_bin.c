@@ -838,13 +838,18 @@ static int u_access(struct walker *w, enum cls c, const struct ra_op *in)
 	op->h[0] = name;
 	unsigned mode = c_sel(w, 3, in ? ((in->flags & RA_OPF_HAS_LEN) ? 2 : (in->flags & RA_OPF_HAS_OFF) ? 1 : 0) : 0);
 	if (mode >= 1) {
-		uint64_t off = c_var(w, in ? (uint64_t)in->a[0] : 0) % size;
+		uint64_t off = c_var(w, in ? (uint64_t)in->a[0] : 0);
+		off = size ? off % size : 0;
 		op->a[0] = (int64_t)off;
 		op->flags |= RA_OPF_HAS_OFF;
 		if (w->enc && (uint64_t)in->a[0] != off)
 			return -1;
 		if (mode == 2) {
-			uint64_t len = c_var(w, in ? (uint64_t)in->a[1] : 0) % (size - off + 1);
+			/* any length up to the end; a record may span the whole
+			 * 64-bit range (size - off + 1 wraps to 0) */
+			uint64_t len = c_var(w, in ? (uint64_t)in->a[1] : 0), span = size - off;
+			if (span != UINT64_MAX)
+				len %= span + 1;
 			op->a[1] = (int64_t)len;
 			op->flags |= RA_OPF_HAS_LEN;
 			if (w->enc && (uint64_t)in->a[1] != len)
