@@ -110,6 +110,11 @@ fz_signature() {
     cls=$(echo "$line" | sed -E 's/^BUG: refalloc: ([a-z]+):.*/\1/')
   elif line=$(grep -m1 -E 'end of trace: invariants broken|invariants broken' "$out"); then
     cls=invariant
+    # the validator's own words (a heap check reports as heap corruption)
+    # name the problem better than the count
+    local what
+    what=$(grep -m1 -E '^BUG: refalloc: ' "$out" || true)
+    [ -n "$what" ] && line=$what
   elif line=$(grep -m1 -E '^fuzz_trace_text: ' "$out"); then
     cls=parser
   elif line=$(grep -m1 -E 'refalloc fuzz: .*finding' "$out"); then
@@ -122,11 +127,11 @@ fz_signature() {
     cls=none; line="does not reproduce (replay exit $rc)"
   fi
   local norm
+  line=${line//$work\/t.trace/repro.trace}
   norm=$(printf '%s' "$line" | sed -E \
       -e 's/ at pc 0x[0-9a-f]+ bp 0x[0-9a-f]+ sp 0x[0-9a-f]+//' \
       -e 's/\([^()]*:[0-9]+\)//g' -e 's/0x[0-9a-fA-F]+/#/g' -e "s/'[^']*'/'?'/g" \
       -e 's/==[0-9]+==//g' -e 's/\b(pid|thread|T)[ :]?[0-9]+/\1?/g' -e 's/[0-9]+/N/g' -e 's/[[:space:]]+/ /g' -e 's/ +$//')
-  line=${line//$work\/t.trace/repro.trace}
   printf '%s\t%s\n%s\n' "$cls" "$norm" "$line"
   cp "$out" "${FZ_SIG_LOG:-/dev/null}" 2>/dev/null || true
   rm -rf "$work"

@@ -270,6 +270,14 @@ static void steal_suitable_fallback(ra_machine *m, struct ra_zone *z, uint32_t p
 {
 	int old_mt = pageblock_mt(m, pfn);
 	z->nr_steal++;
+	/* "This can happen due to races and we want to prevent broken
+	 * highatomic accounting": a free page of a HighAtomic pageblock found
+	 * on another type's list (moved there with a neighbour's block) is
+	 * taken alone, the pageblock keeps its type */
+	if (old_mt == MT_HIGHATOMIC) {
+		move_to_free_list(m, z, pfn, cur_order, start_mt);
+		return;
+	}
 	if (cur_order >= RA_PAGEBLOCK_ORDER) {
 		/* change_pageblock_range(). A buddy this large may span a
 		 * pageblock still typed HighAtomic whose free pages an unreserve

@@ -86,6 +86,21 @@ static struct sobj *find(struct oracle *or, uint32_t as, uint64_t addr)
 	return i < or->n && or->v[i].as == as && or->v[i].addr == addr ? &or->v[i] : NULL;
 }
 
+/* The object a free op frees at addr. iounmap() takes any address in the
+ * mapping's first page (x86's iounmap masks it to the page, then finds
+ * the area by its start): the live ioremap that begins in that page. */
+static struct sobj *find_freed(struct oracle *or, int code, uint64_t addr)
+{
+	struct sobj *o = find(or, 0, addr);
+	if (o || code != RA_OP_IOUNMAP)
+		return o;
+	uint64_t page = addr & ~(uint64_t)(RA_PAGE_SIZE - 1);
+	for (uint32_t i = lower(or, 0, page); i < or->n && or->v[i].as == 0 && or->v[i].addr < page + RA_PAGE_SIZE; i++)
+		if (or->v[i].kind == HK_IOREMAP)
+			return &or->v[i];
+	return NULL;
+}
+
 static void del(struct oracle *or, struct sobj *o)
 {
 	uint32_t i = (uint32_t)(o - or->v);
@@ -294,7 +309,7 @@ static void expect_free(struct replay *rp, const struct ra_op *op, uint32_t as, 
 	or->expect = 0;
 	if (h->state == HS_NULL || h->state == HS_UNBOUND || !h->val || h->val == RA_ZERO_SIZE_PTR)
 		return;
-	struct sobj *o = find(or, as, h->val);
+	struct sobj *o = as ? find(or, as, h->val) : find_freed(or, op->code, h->val);
 	if (!o) {
 		or->expect = 2;
 		snprintf(or->why, sizeof(or->why), "%s of 0x%" PRIx64 ", which is no live object", ra_op_names[op->code],
@@ -590,7 +605,7 @@ void or_after(struct replay *rp, const struct ra_op *op, int outcome, unsigned l
 	case RA_OP_FREE_PAGES: case RA_OP_KFREE: case RA_OP_VFREE: case RA_OP_IOUNMAP: case RA_OP_CACHE_FREE:
 		if (outcome == OUT_OK) {
 			h = &rp->kh[op->h[op->code == RA_OP_CACHE_FREE]];
-			struct sobj *o = h->val ? find(or, 0, h->val) : NULL;
+			struct sobj *o = h->val ? find_freed(or, op->code, h->val) : NULL;
 			if (o)
 				del(or, o);
 		}

@@ -1069,6 +1069,13 @@ ra_addr_t ra_krealloc(ra_machine *m, ra_addr_t p, size_t size, ra_gfp_t gfp)
 				          "krealloc(0x%016" PRIx64 "): %s", p, idx < 0 ? "not an object" : "object is free");
 				return 0;
 			}
+			/* as kfree: an object the kernel holds for itself (a vmalloc
+			 * area's page array) is no trace's to resize */
+			if (sl->internal && (sl->internal[idx >> 6] >> (idx & 63) & 1)) {
+				ra_report(m, RC_INVALID_FREE, s->name, "krealloc(0x%016" PRIx64 "): the kernel's own object, "
+				          "not the trace's", p);
+				return 0;
+			}
 		}
 		ks = ra_ksize(m, p);
 		if (ks >= size) {

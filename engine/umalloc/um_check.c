@@ -170,8 +170,13 @@ static void ck_segment(struct ck_ctx *c, struct um_arena *av, um_addr start, um_
 		if (sz == 0 && (h & PREV_INUSE) && p + CHUNK_HDR_SZ == end)
 			return;                                      /* final fencepost */
 		if (av == S->main && sz == CHUNK_HDR_SZ && chunksize_of(ck_hdr(S, p + sz)) == CHUNK_HDR_SZ) {
-			/* double fencepost after a foreign sbrk: next segment */
-			um_addr nx = ck_next_segment(S, p + 2 * CHUNK_HDR_SZ, av->top);
+			/* double fencepost after a foreign sbrk: next segment. When
+			 * the old top was 16 bytes too small to free, its 16-byte
+			 * remnant comes first: three in a row, the last two fences */
+			um_addr q = p + 2 * CHUNK_HDR_SZ;
+			if (q + CHUNK_HDR_SZ <= end && ck_state(S, q) == RS_FENCE && chunksize_of(ck_hdr(S, q)) == CHUNK_HDR_SZ)
+				q += CHUNK_HDR_SZ;
+			um_addr nx = ck_next_segment(S, q, av->top);
 			prev_free = false;
 			p = nx;
 			continue;

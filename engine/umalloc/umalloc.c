@@ -1723,7 +1723,10 @@ static const char *free_diag(struct um_state *S, um_addr p, uint64_t v, bool rea
 		return "realloc(): invalid old size";
 	if (!rea && size <= S->global_max_fast)
 		return "free(): invalid next size (fast)";
-	um_addr end = av->top + top_size(S, av, "malloc(): corrupted top size");
+	/* the diagnosis reads the top's size as it is: the refusal it words
+	 * runs before the operation's guard, where a second finding (the top
+	 * damaged too) must not abort */
+	um_addr end = av->top ? av->top + chunksize_of(LD(S, av->top + SIZE_SZ)) : 0;
 	if (contiguous(av) && p + size >= end)
 		return rea ? "realloc(): invalid next size" : "double free or corruption (out)";
 	struct um_rent *ne = reg_find(S, p + size);
