@@ -15,6 +15,7 @@
 #include "refalloc/refalloc.h"
 #include "refalloc/trace.h"
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -103,6 +104,11 @@ void bench_host_json(FILE *f, const struct bench_host *h);
 /* Minimal JSON helpers: a string with escapes, a finite double or null. */
 void bench_json_str(FILE *f, const char *s);
 void bench_json_num(FILE *f, double v);
+/* "FILE:LINE: message" of trace t's op into err[errlen]; returns -1. */
+int bench_op_verror(char *err, size_t errlen, const struct ra_trace *t, const struct ra_op *op, const char *fmt,
+                    va_list ap) __attribute__((format(printf, 5, 0)));
+int bench_op_error(char *err, size_t errlen, const struct ra_trace *t, const struct ra_op *op, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
 /* === esim.c: the engine, stepped operation by operation ================= */
 

@@ -83,17 +83,7 @@ void bench_run_opts_default(struct bench_run_opts *o)
 	o->time_ops = 1;
 }
 
-static int eerr(struct esim *e, const struct ra_op *op, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int eerr(struct esim *e, const struct ra_op *op, const char *fmt, ...)
-{
-	int n = snprintf(e->err, e->errlen, "%s:%u: ", e->t->file, op->line);
-	va_list ap;
-	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < e->errlen)
-		vsnprintf(e->err + n, e->errlen - (size_t)n, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#define eerr(e, op, ...) bench_op_error((e)->err, (e)->errlen, (e)->t, (op), __VA_ARGS__)
 
 /* A check failed: counted, the first one described (FILE:LINE). */
 static void efail(struct esim *e, const struct ra_op *op, uint64_t *counter, const char *fmt, ...)
@@ -103,10 +93,9 @@ static void efail(struct esim *e, const struct ra_op *op, uint64_t *counter, con
 	(*counter)++;
 	if (e->failed++)
 		return;
-	int n = snprintf(e->r->conform_msg, sizeof(e->r->conform_msg), "%s:%u: ", e->t->file, op->line);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(e->r->conform_msg + n, sizeof(e->r->conform_msg) - (size_t)n, fmt, ap);
+	bench_op_verror(e->r->conform_msg, sizeof(e->r->conform_msg), e->t, op, fmt, ap);
 	va_end(ap);
 }
 
@@ -307,17 +296,10 @@ static void ksample(struct esim *e, struct bench_ksample *k, uint32_t opi)
 	if (big >= 0) {
 		struct ra_zone *z = &m->zones[big];
 		for (unsigned order = 0; order < RA_NR_ORDERS; order++) {
-			uint64_t total = 0, freep = 0, suitable = 0;
-			for (unsigned o = 0; o < RA_NR_ORDERS; o++) {
-				uint64_t b = z->area[o].nr_free;
-				total += b;
-				freep += b << o;
-				if (o >= order)
-					suitable += b << (o - order);
-			}
-			k->unusable[order] = (int16_t)(freep ? (freep - (suitable << order)) * 1000 / freep : 1000);
-			k->fragidx[order] = (int16_t)(!total ? 0 : suitable ? -1000
-			                    : (int)(1000 - (1000 + freep * 1000 / (1ULL << order)) / total));
+			int unusable, extfrag;
+			ra_zone_frag_index(z, order, &unusable, &extfrag);
+			k->unusable[order] = (int16_t)unusable;
+			k->fragidx[order] = (int16_t)extfrag;
 		}
 	}
 	k->used_pages = m->totalram - k->free_pages;

@@ -6,6 +6,7 @@
  */
 #include "bench.h"
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -178,4 +179,22 @@ void bench_result_free(struct bench_result *r)
 	r->lat = NULL;
 	r->samples = NULL;
 	r->ks = NULL;
+}
+
+int bench_op_verror(char *err, size_t errlen, const struct ra_trace *t, const struct ra_op *op, const char *fmt,
+                    va_list ap)
+{
+	int n = snprintf(err, errlen, "%s:%u: ", t->file, op->line);
+	if (n >= 0 && (size_t)n < errlen)
+		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	return -1;
+}
+
+int bench_op_error(char *err, size_t errlen, const struct ra_trace *t, const struct ra_op *op, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	bench_op_verror(err, errlen, t, op, fmt, ap);
+	va_end(ap);
+	return -1;
 }

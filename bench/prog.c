@@ -14,7 +14,6 @@
 #include "prog.h"
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,17 +28,7 @@ struct conv {
 	size_t errlen;
 };
 
-static int cerr(struct conv *c, const struct ra_op *op, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int cerr(struct conv *c, const struct ra_op *op, const char *fmt, ...)
-{
-	int n = snprintf(c->err, c->errlen, "%s:%u: ", c->t->file, op->line);
-	va_list ap;
-	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < c->errlen)
-		vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#define cerr(c, op, ...) bench_op_error((c)->err, (c)->errlen, (c)->t, (op), __VA_ARGS__)
 
 static uint32_t slot_new(struct conv *c, uint64_t size)
 {

@@ -407,6 +407,9 @@ static inline uint8_t *kaddr_host(ra_machine *m, ra_addr_t a)
 static inline int pageblock_mt(ra_machine *m, uint32_t pfn) { return m->pageblock_mt[pfn >> RA_PAGEBLOCK_ORDER]; }
 static inline void set_pageblock_mt(ra_machine *m, uint32_t pfn, int mt) { m->pageblock_mt[pfn >> RA_PAGEBLOCK_ORDER] = (uint8_t)mt; }
 /* Head frame of the block containing pfn (the frame itself when it is a head). */
+/* The kernel's unusable_free_index() and __fragmentation_index() of zone z
+ * for an allocation of the given order, in thousandths (views.c). */
+void ra_zone_frag_index(struct ra_zone *z, unsigned order, int *unusable, int *extfrag);
 uint32_t ra_block_head(ra_machine *m, uint32_t pfn);
 uint32_t ra_intern_file(ra_machine *m, const char *file);
 /* The current site packed in 32 bits: file index << 24 | line. */

@@ -349,6 +349,14 @@ static int unusable_index(unsigned order, const struct contig_info *ci)
 	return (int)((ci->free_pages - (ci->blocks_suitable << order)) * 1000 / ci->free_pages);
 }
 
+void ra_zone_frag_index(struct ra_zone *z, unsigned order, int *unusable, int *extfrag)
+{
+	struct contig_info ci;
+	contig_info(z, order, &ci);
+	*unusable = unusable_index(order, &ci);
+	*extfrag = fragmentation_index(order, &ci);
+}
+
 static void view_index(ra_machine *m, int (*fn)(unsigned, const struct contig_info *))
 {
 	for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++) {
