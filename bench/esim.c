@@ -25,7 +25,8 @@
  */
 #include "bench.h"
 #include "timer.h"
-#include "internal.h"
+#include "views.h"
+#include "oom.h"
 #include "mm.h"
 #include "umalloc.h"
 #include <errno.h>

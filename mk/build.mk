@@ -84,7 +84,7 @@ $(LK_COST): engine/umalloc/tests/um_leaks_cost.c
 # The user side of the engine is umalloc's simulated world: its sources see
 # the UM_SIM back end, and umalloc's UM_SIM object joins the library.
 ENGINE_EXTRA_OBJS += $(UMALLOC_SIM_OBJ)
-UM_SIM_USERS := $(B)/engine/src/mm.o $(B)/engine/src/replay_user.o $(B)/engine/src/oracle.o $(B)/engine/src/leak.o
+UM_SIM_USERS := $(patsubst %,$(B)/engine/src/%.o,um_sim views check replay_user oracle leak)
 $(UM_SIM_USERS): CFLAGS += -DUM_SIM -Iengine/umalloc
 
 .PHONY: all lib tool unit
@@ -99,7 +99,7 @@ unit: $(UNIT_BINS)
 # directly (the decoder already aims sizes at the class boundaries; the
 # parsers, slab, buddy and umalloc keep it, and so does AFL++'s CMPLOG).
 ifeq ($(V),libfuzzer)
-$(B)/engine/src/mm.o $(B)/engine/src/check.o: CFLAGS += -fno-sanitize-coverage=trace-cmp
+$(patsubst %,$(B)/engine/src/%.o,mm mmap fork um_sim check): CFLAGS += -fno-sanitize-coverage=trace-cmp
 endif
 
 $(B)/%.o: %.c

@@ -23,7 +23,7 @@
  * Accounting: a zone's free_pages are the pages on its buddy lists only
  * (pages on per-cpu lists are not free in that count, as in the kernel).
  */
-#include "internal.h"
+#include "buddy.h"
 #include "san.h"
 
 /* === Lists of frames ==================================================== */
@@ -388,29 +388,6 @@ static inline void account(ra_machine *m, enum ra_owner owner, int mt, int64_t p
 }
 
 void ra_account(ra_machine *m, enum ra_owner owner, int mt, int64_t pages) { account(m, owner, mt, pages); }
-
-/* === Valgrind blocks ==================================================== */
-
-void ra_vg_alloc_(ra_machine *m, void *p, size_t n, bool zeroed)
-{
-	(void)m;
-	RA_VG_MALLOCLIKE(p, n, zeroed);
-}
-
-void ra_vg_free_(ra_machine *m, void *p, size_t keep_off, size_t keep_len)
-{
-	(void)m;
-	RA_VG_FREELIKE(p);
-	if (keep_len)
-		RA_VG_DEFINED((uint8_t *)p + keep_off, keep_len);   /* the free pointer the engine reads */
-}
-
-void ra_vg_forget_(ra_machine *m, void *p, size_t n)
-{
-	(void)m;
-	RA_VG_FREELIKE(p);
-	RA_VG_DEFINED(p, n);
-}
 
 /* === Per-cpu lists ====================================================== */
 
@@ -805,7 +782,7 @@ retry:
 	if ((gfp & RA___GFP_FS) && classzone >= ZONE_NORMAL && order <= RA_COSTLY_ORDER &&
 	    !(gfp & (RA___GFP_RETRY_MAYFAIL | RA___GFP_THISNODE)) && oom_rounds < 4096) {
 		oom_rounds++;
-		if (ra_oom_hook(m, gfp, order)) {
+		if (m->slowpath && m->slowpath->out_of_memory && m->slowpath->out_of_memory(m, gfp, order)) {
 			pfn = get_page_from_freelist(m, gfp, order, ALLOC_WMARK_HIGH | ALLOC_CPUSET, classzone, mt);
 			if (pfn != RA_NOPFN)
 				return pfn;

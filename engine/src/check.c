@@ -8,8 +8,12 @@
  *   full  `check full` / --check=full / the end of every fuzz input: walks
  *         every frame, free list, per-cpu list, slab, vmap area and task.
  */
-#include "internal.h"
+#include "views.h"
+#include "oom.h"
+#include "umalloc.h"
 #include <inttypes.h>
+
+static long check_user_side(ra_machine *m, bool full);
 
 static long check_counters(ra_machine *m)
 {
@@ -208,7 +212,7 @@ long ra_check(ra_machine *m, enum ra_check_level lvl)
 	long n = ra_check_buddy(m, full);
 	n += ra_slab_validate(m, full);
 	n += ra_vmalloc_validate(m, full);
-	n += ra_mm_validate(m, full);
+	n += check_user_side(m, full);
 	return n;
 }
 
@@ -217,9 +221,154 @@ long ra_check_structures(ra_machine *m)
 	long n = ra_check_buddy(m, true);
 	n += ra_slab_validate_structures(m);
 	n += ra_vmalloc_validate(m, true);
-	n += ra_mm_validate(m, true);
+	n += check_user_side(m, true);
 	return n;
 }
 
 /* The per-operation tier: counters only, O(zones x orders x cpus). */
 long ra_check_op(ra_machine *m) { return check_counters(m); }
+
+/* === The user side: tasks, address spaces, umalloc's heaps ============== */
+
+static long validate_mm(ra_machine *m, struct ra_task *t, uint32_t *mapcount, bool full)
+{
+	long problems = 0;
+	struct ra_mm *mm = t->mm;
+	uint64_t total = 0, data = 0, stack = 0, locked = 0, committed = 0;
+	for (uint32_t i = 0; i < mm->nr_vma; i++) {
+		struct ra_vma *v = &mm->vma[i];
+		if (v->start >= v->end || ((v->start | v->end) & (RA_PAGE_SIZE - 1)) || v->end > USER_STACK_TOP)
+			ra_problem(m, &problems, "task %s[%u]: bad vma %" PRIx64 "-%" PRIx64, t->comm, t->pid, v->start, v->end);
+		if (i && mm->vma[i - 1].end > v->start)
+			ra_problem(m, &problems, "task %s[%u]: vmas %" PRIx64 "-%" PRIx64 " and %" PRIx64 "-%" PRIx64 " overlap",
+			           t->comm, t->pid, mm->vma[i - 1].start, mm->vma[i - 1].end, v->start, v->end);
+		if (i && mm_vma_mergeable(&mm->vma[i - 1], v))
+			ra_problem(m, &problems, "task %s[%u]: vmas at %" PRIx64 " and %" PRIx64 " should have merged",
+			           t->comm, t->pid, mm->vma[i - 1].start, v->start);
+		uint64_t pages = (v->end - v->start) >> RA_PAGE_SHIFT;
+		total += pages;
+		if (mm_is_data(v->flags)) data += pages;
+		if (v->flags & VM_GROWSDOWN) stack += pages;
+		if (v->flags & VM_LOCKED) locked += pages;
+		if (v->flags & VM_ACCOUNT) committed += pages;
+	}
+	if (total != mm->total_vm || data != mm->data_vm || stack != mm->stack_vm || locked != mm->locked_vm)
+		ra_problem(m, &problems, "task %s[%u]: vm counters total/data/stack/locked %" PRIu64 "/%" PRIu64 "/%" PRIu64
+		           "/%" PRIu64 " but the vmas give %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64, t->comm, t->pid,
+		           mm->total_vm, mm->data_vm, mm->stack_vm, mm->locked_vm, total, data, stack, locked);
+	if (committed != mm->committed)
+		ra_problem(m, &problems, "task %s[%u]: accounted vmas hold %" PRIu64 " pages, charged %" PRIu64, t->comm,
+		           t->pid, committed, mm->committed);
+	if (!full)
+		return problems;
+	/* every present pte inside a vma; rss and table counts from a walk */
+	uint64_t rss = 0, tables = 0;
+	struct pt_node *pgd = mm->pgd;
+	for (unsigned a = 0; a < PTRS; a++) {
+		struct pt_node *pud = pgd->e[a];
+		if (!pud) continue;
+		tables++;
+		for (unsigned b = 0; b < PTRS; b++) {
+			struct pt_node *pmd = pud->e[b];
+			if (!pmd) continue;
+			tables++;
+			for (unsigned c = 0; c < PTRS; c++) {
+				struct pt_leaf *l = pmd->e[c];
+				if (!l) continue;
+				tables++;
+				unsigned used = 0;
+				if (pfn_page(m, l->pfn)->owner != PO_PGTABLE)
+					ra_problem(m, &problems, "task %s[%u]: page-table frame %#x not owned as a page table",
+					           t->comm, t->pid, l->pfn);
+				for (unsigned d = 0; d < PTRS; d++) {
+					uint64_t e = l->pte[d];
+					if (!(e & PTE_PRESENT))
+						continue;
+					used++;
+					uint64_t va = ((uint64_t)a << 39) | ((uint64_t)b << 30) | ((uint64_t)c << 21) | ((uint64_t)d << 12);
+					struct ra_vma *v = mm_find_vma(mm, va);
+					if (!v || v->start > va)
+						ra_problem(m, &problems, "task %s[%u]: page %" PRIx64 " mapped outside any vma", t->comm,
+						           t->pid, va);
+					if (e & PTE_ZERO)
+						continue;
+					uint32_t pfn = PTE_PFN(e);
+					if (pfn >= m->nr_pages || pfn_page(m, pfn)->owner != PO_USER) {
+						ra_problem(m, &problems, "task %s[%u]: page %" PRIx64 " maps frame %#x that is not a user page",
+						           t->comm, t->pid, va, pfn);
+						continue;
+					}
+					mapcount[pfn]++;
+					rss++;
+				}
+				if (used != l->used)
+					ra_problem(m, &problems, "task %s[%u]: leaf table counts %u entries, holds %u", t->comm,
+					           t->pid, l->used, used);
+			}
+		}
+	}
+	if (rss != mm->rss)
+		ra_problem(m, &problems, "task %s[%u]: rss %" PRIu64 " but %" PRIu64 " pages are mapped", t->comm, t->pid,
+		           mm->rss, rss);
+	if (tables != mm->nr_pt)
+		ra_problem(m, &problems, "task %s[%u]: %" PRIu64 " page-table pages counted, %" PRIu64 " found", t->comm,
+		           t->pid, mm->nr_pt, tables);
+	if (t->um) {
+		/* After a trace corrupted memory on purpose (a write through a stale
+		 * or out-of-bounds kernel pointer, the heap shrunk under malloc), what
+		 * umalloc's walk finds in in-band data is reported as heap corruption,
+		 * the trace's doing, not as an engine problem. */
+		long p = um_check(t->um, UM_CHECK_FULL);
+		if (!m->inband_tainted)
+			problems += p;
+	}
+	return problems;
+}
+
+static long check_user_side(ra_machine *m, bool full)
+{
+	struct ra_mm_world *w = m->mmw;
+	if (!w)
+		return 0;
+	long problems = 0;
+	uint32_t *mapcount = full ? calloc(m->nr_pages, sizeof(uint32_t)) : NULL;
+	RA_BUG_ON(m, full && !mapcount);
+	uint64_t committed = 0, pgtables = 0;
+	for (uint32_t i = 0; i < w->nr_tasks; i++) {
+		struct ra_task *t = w->tasks[i];
+		if (!ra_task_alive(t))
+			continue;
+		problems += validate_mm(m, t, mapcount, full);
+		committed += t->mm->committed;
+		pgtables += t->mm->nr_pt + 1;
+	}
+	if (committed != w->committed_as)
+		ra_problem(m, &problems, "Committed_AS %" PRIu64 " pages but the tasks hold %" PRIu64, w->committed_as,
+		           committed);
+	if (pgtables != m->st.pgtable_pages)
+		ra_problem(m, &problems, "page-table pages: tasks hold %" PRIu64 ", frames counted %" PRIu64, pgtables,
+		           m->st.pgtable_pages);
+	if (full) {
+		uint64_t user = 0, mlocked = 0;
+		for (uint32_t pfn = 0; pfn < m->nr_pages; pfn++) {
+			struct ra_page *p = &m->pages[pfn];
+			if (p->owner != PO_USER) {
+				if (mapcount[pfn])
+					ra_problem(m, &problems, "frame %#x mapped by tasks but not a user page", pfn);
+				continue;
+			}
+			user++;
+			mlocked += (p->flags & PGF_MLOCKED) != 0;
+			if (p->count != mapcount[pfn])
+				ra_problem(m, &problems, "user page %#x: mapcount %u but %u ptes map it", pfn, p->count,
+				           mapcount[pfn]);
+		}
+		if (user != m->st.user_pages)
+			ra_problem(m, &problems, "user pages: %" PRIu64 " frames, %" PRIu64 " counted", user, m->st.user_pages);
+		if (mlocked != w->mlocked)
+			ra_problem(m, &problems, "mlocked pages: %" PRIu64 " flagged, %" PRIu64 " counted", mlocked, w->mlocked);
+		free(mapcount);
+	}
+	return problems;
+}
+

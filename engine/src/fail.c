@@ -10,7 +10,7 @@
  * the kernel's defaults, sleeping and order-0 allocations are eligible
  * (ignore-gfp-wait=N, min-order=0): a trace that arms a site means it.
  */
-#include "internal.h"
+#include "phys.h"
 #include <string.h>
 
 static const char *const site_names[FAIL_NR] = {

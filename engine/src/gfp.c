@@ -3,7 +3,7 @@
  * printing flags the way the kernel's %pGg does (composite names first,
  * then the remaining single bits).
  */
-#include "internal.h"
+#include "phys.h"
 
 struct gfp_name { const char *name; ra_gfp_t bits; };
 

@@ -3,7 +3,7 @@
  * Applying a knob recomputes what depends on it (watermarks, reserves, pcp
  * high/batch); boot-style knobs (KF_BOOT) affect objects created later.
  */
-#include "internal.h"
+#include "buddy.h"
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>

@@ -1,14 +1,13 @@
 /*
- * mm.h — the user side: tasks and their threads, address spaces (VMAs and
- * page tables), demand paging and copy-on-write, overcommit accounting,
- * the OOM killer, and the simulated-task back end of umalloc.
- *
- * Shared by mm.c (the engine) and replay_user.c (the trace executor).
+ * mm.h — the user side of the kernel: address spaces (VMAs and page tables,
+ * demand paging and copy-on-write: mm.c), the mapping calls (mmap, munmap,
+ * mprotect, brk, mlockall, overcommit: mmap.c), tasks and their threads
+ * (fork.c), and the hook through which a new task starts its C library.
  */
 #ifndef RA_MM_H
 #define RA_MM_H
 
-#include "internal.h"
+#include "vmalloc.h"
 
 /* x86-64 without ASLR: the layout a program sees under `setarch -R`. */
 #define USER_HEAP_START   0x555555559000ULL
@@ -37,8 +36,17 @@
 
 struct ra_vma { uint64_t start, end; uint32_t flags; ra_addr_t obj; /* its vm_area_struct */ };
 
-struct pt_node;     /* PGD, PUD, PMD levels */
-struct pt_leaf;     /* PTE level */
+/* Page tables: a radix tree of 512-entry nodes on the host (see mm.c's
+ * essay); each node stands for one real frame (pfn). */
+struct pt_node { uint32_t pfn; uint32_t used; void *e[512]; };    /* PGD, PUD, PMD levels */
+struct pt_leaf { uint32_t pfn; uint32_t used; uint64_t pte[512]; }; /* PTE level */
+#define PTRS 512
+#define PGD_IDX(a) (((a) >> 39) & 511)
+#define PUD_IDX(a) (((a) >> 30) & 511)
+#define PMD_IDX(a) (((a) >> 21) & 511)
+#define PTE_IDX(a) (((a) >> 12) & 511)
+#define K(pages) ((uint64_t)(pages) << (RA_PAGE_SHIFT - 10))
+#define PAGE_ALIGN(x) RA_ALIGN((uint64_t)(x), RA_PAGE_SIZE)
 
 struct ra_tlb { uint64_t vpn; uint8_t *host; uint8_t writable; };
 #define RA_TLB_SIZE 256
@@ -161,16 +169,73 @@ int  ra_uaccess(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len, b
  * [addr, addr+len) that are mapped to pages now; no faults are taken. */
 void ra_user_poison(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len, bool poison);
 
-/* === OOM ================================================================ */
+/* === The C library a task runs (fork.c calls it) ======================= */
 
-long ra_oom_badness(ra_machine *m, struct ra_task *t, uint64_t totalpages);   /* LONG_MIN: unkillable */
-long ra_oom_badness_of(uint64_t rss, uint64_t swapents, uint64_t pgtables_bytes, int oom_score_adj, uint64_t totalpages);
-unsigned long ra_oom_score_of(long badness, uint64_t totalpages);
-uint64_t ra_oom_totalpages(ra_machine *m);
-unsigned long ra_oom_score(ra_machine *m, struct ra_task *t);
-/* The current task's views (status, maps, ...): views.c calls it. */
-int  ra_mm_view(ra_machine *m, const char *name);
-int  ra_oom_adj_from_score_adj(int score_adj);
-int  ra_oom_score_adj_from_adj(int adj);
+/*
+ * A task's user-space runtime (umalloc, in um_sim.c) is above the kernel:
+ * fork.c reaches it only through this table, registered at machine creation
+ * (machine.c) in m->user_rt. The states are opaque here.
+ *
+ * exec        — a new task's runtime (its malloc with the machine's mallopt
+ *               knobs applied). Pre: t has its mm, stack and main thread.
+ *               Post: the state, or NULL when it cannot be had (the task
+ *               then never starts).
+ * fork        — the child's copy of the parent's runtime, as fork() leaves
+ *               it for the thread `th` of the parent that forked (NULL: the
+ *               main thread). Post: the state or NULL (the fork fails).
+ * destroy     — the runtime goes with the task's memory (exit, kill,
+ *               machine destruction). Pre: no call into it is in progress
+ *               (the task is unpinned).
+ * main_thread — the runtime's thread state of the task's first thread.
+ * thread_new  — a new thread's state (pthread_create); NULL when it cannot
+ *               be had (the thread is not created).
+ */
+struct um_state;
+struct um_thread;
+struct ra_user_runtime {
+	struct um_state *(*exec)(ra_machine *m, struct ra_task *t);
+	struct um_state *(*fork)(ra_machine *m, struct ra_task *child, struct ra_task *parent, struct um_thread *th);
+	void (*destroy)(struct um_state *s);
+	struct um_thread *(*main_thread)(struct um_state *s);
+	struct um_thread *(*thread_new)(struct um_state *s);
+};
+
+/* === Inside the mm layer: what mm.c, mmap.c and fork.c share =========== */
+
+/* mm.c: VMAs, page tables, faults, user access */
+void mm_vma_obj_free(ra_machine *m, ra_addr_t obj);
+void mm_vma_merge_all(ra_machine *m, struct ra_mm *mm);
+bool mm_vma_insert(ra_machine *m, struct ra_mm *mm, uint64_t start, uint64_t end, uint32_t flags);
+uint32_t mm_vma_index(struct ra_mm *mm, uint64_t addr);
+void mm_vma_account(struct ra_mm *mm, uint32_t flags, int64_t npages);
+bool mm_vm_enough_memory(ra_machine *m, struct ra_task *t, uint64_t pages);
+int mm_unmap_range(ra_machine *m, struct ra_mm *mm, uint64_t start, uint64_t end);
+void mm_unaccount_commit(ra_machine *m, struct ra_mm *mm, uint64_t pages);
+uint8_t *mm_translate(ra_machine *m, struct ra_task *t, uint64_t va, bool write, int *err, bool by_malloc);
+void mm_tmap_add(ra_machine *m, struct ra_mm *mm, uint64_t start, uint64_t len);
+uint64_t *mm_pte_lookup(struct ra_mm *mm, uint64_t va);
+struct pt_leaf *mm_pt_walk(ra_machine *m, struct ra_task *t, struct ra_mm *mm, uint64_t va, bool alloc);
+void mm_pt_free_tree(ra_machine *m, struct ra_mm *mm, void *node, int level);
+void mm_populate(ra_machine *m, struct ra_task *t, uint64_t start, uint64_t end);
+int mm_handle_fault(ra_machine *m, struct ra_task *t, uint64_t va, bool write);
+struct ra_vma *mm_find_vma(struct ra_mm *mm, uint64_t addr);
+int mm_do_uaccess(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len, bool write, void *buf);
+void mm_zap_range(ra_machine *m, struct ra_mm *mm, uint64_t start, uint64_t end);
+void mm_vma_slot(ra_machine *m, struct ra_mm *mm, uint32_t i, uint32_t n);
+void mm_tlb_flush(struct ra_mm *mm);
+void mm_mlock_page(ra_machine *m, uint32_t pfn);
+void mm_rss_inc(struct ra_mm *mm);
+uint32_t mm_pt_page(ra_machine *m);
+bool mm_vma_mergeable(const struct ra_vma *a, const struct ra_vma *b);
+bool mm_is_data(uint32_t f);
+/* mmap.c */
+uint64_t mm_get_unmapped_area(struct ra_mm *mm, uint64_t len);
+/* fork.c: the task world, created with the first task */
+struct ra_mm_world *mm_world(ra_machine *m);
+/* A fatal signal (the OOM killer's SIGKILL, the SIGBUS or SIGSEGV of a fault
+ * that cannot be served): t is dead; its memory goes now, or its pages now
+ * and the rest at the last unpin when an operation is in progress on it. */
+void ra_task_kill(ra_machine *m, struct ra_task *t);
+void ra_mm_fini(ra_machine *m);
 
 #endif /* RA_MM_H */

@@ -6,7 +6,8 @@
 #define RA_REPLAY_H
 
 #include "refalloc/trace.h"
-#include "internal.h"
+#include "views.h"
+#include "oom.h"
 
 /* Outcome of one operation. */
 enum {
@@ -62,7 +63,7 @@ void rp_failure(struct replay *rp, const struct ra_op *op, const char *fmt, ...)
 int  rp_bind(struct replay *rp, struct rhandle *table, const struct ra_op *op, uint32_t consumed, int kind,
              uint64_t val, uint64_t size, uint32_t aux, void *ptr);
 
-/* replay_user.c (weak defaults in replay.c) */
+/* replay_user.c: tasks and user memory */
 int  rp_exec_user(struct replay *rp, const struct ra_op *op);
 void rp_user_fini(struct replay *rp);
 bool rp_was_oom_killed(struct replay *rp, const char *name, uint64_t since);

@@ -9,7 +9,7 @@
  * after engine.report_limit reports only the count grows, so a fuzzer that
  * hammers one bug does not drown in output.
  */
-#include "internal.h"
+#include "phys.h"
 #include <ctype.h>
 
 static const char *const class_names[RC_NR] = {

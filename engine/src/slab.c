@@ -20,7 +20,7 @@
  * with debug flags take the slow path for every object, as SLUB does, and
  * keep a full list. Compatible caches merge (slab_nomerge=0), as at boot.
  */
-#include "internal.h"
+#include "slab.h"
 #include "san.h"
 #include <inttypes.h>
 

@@ -26,7 +26,7 @@
  * comments; encode(decode(B)) is the canonical form of B.
  */
 #include "refalloc/trace.h"
-#include "internal.h"
+#include "phys.h"
 #include <inttypes.h>
 
 /* === Classes and profiles =============================================== */

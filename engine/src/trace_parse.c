@@ -10,7 +10,7 @@
  * of the right kind is decided when the trace runs.
  */
 #include "refalloc/trace.h"
-#include "internal.h"
+#include "phys.h"
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>

@@ -5,7 +5,9 @@
  * Per-task views (status, maps, ...) belong to the user side (mm.c).
  * Views read the machine and change nothing.
  */
-#include "internal.h"
+#include "views.h"
+#include "oom.h"
+#include "umalloc.h"
 #include <inttypes.h>
 
 static const char *const mt_names[MT_NR] = { "Unmovable", "Movable", "Reclaimable", "HighAtomic", "CMA", "Isolate" };
@@ -219,6 +221,21 @@ static void view_vmallocinfo(ra_machine *m)
 
 /* === meminfo ============================================================ */
 
+/* The user side's part of meminfo. */
+static void mm_meminfo(ra_machine *m, struct ra_meminfo *mi)
+{
+	struct ra_mm_world *w = m->mmw;
+	if (!w)
+		return;
+	mi->committed_as = w->committed_as;
+	mi->mlocked = w->mlocked;
+	uint64_t threads = 0;
+	for (uint32_t i = 0; i < w->nr_tasks; i++)
+		if (ra_task_alive(w->tasks[i]))
+			threads += w->tasks[i]->nr_threads;
+	mi->kernel_stack = threads * (THREAD_SIZE >> 10);    /* kB */
+}
+
 void ra_meminfo_compute(ra_machine *m, struct ra_meminfo *mi)
 {
 	memset(mi, 0, sizeof(*mi));
@@ -248,7 +265,7 @@ void ra_meminfo_compute(ra_machine *m, struct ra_meminfo *mi)
 	int64_t ratio = KNOB(m, VM_OVERCOMMIT_RATIO);
 	int64_t kbytes = KNOB(m, VM_OVERCOMMIT_KBYTES);
 	mi->commit_limit = kbytes ? (uint64_t)kbytes >> (RA_PAGE_SHIFT - 10) : m->totalram * (uint64_t)ratio / 100;
-	ra_mm_meminfo(m, mi);
+	mm_meminfo(m, mi);
 }
 
 static void kb(ra_machine *m, const char *name, uint64_t pages)
@@ -377,9 +394,155 @@ static void view_index(ra_machine *m, int (*fn)(unsigned, const struct contig_in
 static void view_extfrag(ra_machine *m) { view_index(m, fragmentation_index); }
 static void view_unusable(ra_machine *m) { view_index(m, unusable_index); }
 
-/* === Dispatch =========================================================== */
+/* === The current task: status, maps, smaps_rollup, oom_score ============ */
 
-int ra_mm_view(ra_machine *m, const char *name);
+static const char *vma_name(struct ra_mm *mm, const struct ra_vma *v)
+{
+	if (v->flags & VM_GROWSDOWN)
+		return "[stack]";
+	if (v->start <= mm->brk && v->end >= mm->start_brk)
+		return "[heap]";
+	return NULL;
+}
+
+struct smaps { uint64_t rss, pss, shared_dirty, private_dirty, anon, locked; };
+
+static void smaps_range(ra_machine *m, struct ra_mm *mm, const struct ra_vma *v, struct smaps *s)
+{
+	for (uint64_t va = v->start; va < v->end; va += RA_PAGE_SIZE) {
+		uint64_t *pte = mm_pte_lookup(mm, va);
+		if (!pte) {
+			va = (va | ((1ULL << 21) - 1)) + 1 - RA_PAGE_SIZE;
+			continue;
+		}
+		uint64_t e = *pte;
+		if (!(e & PTE_PRESENT) || (e & PTE_ZERO))
+			continue;
+		uint32_t mapcount = pfn_page(m, PTE_PFN(e))->count;
+		s->rss += RA_PAGE_SIZE;
+		s->anon += RA_PAGE_SIZE;
+		s->pss += (RA_PAGE_SIZE << 12) / mapcount;
+		if (mapcount >= 2)
+			s->shared_dirty += RA_PAGE_SIZE;
+		else
+			s->private_dirty += RA_PAGE_SIZE;
+		if (v->flags & VM_LOCKED)
+			s->locked += (RA_PAGE_SIZE << 12) / mapcount;
+	}
+}
+
+static void put_kb(FILE *f, const char *label, uint64_t bytes)
+{
+	fprintf(f, "%-16s%8" PRIu64 " kB\n", label, bytes >> 10);
+}
+
+static void view_status(ra_machine *m, struct ra_task *t)
+{
+	FILE *f = m->out;
+	struct ra_mm *mm = t->mm;
+	fprintf(f, "Name:\t%s\n", t->comm);
+	fprintf(f, "State:\t%s\n", ra_task_alive(t) ? "R (running)" : "X (dead)");
+	fprintf(f, "Tgid:\t%u\nPid:\t%u\nPPid:\t%u\n", t->pid, t->pid, t->ppid);
+	if (mm) {
+		fprintf(f, "VmPeak:\t%8" PRIu64 " kB\n", K(mm->hiwater_vm));
+		fprintf(f, "VmSize:\t%8" PRIu64 " kB\n", K(mm->total_vm));
+		fprintf(f, "VmLck:\t%8" PRIu64 " kB\n", K(mm->locked_vm));
+		fprintf(f, "VmPin:\t%8d kB\n", 0);
+		fprintf(f, "VmHWM:\t%8" PRIu64 " kB\n", K(RA_MAX(mm->hiwater_rss, mm->rss)));
+		fprintf(f, "VmRSS:\t%8" PRIu64 " kB\n", K(mm->rss));
+		fprintf(f, "RssAnon:\t%8" PRIu64 " kB\n", K(mm->rss));
+		fprintf(f, "RssFile:\t%8d kB\n", 0);
+		fprintf(f, "RssShmem:\t%8d kB\n", 0);
+		fprintf(f, "VmData:\t%8" PRIu64 " kB\n", K(mm->data_vm));
+		fprintf(f, "VmStk:\t%8" PRIu64 " kB\n", K(mm->stack_vm));
+		fprintf(f, "VmExe:\t%8d kB\n", 0);
+		fprintf(f, "VmLib:\t%8d kB\n", 0);
+		fprintf(f, "VmPTE:\t%8" PRIu64 " kB\n", K(mm->nr_pt));
+		fprintf(f, "VmSwap:\t%8d kB\n", 0);
+		fprintf(f, "HugetlbPages:\t%8d kB\n", 0);
+	}
+	fprintf(f, "Threads:\t%u\n", t->nr_threads);
+	fprintf(f, "min_flt:\t%" PRIu64 "\n", t->min_flt);
+}
+
+static void view_maps(ra_machine *m, struct ra_task *t)
+{
+	struct ra_mm *mm = t->mm;
+	if (!mm)
+		return;
+	for (uint32_t i = 0; i < mm->nr_vma; i++) {
+		struct ra_vma *v = &mm->vma[i];
+		char line[160];
+		int n = snprintf(line, sizeof(line), "%08" PRIx64 "-%08" PRIx64 " %c%c%c%c %08x %02x:%02x %lu ", v->start,
+		                 v->end, v->flags & VM_READ ? 'r' : '-', v->flags & VM_WRITE ? 'w' : '-',
+		                 v->flags & VM_EXEC ? 'x' : '-', v->flags & VM_SHARED ? 's' : 'p', 0, 0, 0, 0UL);
+		const char *name = vma_name(mm, v);
+		if (name)
+			fprintf(m->out, "%-73s%s\n", line, name);
+		else
+			fprintf(m->out, "%.*s\n", n, line);
+	}
+}
+
+static void view_smaps_rollup(ra_machine *m, struct ra_task *t)
+{
+	struct ra_mm *mm = t->mm;
+	if (!mm || !mm->nr_vma)
+		return;
+	struct smaps s = { 0 };
+	for (uint32_t i = 0; i < mm->nr_vma; i++)
+		smaps_range(m, mm, &mm->vma[i], &s);
+	char line[160];
+	snprintf(line, sizeof(line), "%08" PRIx64 "-%08" PRIx64 " ---p %08x %02x:%02x %lu ", mm->vma[0].start,
+	         mm->vma[mm->nr_vma - 1].end, 0, 0, 0, 0UL);
+	FILE *f = m->out;
+	fprintf(f, "%-73s[rollup]\n", line);
+	put_kb(f, "Rss:", s.rss);
+	put_kb(f, "Pss:", s.pss >> 12);
+	put_kb(f, "Pss_Dirty:", s.pss >> 12);
+	put_kb(f, "Pss_Anon:", s.pss >> 12);
+	put_kb(f, "Pss_File:", 0);
+	put_kb(f, "Pss_Shmem:", 0);
+	put_kb(f, "Shared_Clean:", 0);
+	put_kb(f, "Shared_Dirty:", s.shared_dirty);
+	put_kb(f, "Private_Clean:", 0);
+	put_kb(f, "Private_Dirty:", s.private_dirty);
+	put_kb(f, "Referenced:", s.rss);
+	put_kb(f, "Anonymous:", s.anon);
+	put_kb(f, "KSM:", 0);
+	put_kb(f, "LazyFree:", 0);
+	put_kb(f, "AnonHugePages:", 0);
+	put_kb(f, "ShmemPmdMapped:", 0);
+	put_kb(f, "FilePmdMapped:", 0);
+	put_kb(f, "Shared_Hugetlb:", 0);
+	put_kb(f, "Private_Hugetlb:", 0);
+	put_kb(f, "Swap:", 0);
+	put_kb(f, "SwapPss:", 0);
+	put_kb(f, "Locked:", s.locked >> 12);
+}
+
+/* The current task's views: 1 when there is no current task. */
+static int mm_view(ra_machine *m, const char *name)
+{
+	struct ra_mm_world *w = m->mmw;
+	struct ra_task *t = w ? w->cur : NULL;
+	if (!t)
+		return 1;
+	if (!m->out)
+		return 0;
+	if (!strcmp(name, "status")) view_status(m, t);
+	else if (!strcmp(name, "maps")) view_maps(m, t);
+	else if (!strcmp(name, "smaps_rollup")) view_smaps_rollup(m, t);
+	else if (!strcmp(name, "oom_score")) fprintf(m->out, "%lu\n", ra_oom_score(m, t));
+	else if (!strcmp(name, "oom_score_adj")) fprintf(m->out, "%d\n", t->oom_score_adj);
+	else if (!strcmp(name, "oom_adj")) fprintf(m->out, "%d\n", ra_oom_adj_from_score_adj(t->oom_score_adj));
+	else if (!strcmp(name, "malloc_stats")) { if (t->um) um_stats(t->um, m->out); }
+	else if (!strcmp(name, "malloc_info")) { if (t->um) um_info(t->um, 0, m->out); }
+	else return RA_ENOENT;
+	return 0;
+}
+
+/* === Dispatch =========================================================== */
 
 
 struct view { const char *name; void (*fn)(ra_machine *m); };
@@ -418,6 +581,6 @@ int ra_view(ra_machine *m, const char *name)
 		return ra_leak_view(m);
 	for (size_t i = 0; all_view_names[i]; i++)
 		if (strcmp(all_view_names[i], name) == 0)
-			return ra_mm_view(m, name);
+			return mm_view(m, name);
 	return RA_ENOENT;
 }

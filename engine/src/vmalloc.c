@@ -9,7 +9,7 @@
  * page pointers is itself allocated as the kernel does: kmalloc when it fits
  * a page, else a nested vmalloc with the same caller.
  */
-#include "internal.h"
+#include "vmalloc.h"
 #include "san.h"
 #include <inttypes.h>
 

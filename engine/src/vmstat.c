@@ -1,7 +1,7 @@
 /*
  * vmstat.c — the counter table of refalloc/stats.h and its one read-out.
  */
-#include "internal.h"
+#include "phys.h"
 #include "refalloc/stats.h"
 
 static const struct { const char *name; uint8_t kind, flags; } stat_table[RA_NR_STATS] = {

@@ -10,7 +10,7 @@
  * written (negative values need CAP_SYS_RESOURCE).
  */
 #include "unit.h"
-#include "mm.h"
+#include "oom.h"
 #include <limits.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -5,7 +5,8 @@
 #ifndef RA_UNIT_H
 #define RA_UNIT_H
 
-#include "internal.h"
+#include "views.h"
+#include "oom.h"
 #include <inttypes.h>
 #include <stdio.h>
 

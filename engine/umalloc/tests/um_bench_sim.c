@@ -10,7 +10,6 @@
  * usage: um_bench_sim [SCALE]   output as um_bench's
  */
 #include "refalloc/refalloc.h"
-#include "internal.h"
 #include "mm.h"
 #include "umalloc.h"
 #include <stdio.h>

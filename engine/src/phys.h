@@ -1,9 +1,17 @@
 /*
- * internal.h — the engine's shared types and the internal interface between
- * its layers. Declarations are grouped under the file that owns them.
+ * phys.h — the bottom layer: page frames, zones as the kernel's mmzone.h
+ * describes them, the host memory behind simulated RAM, and the services
+ * every layer uses (assertions, call sites, the seeded PRNG, the error
+ * funnel, fault injection, knobs and counters). phys.c, report.c, fail.c
+ * and gfp.c implement it.
  *
- * Layering (ARCHITECTURE.md): phys <- buddy <- {slab, vmalloc, mm} <- umalloc.
- * Views and checkers read every layer and change nothing.
+ * Layering (engine/src/layers.txt, checked in make test): phys <- buddy <-
+ * slab <- vmalloc <- mm <- oom <- user runtime <- the machine, the views,
+ * the checkers and the replay. A file includes only the headers of its own
+ * layer and the ones below; where the kernel calls upward (the page
+ * allocator's slow path entering the OOM killer, a new task starting its C
+ * library), the lower layer calls a hook the upper one registers at machine
+ * creation (buddy.h, mm.h).
  *
  * Page frames: one struct ra_page per 4 KiB frame, in an array reserved
  * lazily from the host (MAP_NORESERVE), so untouched frames of a large
@@ -12,11 +20,16 @@
  * carry state (owner, order, migratetype); a block of order k covers its head
  * and the 2^k - 1 zero frames after it. Booting a 64 GiB machine therefore
  * writes one ra_page per 4 MiB.
+ *
+ * struct ra_machine holds every layer's state. Fields of the layers above
+ * are pointers to types this header does not define: only their owners
+ * (and the views and checkers) look inside.
  */
-#ifndef RA_INTERNAL_H
-#define RA_INTERNAL_H
+#ifndef RA_PHYS_H
+#define RA_PHYS_H
 
 #include "refalloc/refalloc.h"
+#include "refalloc/stats.h"
 #include <stdarg.h>
 #include <string.h>
 #include <stdlib.h>
@@ -97,26 +110,7 @@ struct ra_page {
 /* A doubly linked list of frames by pfn. */
 struct ra_plist { uint32_t head, tail; };
 
-/* === GFP -> allocation context ========================================== */
-
-/* alloc_flags, named as in the kernel (ALLOC_HIGH is 6.x's ALLOC_MIN_RESERVE,
- * ALLOC_HARDER is ALLOC_NON_BLOCK). */
-#define ALLOC_WMARK_MIN       0x00
-#define ALLOC_WMARK_LOW       0x01
-#define ALLOC_WMARK_HIGH      0x02
-#define ALLOC_NO_WATERMARKS   0x04
-#define ALLOC_WMARK_MASK      (ALLOC_NO_WATERMARKS - 1)
-#define ALLOC_OOM             0x08
-#define ALLOC_HARDER          0x10
-#define ALLOC_HIGH            0x20
-#define ALLOC_CPUSET          0x40
-#define ALLOC_CMA             0x80
-#define ALLOC_NOFRAGMENT      0x100
-#define ALLOC_HIGHATOMIC      0x200
-#define ALLOC_KSWAPD          0x800
-#define ALLOC_RESERVES        (ALLOC_HARDER | ALLOC_HIGH | ALLOC_HIGHATOMIC | ALLOC_OOM)
-
-/* === Zones, free areas, per-cpu lists (buddy.c) ========================= */
+/* === Zones, free areas, per-cpu lists (the page allocator's state) ======= */
 
 struct ra_free_area {
 	struct ra_plist list[MT_NR];
@@ -154,80 +148,6 @@ struct ra_zone {
 
 #include "knobs.h"
 
-/* === Slab (slab.c) ====================================================== */
-
-struct ra_track { uint32_t site_file, site_line, cpu, when; };
-
-struct ra_slab {
-	uint32_t pfn;                /* head frame */
-	uint32_t cache;              /* owning cache id */
-	uint32_t next, prev;         /* partial/full list links (slab ids) */
-	ra_addr_t freelist;          /* first free object (in-band chain), 0 = none */
-	uint16_t inuse, objects;
-	uint8_t  frozen;             /* the cpu slab of some cpu */
-	uint8_t  on_list;            /* 0 none, 1 partial, 2 full */
-	uint8_t  cpu;                /* when frozen */
-	uint8_t  order;              /* of its pages (cached from the head frame) */
-	uint64_t *live;              /* allocation bitmap: the engine's own truth */
-	uint64_t *internal;          /* objects the kernel itself holds (NULL until one is) */
-	uint64_t *meta;              /* per object: site << 32 | requested size (leak reports) */
-};
-
-struct ra_slab_list { uint32_t head, tail, nr; };
-
-struct ra_cpu_slab {
-	uint32_t slab;               /* slab id or RA_NOSLAB */
-	ra_addr_t freelist;          /* lockless freelist of the cpu slab */
-};
-#define RA_NOSLAB UINT32_MAX
-
-struct ra_cache {
-	uint32_t id;
-	char     name[48];
-	uint32_t object_size;        /* what the user asked for */
-	uint32_t size;               /* slot size */
-	uint32_t inuse;              /* offset of metadata after the object */
-	uint32_t offset;             /* free pointer offset within the slot */
-	uint32_t red_left_pad;
-	uint32_t align;
-	uint32_t flags;              /* RA_SLAB_* incl. debug flags */
-	uint32_t order, oo_objects;  /* preferred order and objects per slab */
-	uint32_t min_order;
-	uint32_t min_partial;
-	uint32_t refcount;           /* aliases (slab merging) */
-	uint64_t reciprocal;         /* for obj index: (off * reciprocal) >> 32 */
-	uint8_t  kmalloc_type;       /* 0 normal, 1 rcl, 2 dma; 255 not kmalloc */
-	uint8_t  alive;
-	uint8_t  mt;                 /* migratetype of its pages */
-	uint8_t  merged_into_valid;
-	uint8_t  fastpath;           /* per-cpu slabs in use: no debug flags, engine.slub_cpu_slab */
-	uint32_t merged_into;        /* an alias points to its real cache */
-	ra_gfp_t allocflags;         /* added to every page allocation */
-	struct ra_slab_list partial, full;
-	struct ra_cpu_slab *cpu;     /* [ncpus] */
-	uint64_t nr_slabs, total_objects;
-	uint64_t nr_alloc, nr_free;  /* counters */
-	uint64_t slab_pages;         /* pages held (for meminfo) */
-};
-
-/* === vmalloc (vmalloc.c) ================================================ */
-
-struct ra_vmarea {
-	ra_addr_t addr;              /* start */
-	uint64_t size;               /* incl. guard page */
-	uint32_t nr_pages;
-	uint32_t *pfns;              /* backing frames (vmalloc) */
-	uint64_t phys;               /* ioremap */
-	ra_addr_t pages_array;       /* kmalloc'd or vmalloc'd array of page pointers */
-	uint64_t req_size;           /* what vmalloc was asked for */
-	uint8_t  array_vmalloced;
-	uint32_t site_file, site_line;
-	uint32_t id;
-	uint8_t  ioremap;
-	uint8_t  live;
-	uint8_t  internal;           /* the kernel's own: a kernel stack, a nested page array */
-};
-
 /* === Sites: "FILE:LINE" of the operation being executed ================== */
 
 struct ra_site { uint32_t file, line; };
@@ -245,8 +165,6 @@ struct ra_fail_attr {
 };
 
 enum ra_fail_site { FAIL_PAGE_ALLOC, FAIL_SLAB, FAIL_VMALLOC, FAIL_MMAP, FAIL_BRK, FAIL_FAULT, FAIL_NR };
-
-struct ra_balloon { uint32_t id; uint32_t nr; uint32_t *pfns; uint8_t live; };
 
 struct ra_stats {
 	uint64_t kswapd_wake, direct_reclaim, pcp_drain_all;
@@ -345,8 +263,14 @@ struct ra_machine {
 
 	struct ra_stats st;
 
-	/* user side (mm.c), opaque here */
+	/* user side (mm.h), opaque here */
 	struct ra_mm_world *mmw;
+
+	/* Hooks into the layers above, registered at creation (machine.c):
+	 * the page allocator's slow path (buddy.h) and the C library a new
+	 * task starts (mm.h). */
+	const struct ra_slowpath_ops *slowpath;
+	const struct ra_user_runtime *user_rt;
 };
 
 /* === Valgrind blocks (the macros are in san.h) ========================== */
@@ -359,7 +283,7 @@ void ra_vg_forget_(ra_machine *m, void *p, size_t n);
 #define ra_vg_free(m, p, off, len) do { if (unlikely((m)->valgrind)) ra_vg_free_((m), (p), (off), (len)); } while (0)
 #define ra_vg_forget(m, p, n) do { if (unlikely((m)->valgrind)) ra_vg_forget_((m), (p), (n)); } while (0)
 
-/* === machine.c ========================================================== */
+/* === phys.c: frames, host RAM, block heads, sites, the PRNG ============== */
 
 static inline struct ra_page *pfn_page(ra_machine *m, uint32_t pfn) { return &m->pages[pfn]; }
 static inline uint32_t page_pfn(ra_machine *m, const struct ra_page *p) { return (uint32_t)(p - m->pages); }
@@ -385,6 +309,11 @@ static inline bool ram_page_written(const ra_machine *m, uint32_t pfn)
 {
 	return (m->ram_written[pfn >> 6] >> (pfn & 63)) & 1;
 }
+/* Reserve (phys_init: RA_OK or RA_ENOMEM) and give back (phys_fini) the
+ * host memory of a machine's frames: the frame array, simulated RAM, the
+ * per-pageblock arrays; m->nr_pages is set before. */
+int  phys_init(ra_machine *m);
+void phys_fini(ra_machine *m);
 /* Pages [pfn, pfn + n) are about to be written through one host pointer
  * (a slab, a copy or an access that spans pages): marked as written. */
 void ra_ram_mark_range(ra_machine *m, uint32_t pfn, uint32_t n);
@@ -407,9 +336,6 @@ static inline uint8_t *kaddr_host(ra_machine *m, ra_addr_t a)
 static inline int pageblock_mt(ra_machine *m, uint32_t pfn) { return m->pageblock_mt[pfn >> RA_PAGEBLOCK_ORDER]; }
 static inline void set_pageblock_mt(ra_machine *m, uint32_t pfn, int mt) { m->pageblock_mt[pfn >> RA_PAGEBLOCK_ORDER] = (uint8_t)mt; }
 /* Head frame of the block containing pfn (the frame itself when it is a head). */
-/* The kernel's unusable_free_index() and __fragmentation_index() of zone z
- * for an allocation of the given order, in thousandths (views.c). */
-void ra_zone_frag_index(struct ra_zone *z, unsigned order, int *unusable, int *extfrag);
 uint32_t ra_block_head(ra_machine *m, uint32_t pfn);
 uint32_t ra_intern_file(ra_machine *m, const char *file);
 /* The current site packed in 32 bits: file index << 24 | line. */
@@ -418,7 +344,6 @@ const char *ra_site_file(ra_machine *m, uint32_t file);
 uint64_t ra_rand(ra_machine *m);
 void ra_engine_bug(ra_machine *m, const char *file, int line, const char *cond) __attribute__((noreturn));
 void ra_set_error(ra_machine *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void ra_recompute_zone_params(ra_machine *m);   /* watermarks, reserves, pcp high/batch */
 static inline unsigned ra_fls(uint64_t x) { return x ? 64 - (unsigned)__builtin_clzll(x) : 0; }
 static inline unsigned ra_get_order(uint64_t size)
 {
@@ -435,25 +360,6 @@ static inline struct ra_zone *pfn_zone(ra_machine *m, uint32_t pfn)
 			return &m->zones[z];
 	return NULL;
 }
-
-/* === buddy.c ============================================================ */
-
-void ra_buddy_init(ra_machine *m);
-/* The page allocator proper: returns the head pfn or RA_NOPFN. */
-uint32_t ra_alloc_pages_pfn(ra_machine *m, ra_gfp_t gfp, unsigned order, enum ra_owner owner);
-/* Free a block whose head is pfn (owner already validated). */
-void ra_free_pages_pfn(ra_machine *m, uint32_t pfn, unsigned order);
-void ra_drain_pcp_all(ra_machine *m);
-void ra_drain_pcp_zone_cpu(ra_machine *m, struct ra_zone *z, unsigned cpu);
-int  ra_gfp_zone(ra_gfp_t gfp);
-int  ra_gfp_migratetype(ra_gfp_t gfp);
-bool ra_zone_watermark_ok(ra_machine *m, struct ra_zone *z, unsigned order, uint64_t mark,
-                          int classzone, unsigned alloc_flags, int64_t free_pages);
-uint64_t ra_wmark_pages(struct ra_zone *z, unsigned alloc_flags);
-/* Adjust accounting counters for a block changing hands (owner category). */
-void ra_account(ra_machine *m, enum ra_owner owner, int mt, int64_t pages);
-/* Hook for the OOM killer (mm.c); returns true when memory was freed. */
-bool ra_oom_hook(ra_machine *m, ra_gfp_t gfp, unsigned order);
 
 /* === fail.c ============================================================= */
 
@@ -501,59 +407,4 @@ void ra_log(ra_machine *m, const char *fmt, ...) __attribute__((format(printf, 2
 /* Validators report here: counts one problem. */
 void ra_problem(ra_machine *m, long *count, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* === slab.c ============================================================= */
-
-void ra_slab_init(ra_machine *m);
-void ra_slab_fini(ra_machine *m);
-struct ra_cache *ra_kmalloc_cache(ra_machine *m, size_t size, ra_gfp_t gfp);
-int  ra_slab_set_debug(ra_machine *m, const char *spec, char *err, size_t errlen);
-long ra_slab_validate(ra_machine *m, bool full);
-long ra_slab_validate_structures(ra_machine *m);   /* full, without reading simulated RAM */
-static inline struct ra_slab *slab_of(ra_machine *m, uint32_t id) { return &m->slabs[id]; }
-/* Is addr a live slab object / large kmalloc? Sets *obj_size. For leak reports. */
-void ra_slab_for_each_live(ra_machine *m, void (*fn)(void *arg, struct ra_cache *c, ra_addr_t obj, const struct ra_track *t), void *arg);
-const struct ra_track *ra_slab_alloc_track(ra_machine *m, struct ra_cache *c, ra_addr_t obj);
-
-/* The kernel's own objects (task structures, kernel stacks, vmalloc page
- * arrays). A trace frees only what it allocated: the public free functions
- * refuse these with a report, only the *_internal ones free them. */
-ra_addr_t ra_kmalloc_internal(ra_machine *m, size_t size, ra_gfp_t gfp);
-void ra_kfree_internal(ra_machine *m, ra_addr_t p);
-ra_addr_t ra_kmem_cache_alloc_internal(ra_machine *m, ra_cache *c, ra_gfp_t gfp);
-void ra_kmem_cache_free_internal(ra_machine *m, ra_cache *c, ra_addr_t p);
-ra_addr_t ra_vmalloc_internal(ra_machine *m, size_t size);
-void ra_vfree_internal(ra_machine *m, ra_addr_t p);
-bool ra_slab_object_internal(ra_machine *m, ra_addr_t p);
-
-/* === vmalloc.c ========================================================== */
-
-void ra_vmalloc_fini(ra_machine *m);
-long ra_vmalloc_validate(ra_machine *m, bool full);
-struct ra_vmarea *ra_vmarea_find(ra_machine *m, ra_addr_t addr);  /* containing addr, guard incl. */
-
-/* === views.c, check.c =================================================== */
-
-long ra_check_buddy(ra_machine *m, bool full);
-long ra_check_meminfo(ra_machine *m);
-long ra_check_op(ra_machine *m);
-/* Every full structure walk, but nothing read from simulated RAM (what a
- * trace may corrupt in band): the per-operation tier of --check=full. */
-long ra_check_structures(ra_machine *m);
-
-/* meminfo numbers in pages, shared by the view and the checker */
-struct ra_meminfo {
-	uint64_t total, free, available, slab_rcl, slab_unrcl, vmalloc, pagetables,
-	         anon, mlocked, kernel_stack, percpu, commit_limit, committed_as,
-	         balloon, cma_total, cma_free, other_kernel, pcp;
-};
-void ra_meminfo_compute(ra_machine *m, struct ra_meminfo *mi);
-/* leak.c: the `leaks` view */
-int ra_leak_view(ra_machine *m);
-
-/* === mm hooks (mm.c; weak defaults when the user side is absent) ======== */
-
-void ra_mm_fini(ra_machine *m);
-void ra_mm_meminfo(ra_machine *m, struct ra_meminfo *mi);
-long ra_mm_validate(ra_machine *m, bool full);
-
-#endif /* RA_INTERNAL_H */
+#endif /* RA_PHYS_H */
