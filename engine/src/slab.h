@@ -86,4 +86,49 @@ ra_addr_t ra_vmalloc_internal(ra_machine *m, size_t size);
 void ra_vfree_internal(ra_machine *m, ra_addr_t p);
 bool ra_slab_object_internal(ra_machine *m, ra_addr_t p);
 
+/* === Shared by slab.c and slab_common.c ================================= */
+
+#define SLUB_RED_INACTIVE 0xbb
+#define SLUB_RED_ACTIVE   0xcc
+#define POISON_INUSE      0x5a
+#define POISON_FREE       0x6b
+#define POISON_END        0xa5
+#define TRACK_SIZE        32u          /* sizeof(struct track) with stackdepot */
+#define MAX_OBJS_PER_PAGE 32767u
+#define KMALLOC_MAX_CACHE_SIZE 8192u
+#define KMALLOC_MAX_SIZE  (RA_PAGE_SIZE << RA_MAX_ORDER)
+#define SLAB_DEBUG_FLAGS  (RA_SLAB_CONSISTENCY_CHECKS | RA_SLAB_RED_ZONE | RA_SLAB_POISON | RA_SLAB_STORE_USER)
+#define SLAB_NEVER_MERGE  (RA_SLAB_RED_ZONE | RA_SLAB_POISON | RA_SLAB_STORE_USER | RA_SLAB_TRACE | \
+                           RA_SLAB_TYPESAFE_BY_RCU | RA_SLAB_NOLEAKTRACE | RA_SLAB_CONSISTENCY_CHECKS)
+#define SLAB_MERGE_SAME   (RA_SLAB_RECLAIM_ACCOUNT | RA_SLAB_CACHE_DMA | RA_SLAB_CACHE_DMA32 | RA_SLAB_ACCOUNT)
+#define OBJECT_POISON     0x80000000u   /* __OBJECT_POISON: poison the object itself */
+
+enum { ON_NONE, ON_PARTIAL, ON_FULL };
+
+
+static inline struct ra_cache *cache_of(ra_machine *m, uint32_t id) { return m->caches[id]; }
+
+static inline unsigned live_count(const struct ra_slab *sl)
+{
+	unsigned n = 0;
+	for (unsigned w = 0; w < (sl->objects + 63u) / 64u; w++)
+		n += (unsigned)__builtin_popcountll(sl->live[w]);
+	return n;
+}
+
+static inline uint32_t order_objects(unsigned order, unsigned size) { return (uint32_t)((RA_PAGE_SIZE << order) / size); }
+
+static inline struct ra_cache *slab_real_cache(ra_machine *m, ra_cache *c)
+{
+	return c->merged_into_valid ? cache_of(m, c->merged_into) : c;
+}
+
+/* slab.c, for slab_common.c */
+void deactivate_slab(ra_machine *m, struct ra_cache *s, unsigned cpu);
+void discard_slab(ra_machine *m, struct ra_cache *s, uint32_t id);
+void remove_partial(ra_machine *m, struct ra_cache *s, uint32_t id);
+void slab_list_add(ra_machine *m, struct ra_slab_list *l, uint32_t id, bool tail);
+void slab_list_del(ra_machine *m, struct ra_slab_list *l, uint32_t id);
+void slab_bug(ra_machine *m, struct ra_cache *s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif /* RA_SLAB_H */
