@@ -227,7 +227,7 @@ static uint64_t used_pages(ra_machine *m)
 	uint64_t free = 0;
 	for (int z = 0; z < RA_NR_REAL_ZONES; z++)
 		if (m->populated[z])
-			free += m->zones[z].free_pages;
+			free += m->zones[z].vm_stat[RA_STAT_NR_FREE_PAGES];
 	return m->totalram - free;
 }
 
@@ -281,11 +281,11 @@ static void ksample(struct esim *e, struct bench_ksample *k, uint32_t opi)
 		struct ra_zone *z = &m->zones[zi];
 		for (int o = 0; o < RA_NR_ORDERS; o++)
 			k->nr_free[o] += z->area[o].nr_free;
-		k->free_pages += z->free_pages;
+		k->free_pages += z->vm_stat[RA_STAT_NR_FREE_PAGES];
 		for (unsigned c = 0; c < m->ncpus; c++)
 			k->pcp_pages += z->pcp[c].count;
-		k->wmark_fail += z->nr_wmark_fail;
-		if (z->free_pages < z->wmark[1])
+		k->wmark_fail += z->vm_stat[RA_STAT_WMARK_FAIL];
+		if (z->vm_stat[RA_STAT_NR_FREE_PAGES] < z->wmark[1])
 			k->zones_below_low++;
 		if (z->managed > bigm) {
 			bigm = z->managed;
@@ -304,12 +304,12 @@ static void ksample(struct esim *e, struct bench_ksample *k, uint32_t opi)
 		}
 	}
 	k->used_pages = m->totalram - k->free_pages;
-	k->user_pages = m->st.user_pages;
-	k->slab_pages = m->st.slab_reclaimable_pages + m->st.slab_unreclaimable_pages;
+	k->user_pages = ra_stat(m, RA_STAT_NR_ANON_PAGES);
+	k->slab_pages = ra_stat(m, RA_STAT_NR_SLAB_RECLAIMABLE) + ra_stat(m, RA_STAT_NR_SLAB_UNRECLAIMABLE);
 	k->vmalloc_areas = m->nr_vmareas;
-	k->vmalloc_pages = m->st.vmalloc_pages;
-	k->kswapd_wake = m->st.kswapd_wake;
-	k->alloc_fail = m->st.alloc_fail;
+	k->vmalloc_pages = ra_stat(m, RA_STAT_VMALLOC_PAGES);
+	k->kswapd_wake = ra_stat(m, RA_STAT_KSWAPD_WAKE);
+	k->alloc_fail = ra_stat(m, RA_STAT_ALLOC_FAIL);
 	struct ra_mm_world *w = ra_mm_world(m);
 	k->oom_kills = w ? w->nr_kills : 0;
 	slab_grow(e);

@@ -72,9 +72,9 @@ static inline void clear_head(struct ra_page *p) { memset(p, 0, sizeof(*p)); }
 
 static inline void account_free(struct ra_zone *z, int mt, int64_t pages)
 {
-	z->free_pages += (uint64_t)pages;
+	z->vm_stat[RA_STAT_NR_FREE_PAGES] += (uint64_t)pages;
 	if (mt == MT_CMA)
-		z->free_cma += (uint64_t)pages;
+		z->vm_stat[RA_STAT_NR_FREE_CMA] += (uint64_t)pages;
 }
 
 static void add_to_free_list(ra_machine *m, struct ra_zone *z, uint32_t pfn, unsigned order, int mt, bool tail)
@@ -269,7 +269,7 @@ static void steal_suitable_fallback(ra_machine *m, struct ra_zone *z, uint32_t p
                                     int start_mt, bool whole_block)
 {
 	int old_mt = pageblock_mt(m, pfn);
-	z->nr_steal++;
+	z->vm_stat[RA_STAT_STEAL]++;
 	/* "This can happen due to races and we want to prevent broken
 	 * highatomic accounting": a free page of a HighAtomic pageblock found
 	 * on another type's list (moved there with a neighbour's block) is
@@ -337,7 +337,7 @@ find_smallest:
 	}
 	RA_BUG_ON(m, cur >= RA_NR_ORDERS);
 do_steal:
-	z->nr_fallback++;
+	z->vm_stat[RA_STAT_FALLBACK]++;
 	steal_suitable_fallback(m, z, z->area[cur].list[fmt].head, (unsigned)cur, start_mt, can_steal);
 	return true;
 }
@@ -346,7 +346,7 @@ do_steal:
 static uint32_t rmqueue_one(ra_machine *m, struct ra_zone *z, unsigned order, int mt, unsigned alloc_flags)
 {
 	uint32_t pfn;
-	if ((alloc_flags & ALLOC_CMA) && z->free_cma > z->free_pages / 2) {
+	if ((alloc_flags & ALLOC_CMA) && z->vm_stat[RA_STAT_NR_FREE_CMA] > z->vm_stat[RA_STAT_NR_FREE_PAGES] / 2) {
 		pfn = rmqueue_smallest(m, z, order, MT_CMA);
 		if (pfn != RA_NOPFN)
 			return pfn;
@@ -370,19 +370,19 @@ retry:
 static inline void account(ra_machine *m, enum ra_owner owner, int mt, int64_t pages)
 {
 	switch (owner) {
-	case PO_PAGES:   m->st.pages_alloc_pages += (uint64_t)pages; break;
-	case PO_KMALLOC: m->st.kmalloc_large_pages += (uint64_t)pages; break;
+	case PO_PAGES:   mod_node_page_state(m, PAGES_ALLOC_PAGES, pages); break;
+	case PO_KMALLOC: mod_node_page_state(m, KMALLOC_LARGE_PAGES, pages); break;
 	case PO_SLAB:
 		if (mt == MT_RECLAIMABLE)
-			m->st.slab_reclaimable_pages += (uint64_t)pages;
+			mod_node_page_state(m, NR_SLAB_RECLAIMABLE, pages);
 		else
-			m->st.slab_unreclaimable_pages += (uint64_t)pages;
+			mod_node_page_state(m, NR_SLAB_UNRECLAIMABLE, pages);
 		break;
-	case PO_VMALLOC: m->st.vmalloc_pages += (uint64_t)pages; break;
-	case PO_BALLOON: m->st.balloon_pages += (uint64_t)pages; break;
-	case PO_USER:    m->st.user_pages += (uint64_t)pages; break;
-	case PO_PGTABLE: m->st.pgtable_pages += (uint64_t)pages; break;
-	case PO_PCP:     m->st.pcp_pages += (uint64_t)pages; break;
+	case PO_VMALLOC: mod_node_page_state(m, VMALLOC_PAGES, pages); break;
+	case PO_BALLOON: mod_node_page_state(m, BALLOON_PAGES, pages); break;
+	case PO_USER:    mod_node_page_state(m, NR_ANON_PAGES, pages); break;
+	case PO_PGTABLE: mod_node_page_state(m, NR_PAGE_TABLE_PAGES, pages); break;
+	case PO_PCP:     mod_node_page_state(m, PCP_PAGES, pages); break;
 	default: break;
 	}
 }
@@ -430,7 +430,7 @@ void ra_drain_pcp_zone_cpu(ra_machine *m, struct ra_zone *z, unsigned cpu)
 
 void ra_drain_pcp_all(ra_machine *m)
 {
-	m->st.pcp_drain_all++;
+	count_vm_event(m, PCP_DRAIN_ALL);
 	for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++)
 		if (m->populated[zi])
 			for (unsigned c = 0; c < m->ncpus; c++)
@@ -524,7 +524,7 @@ bool ra_zone_watermark_ok(ra_machine *m, struct ra_zone *z, unsigned order, uint
 	if (!(alloc_flags & ALLOC_RESERVES))
 		unusable += (int64_t)z->nr_reserved_highatomic;
 	if (!(alloc_flags & ALLOC_CMA))
-		unusable += (int64_t)z->free_cma;
+		unusable += (int64_t)z->vm_stat[RA_STAT_NR_FREE_CMA];
 	free_pages -= unusable;
 	if (alloc_flags & ALLOC_RESERVES) {
 		if (alloc_flags & ALLOC_HIGH) {
@@ -564,14 +564,14 @@ static inline bool zone_watermark_fast(ra_machine *m, struct ra_zone *z, unsigne
                                        int classzone, unsigned alloc_flags)
 {
 	if (!order) {
-		uint64_t reserved = (alloc_flags & ALLOC_CMA) ? 0 : z->free_cma;
+		uint64_t reserved = (alloc_flags & ALLOC_CMA) ? 0 : z->vm_stat[RA_STAT_NR_FREE_CMA];
 		if (!(alloc_flags & ALLOC_RESERVES))
 			reserved += z->nr_reserved_highatomic;
-		uint64_t usable = z->free_pages - RA_MIN(z->free_pages, reserved);
+		uint64_t usable = z->vm_stat[RA_STAT_NR_FREE_PAGES] - RA_MIN(z->vm_stat[RA_STAT_NR_FREE_PAGES], reserved);
 		if (usable > mark + z->lowmem_reserve[classzone])
 			return true;
 	}
-	return ra_zone_watermark_ok(m, z, order, mark, classzone, alloc_flags, (int64_t)z->free_pages);
+	return ra_zone_watermark_ok(m, z, order, mark, classzone, alloc_flags, (int64_t)z->vm_stat[RA_STAT_NR_FREE_PAGES]);
 }
 
 /* === GFP mapping ======================================================== */
@@ -707,7 +707,7 @@ retry:
 		if (!(alloc_flags & ALLOC_NO_WATERMARKS)) {
 			uint64_t mark = ra_wmark_pages(z, alloc_flags);
 			if (!zone_watermark_fast(m, z, order, mark, classzone, alloc_flags)) {
-				z->nr_wmark_fail++;
+				z->vm_stat[RA_STAT_WMARK_FAIL]++;
 				continue;
 			}
 		}
@@ -715,7 +715,7 @@ retry:
 		if (pfn != RA_NOPFN) {
 			if (order && (alloc_flags & ALLOC_HIGHATOMIC))
 				reserve_highatomic_pageblock(m, z, pfn);
-			z->nr_alloc[order]++;
+			count_zone_vm_events(z, PGALLOC, 1u << order);
 			return pfn;
 		}
 	}
@@ -751,7 +751,7 @@ static uint32_t alloc_pages_nodemask(ra_machine *m, ra_gfp_t gfp, unsigned order
 	/* __alloc_pages_slowpath() */
 	alloc_flags = gfp_to_alloc_flags(gfp, order);
 	if (alloc_flags & ALLOC_KSWAPD)
-		m->st.kswapd_wake++;
+		count_vm_event(m, KSWAPD_WAKE);
 	bool drained = false;
 	int oom_rounds = 0;
 retry:
@@ -762,7 +762,7 @@ retry:
 		goto nopage;
 	/* Direct reclaim: the model has no page cache or swap; what it can give
 	 * back is per-cpu lists and highatomic reserves, once. */
-	m->st.direct_reclaim++;
+	count_zone_vm_events(&m->zones[classzone], ALLOCSTALL, 1);
 	if (!drained) {
 		unreserve_highatomic_pageblock(m, classzone, false, mt);
 		ra_drain_pcp_all(m);
@@ -796,12 +796,10 @@ nopage:
 		pfn = get_page_from_freelist(m, gfp, order, ALLOC_WMARK_MIN | ALLOC_HIGH | ALLOC_HARDER, classzone, mt);
 		if (pfn != RA_NOPFN)
 			return pfn;
-		m->st.nofail_failed++;
+		count_vm_event(m, NOFAIL_FAILED);
 		ra_log(m, "__GFP_NOFAIL allocation of order %u cannot be satisfied: a kernel would loop here forever", order);
 	}
-	m->st.alloc_fail++;
-	if (m->populated[classzone < RA_NR_REAL_ZONES ? classzone : ZONE_NORMAL])
-		m->zones[classzone < RA_NR_REAL_ZONES ? classzone : ZONE_NORMAL].nr_alloc_fail[order]++;
+	count_vm_event(m, ALLOC_FAIL);
 	warn_alloc(m, gfp, order);
 	return RA_NOPFN;
 }
@@ -855,6 +853,7 @@ void ra_free_pages_pfn(ra_machine *m, uint32_t pfn, unsigned order)
 	struct ra_zone *z = pfn_zone(m, pfn);
 	RA_BUG_ON(m, !z);
 	account(m, (enum ra_owner)p->owner, p->mt, -(1 << order));
+	count_vm_events(m, PGFREE, 1u << order);
 	ra_san_poison(pfn_host(m, pfn), (size_t)RA_PAGE_SIZE << order);
 	if (unlikely(m->valgrind))
 		RA_VG_NOACCESS(pfn_host(m, pfn), (size_t)RA_PAGE_SIZE << order);
@@ -919,6 +918,7 @@ void ra_buddy_init(ra_machine *m)
 			                 (pfn < m->cma_start && pfn + (1u << o) > m->cma_start)))
 				o--;
 			free_one_page(m, z, pfn, o, pageblock_mt(m, pfn), true);
+			count_vm_events(m, PGFREE, 1u << o);   /* __free_pages_ok() counts boot memory too */
 			pfn += 1u << o;
 		}
 		z->cma_pages = 0;

@@ -34,12 +34,12 @@ static long check_counters(ra_machine *m)
 			pages += z->area[o].nr_free << o;
 			cma += z->area[o].nr_type[MT_CMA] << o;
 		}
-		if (pages != z->free_pages)
+		if (pages != z->vm_stat[RA_STAT_NR_FREE_PAGES])
 			ra_problem(m, &problems, "zone %s: free pages %" PRIu64 " but the free areas hold %" PRIu64,
-			           z->name, z->free_pages, pages);
-		if (cma != z->free_cma)
+			           z->name, z->vm_stat[RA_STAT_NR_FREE_PAGES], pages);
+		if (cma != z->vm_stat[RA_STAT_NR_FREE_CMA])
 			ra_problem(m, &problems, "zone %s: free CMA pages %" PRIu64 " but the CMA lists hold %" PRIu64,
-			           z->name, z->free_cma, cma);
+			           z->name, z->vm_stat[RA_STAT_NR_FREE_CMA], cma);
 		for (unsigned c = 0; c < m->ncpus; c++) {
 			struct ra_pcp *pcp = &z->pcp[c];
 			uint64_t n = 0;
@@ -51,9 +51,9 @@ static long check_counters(ra_machine *m)
 			pcp_total += pcp->count;
 		}
 	}
-	if (pcp_total != m->st.pcp_pages)
+	if (pcp_total != node_page_state(m, PCP_PAGES))
 		ra_problem(m, &problems, "per-cpu lists hold %" PRIu64 " pages, counted %" PRIu64, pcp_total,
-		           m->st.pcp_pages);
+		           node_page_state(m, PCP_PAGES));
 	return problems + ra_check_meminfo(m);
 }
 
@@ -63,13 +63,13 @@ long ra_check_meminfo(ra_machine *m)
 	struct ra_meminfo mi;
 	ra_meminfo_compute(m, &mi);
 	uint64_t held = mi.free + mi.pcp + mi.slab_rcl + mi.slab_unrcl + mi.vmalloc + mi.pagetables + mi.anon +
-	                mi.other_kernel + m->st.zeropage_pages;
+	                mi.other_kernel;
 	if (held != mi.total)
 		ra_problem(m, &problems, "meminfo: MemTotal %" PRIu64 " kB but free %" PRIu64 " + per-cpu %" PRIu64
 		           " + slab %" PRIu64 " + vmalloc %" PRIu64 " + page tables %" PRIu64 " + anon %" PRIu64
-		           " + alloc_pages %" PRIu64 " + zero page %" PRIu64 " = %" PRIu64 " kB",
+		           " + alloc_pages %" PRIu64 " = %" PRIu64 " kB",
 		           mi.total * 4, mi.free * 4, mi.pcp * 4, (mi.slab_rcl + mi.slab_unrcl) * 4, mi.vmalloc * 4,
-		           mi.pagetables * 4, mi.anon * 4, mi.other_kernel * 4, m->st.zeropage_pages * 4, held * 4);
+		           mi.pagetables * 4, mi.anon * 4, mi.other_kernel * 4, held * 4);
 	return problems;
 }
 
@@ -187,15 +187,15 @@ long ra_check_buddy(ra_machine *m, bool full)
 			           z->name, ha, z->nr_reserved_highatomic);
 	}
 	const struct { int owner; uint64_t counted; const char *name; } acct[] = {
-		{ PO_PAGES, m->st.pages_alloc_pages, "alloc_pages" },
-		{ PO_KMALLOC, m->st.kmalloc_large_pages, "large kmalloc" },
-		{ PO_SLAB, m->st.slab_reclaimable_pages + m->st.slab_unreclaimable_pages, "slab" },
-		{ PO_VMALLOC, m->st.vmalloc_pages, "vmalloc" },
-		{ PO_BALLOON, m->st.balloon_pages, "balloon" },
-		{ PO_USER, m->st.user_pages, "user" },
-		{ PO_PGTABLE, m->st.pgtable_pages, "page table" },
-		{ PO_PCP, m->st.pcp_pages, "per-cpu list" },
-		{ PO_ZEROPAGE, m->st.zeropage_pages, "zero page" },
+		{ PO_PAGES, node_page_state(m, PAGES_ALLOC_PAGES), "alloc_pages" },
+		{ PO_KMALLOC, node_page_state(m, KMALLOC_LARGE_PAGES), "large kmalloc" },
+		{ PO_SLAB, node_page_state(m, NR_SLAB_RECLAIMABLE) + node_page_state(m, NR_SLAB_UNRECLAIMABLE), "slab" },
+		{ PO_VMALLOC, node_page_state(m, VMALLOC_PAGES), "vmalloc" },
+		{ PO_BALLOON, node_page_state(m, BALLOON_PAGES), "balloon" },
+		{ PO_USER, node_page_state(m, NR_ANON_PAGES), "user" },
+		{ PO_PGTABLE, node_page_state(m, NR_PAGE_TABLE_PAGES), "page table" },
+		{ PO_PCP, node_page_state(m, PCP_PAGES), "per-cpu list" },
+		{ PO_ZEROPAGE, 0, "zero page" },   /* the shared zero page is no frame of the machine (mm.c) */
 	};
 	for (size_t i = 0; i < RA_ARRAY_SIZE(acct); i++)
 		if (owners[acct[i].owner] != acct[i].counted)
@@ -342,12 +342,19 @@ static long check_user_side(ra_machine *m, bool full)
 		committed += t->mm->committed;
 		pgtables += t->mm->nr_pt + 1;
 	}
+	uint64_t threads = 0;
+	for (uint32_t i = 0; i < w->nr_tasks; i++)
+		if (ra_task_alive(w->tasks[i]))
+			threads += w->tasks[i]->nr_threads;
+	if (threads * (THREAD_SIZE >> 10) != node_page_state(m, NR_KERNEL_STACK))
+		ra_problem(m, &problems, "KernelStack: %" PRIu64 " threads alive but %" PRIu64 " kB counted", threads,
+		           node_page_state(m, NR_KERNEL_STACK));
 	if (committed != w->committed_as)
 		ra_problem(m, &problems, "Committed_AS %" PRIu64 " pages but the tasks hold %" PRIu64, w->committed_as,
 		           committed);
-	if (pgtables != m->st.pgtable_pages)
+	if (pgtables != node_page_state(m, NR_PAGE_TABLE_PAGES))
 		ra_problem(m, &problems, "page-table pages: tasks hold %" PRIu64 ", frames counted %" PRIu64, pgtables,
-		           m->st.pgtable_pages);
+		           node_page_state(m, NR_PAGE_TABLE_PAGES));
 	if (full) {
 		uint64_t user = 0, mlocked = 0;
 		for (uint32_t pfn = 0; pfn < m->nr_pages; pfn++) {
@@ -363,10 +370,11 @@ static long check_user_side(ra_machine *m, bool full)
 				ra_problem(m, &problems, "user page %#x: mapcount %u but %u ptes map it", pfn, p->count,
 				           mapcount[pfn]);
 		}
-		if (user != m->st.user_pages)
-			ra_problem(m, &problems, "user pages: %" PRIu64 " frames, %" PRIu64 " counted", user, m->st.user_pages);
-		if (mlocked != w->mlocked)
-			ra_problem(m, &problems, "mlocked pages: %" PRIu64 " flagged, %" PRIu64 " counted", mlocked, w->mlocked);
+		if (user != node_page_state(m, NR_ANON_PAGES))
+			ra_problem(m, &problems, "user pages: %" PRIu64 " frames, %" PRIu64 " counted", user, node_page_state(m, NR_ANON_PAGES));
+		if (mlocked != ra_stat(m, RA_STAT_NR_MLOCK))
+			ra_problem(m, &problems, "mlocked pages: %" PRIu64 " flagged, %" PRIu64 " counted", mlocked,
+			           ra_stat(m, RA_STAT_NR_MLOCK));
 		free(mapcount);
 	}
 	return problems;

@@ -85,6 +85,12 @@ static void mm_release(ra_machine *m, struct ra_mm *mm)
 	free(mm);
 }
 
+/* KernelStack counts the kernel stacks of living tasks' threads. */
+static void account_kernel_stacks(ra_machine *m, int64_t threads)
+{
+	mod_node_page_state(m, NR_KERNEL_STACK, threads * (int64_t)(THREAD_SIZE >> 10));
+}
+
 static bool thread_add(ra_machine *m, struct ra_task *t, uint32_t tid)
 {
 	if (t->nr_threads == t->cap_threads) {
@@ -100,6 +106,8 @@ static bool thread_add(ra_machine *m, struct ra_task *t, uint32_t tid)
 	th->tid = tid;
 	th->alive = 1;
 	th->kstack = ks;
+	if (ra_task_alive(t))
+		account_kernel_stacks(m, 1);
 	return true;
 }
 
@@ -123,9 +131,18 @@ static void task_list_add(ra_machine *m, struct ra_task *t)
 	w->tasks[w->nr_tasks++] = t;
 }
 
+/* t stops living (exit, a fatal signal, a task that could not start). */
+static void task_set_dead(ra_machine *m, struct ra_task *t, uint8_t state)
+{
+	if (ra_task_alive(t))
+		account_kernel_stacks(m, -(int64_t)t->nr_threads);
+	t->state = state;
+}
+
 /* Undo a half-built task. */
 static void task_teardown(ra_machine *m, struct ra_task *t)
 {
+	task_set_dead(m, t, TASK_EXITED);
 	if (t->um) {
 		m->user_rt->destroy(t->um);
 		t->um = NULL;
@@ -161,6 +178,7 @@ static struct ra_task *task_new(ra_machine *m, const char *comm, int adj)
 		return NULL;
 	}
 	t->state = TASK_ALIVE;
+	account_kernel_stacks(m, t->nr_threads);
 	return t;
 }
 
@@ -190,7 +208,7 @@ struct ra_task *ra_task_create(ra_machine *m, const char *comm, int oom_score_ad
 		task_list_add(m, t);
 		int r = mm_handle_fault(m, t, USER_STACK_TOP - RA_PAGE_SIZE, true);
 		if (r && ra_task_alive(t))
-			t->state = TASK_EXITED;    /* could not start; stays in the list, dead */
+			task_set_dead(m, t, TASK_EXITED);    /* could not start; stays in the list, dead */
 		ra_task_put(m, t);
 		return ra_task_alive(t) ? t : NULL;
 	}
@@ -317,7 +335,7 @@ static void task_free_memory(ra_machine *m, struct ra_task *t)
 
 void ra_task_kill(ra_machine *m, struct ra_task *t)
 {
-	t->state = TASK_KILLED;
+	task_set_dead(m, t, TASK_KILLED);
 	if (t->busy)
 		reap(m, t);
 	else
@@ -328,7 +346,7 @@ void ra_task_exit(ra_machine *m, struct ra_task *t)
 {
 	if (!ra_task_alive(t))
 		return;
-	t->state = TASK_EXITED;
+	task_set_dead(m, t, TASK_EXITED);
 	if (t->busy)
 		reap(m, t);
 	else
@@ -364,6 +382,7 @@ static bool do_task_thread(ra_machine *m, struct ra_task *t, uint32_t tid)
 	if (!th->umt) {
 		ra_vfree_internal(m, th->kstack);
 		t->nr_threads--;
+		account_kernel_stacks(m, -1);
 		ra_munmap(m, t, stk, PTHREAD_STACK + RA_PAGE_SIZE);
 		return false;
 	}

@@ -139,7 +139,7 @@ void ra_knobs_auto(ra_machine *m)
 	/* init_user_reserve()/init_admin_reserve(): from free pages at boot */
 	uint64_t free_kbytes = 0;
 	for (int z = 0; z < RA_NR_ZONES; z++)
-		free_kbytes += m->zones[z].free_pages * 4;
+		free_kbytes += m->zones[z].vm_stat[RA_STAT_NR_FREE_PAGES] * 4;
 	if (!m->knobs.set[K_VM_USER_RESERVE_KBYTES])
 		KNOB(m, VM_USER_RESERVE_KBYTES) = (int64_t)RA_MIN(free_kbytes / 32, 1ULL << 17);
 	if (!m->knobs.set[K_VM_ADMIN_RESERVE_KBYTES])

@@ -108,7 +108,7 @@ static void put_user_page(ra_machine *m, uint32_t pfn)
 	if (--p->count)
 		return;
 	if (p->flags & PGF_MLOCKED)
-		m->mmw->mlocked--;
+		mod_zone_page_state(pfn_zone(m, pfn), NR_MLOCK, -1);
 	p->flags = 0;
 	ra_free_pages_pfn(m, pfn, 0);
 }
@@ -439,7 +439,7 @@ void mm_mlock_page(ra_machine *m, uint32_t pfn)
 	struct ra_page *p = pfn_page(m, pfn);
 	if (!(p->flags & PGF_MLOCKED)) {
 		p->flags |= PGF_MLOCKED;
-		m->mmw->mlocked++;
+		mod_zone_page_state(pfn_zone(m, pfn), NR_MLOCK, 1);
 	}
 }
 
@@ -476,6 +476,7 @@ int mm_handle_fault(ra_machine *m, struct ra_task *t, uint64_t va, bool write)
 		return segv(m, t, va, write, "no mapping");
 	if (write ? !(v->flags & VM_WRITE) : !(v->flags & VM_READ))
 		return segv(m, t, va, write, write ? "mapping not writable" : "mapping not readable");
+	count_vm_event(m, PGFAULT);      /* handle_mm_fault(): every fault that reaches a VMA */
 	bool locked = v->flags & VM_LOCKED;
 	struct pt_leaf *l = mm_pt_walk(m, t, mm, va, true);
 	if (!ra_task_alive(t))

@@ -113,7 +113,6 @@ struct ra_mm_world {
 	struct ra_task *cur;
 	uint32_t cur_tid;
 	uint64_t committed_as;      /* vm_committed_as, pages */
-	uint64_t mlocked;           /* NR_MLOCK */
 	ra_cache *task_cache, *mm_cache, *vma_cache;
 	struct ra_kill *kills;
 	uint32_t nr_kills, cap_kills;

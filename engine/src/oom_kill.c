@@ -112,6 +112,7 @@ static void kill_task(ra_machine *m, struct ra_task *t, const char *why)
 	k->pid = t->pid;
 	memcpy(k->comm, t->comm, sizeof(k->comm));
 	k->op_seq = m->op_seq;
+	count_vm_event(m, OOM_KILL);
 	ra_task_kill(m, t);
 }
 

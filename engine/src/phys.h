@@ -130,8 +130,6 @@ struct ra_zone {
 	const char *name;
 	uint32_t start_pfn, end_pfn;           /* spanned [start, end) */
 	uint64_t present, managed;
-	uint64_t free_pages;                   /* NR_FREE_PAGES: on buddy lists */
-	uint64_t free_cma;                     /* NR_FREE_CMA_PAGES */
 	uint64_t cma_pages;                    /* pages in CMA pageblocks */
 	uint64_t nr_reserved_highatomic;
 	uint64_t wmark[3];                     /* min, low, high */
@@ -139,9 +137,8 @@ struct ra_zone {
 	struct ra_free_area area[RA_NR_ORDERS];
 	struct ra_pcp *pcp;                    /* [ncpus] */
 	/* counters */
-	uint64_t nr_alloc[RA_NR_ORDERS], nr_alloc_fail[RA_NR_ORDERS];
-	uint64_t nr_wmark_fail;                /* watermark checks failed here */
-	uint64_t nr_steal, nr_fallback;
+	uint64_t vm_stat[RA_NR_STATS];         /* the zone items (NR_FREE_PAGES: on buddy lists) and
+	                                          per-zone events of refalloc/stats.h; the rest unused */
 };
 
 /* === Knobs (knobs.c) ==================================================== */
@@ -165,21 +162,6 @@ struct ra_fail_attr {
 };
 
 enum ra_fail_site { FAIL_PAGE_ALLOC, FAIL_SLAB, FAIL_VMALLOC, FAIL_MMAP, FAIL_BRK, FAIL_FAULT, FAIL_NR };
-
-struct ra_stats {
-	uint64_t kswapd_wake, direct_reclaim, pcp_drain_all;
-	uint64_t alloc_fail, nofail_failed;
-	uint64_t kmalloc_large_pages;     /* pages held by large kmallocs */
-	uint64_t pages_alloc_pages;       /* pages held by alloc_pages callers */
-	uint64_t vmalloc_pages;
-	uint64_t balloon_pages;
-	uint64_t pcp_pages;               /* pages on all per-cpu lists */
-	uint64_t slab_reclaimable_pages, slab_unreclaimable_pages;
-	uint64_t user_pages, pgtable_pages;
-	uint64_t highatomic_reserved;
-	uint64_t zeropage_pages;          /* the shared zero page (user side) */
-	uint64_t reports;
-};
 
 struct ra_machine {
 	struct ra_config cfg;
@@ -261,7 +243,11 @@ struct ra_machine {
 	bool     raw_trace_access;    /* a trace's poke/touch bypass the sanitizers (fuzzing: the
 	                                 sanitizers are there to catch the engine, not the trace) */
 
-	struct ra_stats st;
+	/* Counters (refalloc/stats.h): node levels and events; peaks of the
+	 * RA_SF_PEAK levels. Zone items live in each zone's vm_stat. Changed
+	 * through the helpers below, read through ra_stat_read. */
+	uint64_t vm_stat[RA_NR_STATS];
+	uint64_t vm_peak[RA_NR_STATS];
 
 	/* user side (mm.h), opaque here */
 	struct ra_mm_world *mmw;
@@ -272,6 +258,36 @@ struct ra_machine {
 	const struct ra_slowpath_ops *slowpath;
 	const struct ra_user_runtime *user_rt;
 };
+
+
+/* === Counters (vmstat.c reads them out) ================================ */
+
+/* Items are named without the RA_STAT_ prefix, as the kernel names its own:
+ * node_page_state(m, NR_ANON_PAGES), count_vm_event(m, PGFAULT). */
+#define RA_STAT_PEAK_CASE(item, name, kind, flags) case RA_STAT_##item: return ((flags) & RA_SF_PEAK) != 0;
+static inline bool ra_stat_has_peak(enum ra_stat_item i)
+{
+	switch (i) {
+	RA_STAT_LIST(RA_STAT_PEAK_CASE)
+	default: return false;
+	}
+}
+#undef RA_STAT_PEAK_CASE
+static inline void ra_node_stat_mod(ra_machine *m, enum ra_stat_item i, int64_t delta)
+{
+	uint64_t v = m->vm_stat[i] += (uint64_t)delta;
+	if (ra_stat_has_peak(i) && v > m->vm_peak[i])
+		m->vm_peak[i] = v;
+}
+#define mod_node_page_state(m, item, delta) ra_node_stat_mod((m), RA_STAT_##item, (int64_t)(delta))
+#define node_page_state(m, item)            ((m)->vm_stat[RA_STAT_##item])
+#define count_vm_events(m, item, n)         ((m)->vm_stat[RA_STAT_##item] += (uint64_t)(n))
+#define count_vm_event(m, item)             count_vm_events((m), item, 1)
+#define vm_event(m, item)                   ((m)->vm_stat[RA_STAT_##item])
+/* zone items and per-zone events */
+#define zone_page_state(z, item)            ((z)->vm_stat[RA_STAT_##item])
+#define mod_zone_page_state(z, item, delta) ((z)->vm_stat[RA_STAT_##item] += (uint64_t)(int64_t)(delta))
+#define count_zone_vm_events(z, item, n)    ((z)->vm_stat[RA_STAT_##item] += (uint64_t)(n))
 
 /* === Valgrind blocks (the macros are in san.h) ========================== */
 

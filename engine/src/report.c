@@ -30,7 +30,7 @@ static bool printing(ra_machine *m) { return m->err && m->nr_reports <= m->repor
 int ra_report(ra_machine *m, int cls, const char *where, const char *fmt, ...)
 {
 	m->nr_reports++;
-	m->st.reports++;
+	count_vm_event(m, REPORTS);
 	m->last_report_class = cls;
 	if (!printing(m))
 		return -1;

@@ -1244,9 +1244,9 @@ static long slab_validate(ra_machine *m, bool full, bool inband)
 			ra_problem(m, &problems, "slab cache %s: partial list holds %u slabs, counted %u", s->name, n,
 			           s->partial.nr);
 	}
-	if (rcl != m->st.slab_reclaimable_pages || unrcl != m->st.slab_unreclaimable_pages)
+	if (rcl != node_page_state(m, NR_SLAB_RECLAIMABLE) || unrcl != node_page_state(m, NR_SLAB_UNRECLAIMABLE))
 		ra_problem(m, &problems, "slab pages: reclaimable %" PRIu64 "/unreclaimable %" PRIu64 " counted, found %"
-		           PRIu64 "/%" PRIu64, m->st.slab_reclaimable_pages, m->st.slab_unreclaimable_pages, rcl, unrcl);
+		           PRIu64 "/%" PRIu64, node_page_state(m, NR_SLAB_RECLAIMABLE), node_page_state(m, NR_SLAB_UNRECLAIMABLE), rcl, unrcl);
 	free(nslabs);
 	free(nobjs);
 	return problems;

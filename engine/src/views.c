@@ -82,7 +82,7 @@ static void view_zoneinfo(ra_machine *m)
 		fprintf(OUT, "\n  pages free     %" PRIu64 "\n        min      %" PRIu64 "\n        low      %" PRIu64
 		        "\n        high     %" PRIu64 "\n        spanned  %" PRIu64 "\n        present  %" PRIu64
 		        "\n        managed  %" PRIu64 "\n        cma      %" PRIu64,
-		        z->free_pages, z->wmark[0], z->wmark[1], z->wmark[2],
+		        z->vm_stat[RA_STAT_NR_FREE_PAGES], z->wmark[0], z->wmark[1], z->wmark[2],
 		        pop ? (uint64_t)(z->end_pfn - z->start_pfn) : 0, z->present, z->managed, z->cma_pages);
 		fprintf(OUT, "\n        protection: (%" PRIu64, z->lowmem_reserve[0]);
 		for (int j = 1; j < RA_NR_ZONES; j++)
@@ -92,8 +92,8 @@ static void view_zoneinfo(ra_machine *m)
 			fputc('\n', OUT);
 			continue;
 		}
-		fprintf(OUT, "\n      %-12s %" PRIu64, "nr_free_pages", z->free_pages);
-		fprintf(OUT, "\n      %-12s %" PRIu64, "nr_free_cma", z->free_cma);
+		fprintf(OUT, "\n      %-12s %" PRIu64, "nr_free_pages", z->vm_stat[RA_STAT_NR_FREE_PAGES]);
+		fprintf(OUT, "\n      %-12s %" PRIu64, "nr_free_cma", z->vm_stat[RA_STAT_NR_FREE_CMA]);
 		fprintf(OUT, "\n      %-12s %" PRIu64, "nr_reserved_highatomic", z->nr_reserved_highatomic);
 		fprintf(OUT, "\n  pagesets");
 		for (unsigned c = 0; c < m->ncpus; c++)
@@ -228,12 +228,8 @@ static void mm_meminfo(ra_machine *m, struct ra_meminfo *mi)
 	if (!w)
 		return;
 	mi->committed_as = w->committed_as;
-	mi->mlocked = w->mlocked;
-	uint64_t threads = 0;
-	for (uint32_t i = 0; i < w->nr_tasks; i++)
-		if (ra_task_alive(w->tasks[i]))
-			threads += w->tasks[i]->nr_threads;
-	mi->kernel_stack = threads * (THREAD_SIZE >> 10);    /* kB */
+	mi->kernel_stack = node_page_state(m, NR_KERNEL_STACK);    /* kB */
+	mi->mlocked = ra_stat(m, RA_STAT_NR_MLOCK);
 }
 
 void ra_meminfo_compute(ra_machine *m, struct ra_meminfo *mi)
@@ -242,20 +238,20 @@ void ra_meminfo_compute(ra_machine *m, struct ra_meminfo *mi)
 	uint64_t wmark_low = 0;
 	for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++) {
 		struct ra_zone *z = &m->zones[zi];
-		mi->free += z->free_pages;
-		mi->cma_free += z->free_cma;
+		mi->free += z->vm_stat[RA_STAT_NR_FREE_PAGES];
+		mi->cma_free += z->vm_stat[RA_STAT_NR_FREE_CMA];
 		mi->cma_total += z->cma_pages;
 		wmark_low += z->wmark[1];
 	}
 	mi->total = m->totalram;
-	mi->slab_rcl = m->st.slab_reclaimable_pages;
-	mi->slab_unrcl = m->st.slab_unreclaimable_pages + m->st.kmalloc_large_pages;
+	mi->slab_rcl = node_page_state(m, NR_SLAB_RECLAIMABLE);
+	mi->slab_unrcl = node_page_state(m, NR_SLAB_UNRECLAIMABLE) + node_page_state(m, KMALLOC_LARGE_PAGES);
 	mi->vmalloc = m->vmalloc_used_pages;
-	mi->pagetables = m->st.pgtable_pages;
-	mi->anon = m->st.user_pages;
-	mi->balloon = m->st.balloon_pages;
-	mi->pcp = m->st.pcp_pages;
-	mi->other_kernel = m->st.pages_alloc_pages;
+	mi->pagetables = node_page_state(m, NR_PAGE_TABLE_PAGES);
+	mi->anon = node_page_state(m, NR_ANON_PAGES);
+	mi->balloon = node_page_state(m, BALLOON_PAGES);
+	mi->pcp = node_page_state(m, PCP_PAGES);
+	mi->other_kernel = node_page_state(m, PAGES_ALLOC_PAGES);
 	/* si_mem_available(): no page cache in the model */
 	int64_t avail = (int64_t)mi->free - (int64_t)m->totalreserve;
 	int64_t rcl = (int64_t)mi->slab_rcl;
@@ -329,6 +325,37 @@ static void view_meminfo(ra_machine *m)
 	kb(m, "DirectMap4k:", 0);
 	kb(m, "DirectMap2M:", 0);
 	kb(m, "DirectMap1G:", 0);
+}
+
+/* === vmstat ============================================================= */
+
+/* /proc/vmstat (mm/vmstat.c's vmstat_show()): the kernel's counters the
+ * engine models, in vmstat_text's order, "name value"; zone items summed
+ * over the zones; per-zone events with the zone's suffix, for every zone
+ * Debian's 6.1 amd64 kernel has (dma, dma32, normal, movable, device: the
+ * model has no ZONE_DEVICE, whose counts stay 0); and the deprecated
+ * nr_unstable line the kernel appends. */
+static void view_vmstat(ra_machine *m)
+{
+	static const char *const sfx[] = { "dma", "dma32", "normal", "movable", "device" };
+	for (int i = 0; i < RA_NR_STATS; i++) {
+		if (!(ra_stat_flags((enum ra_stat_item)i) & RA_SF_VMSTAT))
+			continue;
+		const char *name = ra_stat_name((enum ra_stat_item)i);
+		struct ra_stat_value s;
+		if (ra_stat_kind((enum ra_stat_item)i) != RA_SK_ZEVENT) {
+			ra_stat_read(m, (enum ra_stat_item)i, RA_ZONE_ALL, &s);
+			fprintf(OUT, "%s %" PRIu64 "\n", name, s.value);
+			continue;
+		}
+		for (int z = 0; z < (int)RA_ARRAY_SIZE(sfx); z++) {
+			s.value = 0;
+			if (z < RA_NR_ZONES)
+				ra_stat_read(m, (enum ra_stat_item)i, z, &s);
+			fprintf(OUT, "%s_%s %" PRIu64 "\n", name, sfx[z], s.value);
+		}
+	}
+	fprintf(OUT, "nr_unstable 0\n");
 }
 
 /* === extfrag_index, unusable_index ====================================== */
@@ -555,12 +582,13 @@ static const struct view kernel_views[] = {
 	{ "slabtop", view_slabtop },
 	{ "vmallocinfo", view_vmallocinfo },
 	{ "meminfo", view_meminfo },
+	{ "vmstat", view_vmstat },
 	{ "extfrag_index", view_extfrag },
 	{ "unusable_index", view_unusable },
 };
 
 static const char *const all_view_names[] = {
-	"buddyinfo", "pagetypeinfo", "zoneinfo", "slabinfo", "slabtop", "vmallocinfo", "meminfo",
+	"buddyinfo", "pagetypeinfo", "zoneinfo", "slabinfo", "slabtop", "vmallocinfo", "meminfo", "vmstat",
 	"extfrag_index", "unusable_index", "status", "maps", "smaps_rollup", "oom_score", "oom_score_adj",
 	"oom_adj", "malloc_stats", "malloc_info", "leaks", NULL
 };

@@ -346,6 +346,7 @@ int ra_balloon_inflate(ra_machine *m, uint64_t bytes, uint32_t *id)
 		pfn_zone(m, pfns[i])->managed--;
 	}
 	m->totalram -= nr;
+	count_vm_events(m, BALLOON_INFLATE, nr);
 	*id = b->id;
 	return 0;
 }
@@ -360,6 +361,7 @@ int ra_balloon_deflate(ra_machine *m, uint32_t id)
 		ra_free_pages_pfn(m, b->pfns[i], 0);
 	}
 	m->totalram += b->nr;
+	count_vm_events(m, BALLOON_DEFLATE, b->nr);
 	free(b->pfns);
 	b->pfns = NULL;
 	b->live = 0;
@@ -526,8 +528,8 @@ long ra_vmalloc_validate(ra_machine *m, bool full)
 					           " is not an order-0 vmalloc page of that area", k, a->pfns[k], a->addr);
 			}
 	}
-	if (pages != m->vmalloc_used_pages || pages != m->st.vmalloc_pages)
+	if (pages != m->vmalloc_used_pages || pages != node_page_state(m, VMALLOC_PAGES))
 		ra_problem(m, &problems, "vmalloc: areas hold %" PRIu64 " pages, counted %" PRIu64 " (used) / %" PRIu64
-		           " (page owners)", pages, m->vmalloc_used_pages, m->st.vmalloc_pages);
+		           " (page owners)", pages, m->vmalloc_used_pages, node_page_state(m, VMALLOC_PAGES));
 	return problems;
 }

@@ -102,7 +102,7 @@ static void split_merge_sequence(void)
 	CHECK_STR(bi(m, ZONE_DMA), "0 0 0 0 0 0 0 0 0 0 4");
 	/* a block of MAX_ORDER goes to the head: 0 leads again */
 	CHECK_EQ(z->area[10].list[MT_MOVABLE].head, 0);
-	CHECK_EQ(z->free_pages, 4096);
+	CHECK_EQ(z->vm_stat[RA_STAT_NR_FREE_PAGES], 4096);
 	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
 	tm_free(&t);
 }
@@ -198,7 +198,7 @@ static void steal_whole_max_order_block(void)
 	CHECK_STR(bi_type(m, ZONE_DMA, MT_MOVABLE), "0 0 0 0 0 0 0 0 0 0 3");
 	CHECK_EQ(nblocks(m, ZONE_DMA, MT_UNMOVABLE), 2);
 	CHECK_EQ(nblocks(m, ZONE_DMA, MT_MOVABLE), 6);
-	CHECK_EQ(m->zones[ZONE_DMA].nr_steal, 1);
+	CHECK_EQ(m->zones[ZONE_DMA].vm_stat[RA_STAT_STEAL], 1);
 	/* freeing merges back to 0@10, now on the Unmovable list */
 	fp(m, p, 4);
 	CHECK_STR(bi(m, ZONE_DMA), "0 0 0 0 0 0 0 0 0 0 4");
@@ -207,7 +207,7 @@ static void steal_whole_max_order_block(void)
 	/* the next Unmovable request finds its own type: no new steal */
 	p = ap(m, UNMOV, 9);
 	CHECK_EQ(p, 0);
-	CHECK_EQ(m->zones[ZONE_DMA].nr_steal, 1);
+	CHECK_EQ(m->zones[ZONE_DMA].vm_stat[RA_STAT_STEAL], 1);
 	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
 	tm_free(&t);
 }
@@ -299,7 +299,7 @@ static void partial_steal(void)
 			CHECK_STR(bi_type(m, ZONE_DMA, MT_UNMOVABLE), "0 0 0 0 0 1 1 1 0 0 0");
 		}
 		CHECK_STR(bi_type(m, ZONE_DMA, MT_MOVABLE), "0 0 0 0 0 0 0 0 0 0 0");
-		CHECK_EQ(m->zones[ZONE_DMA].nr_fallback, 1);
+		CHECK_EQ(m->zones[ZONE_DMA].vm_stat[RA_STAT_FALLBACK], 1);
 		CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
 		tm_free(&t);
 	}
@@ -344,7 +344,7 @@ static void movable_takes_smallest(void)
 	CHECK_EQ(ap(m, dma, 1), 1016);
 	ra_drain_pcp_all(m);
 	CHECK_STR(bi_type(m, ZONE_DMA, MT_UNMOVABLE), "0 1 1 0 0 0 0 0 0 0 0");
-	CHECK_EQ(z->free_pages, 6);
+	CHECK_EQ(z->vm_stat[RA_STAT_NR_FREE_PAGES], 6);
 	/* Movable order 0: 6 <= low 6 fails the fast path; the slow path's
 	 * min 2 passes. No Movable or CMA page is free: fallback. Largest:
 	 * 2@1020, order 2 < 4 and Movable: cannot steal -> smallest: 1@1018,
@@ -371,12 +371,12 @@ static void cma_area(void)
 	struct ra_zone *z = &m->zones[ZONE_DMA32];
 	CHECK_EQ(m->cma_start, 10240);
 	CHECK_EQ(z->cma_pages, 6144);
-	CHECK_EQ(z->free_cma, 6144);
+	CHECK_EQ(z->vm_stat[RA_STAT_NR_FREE_CMA], 6144);
 	CHECK_EQ(nblocks(m, ZONE_DMA32, MT_CMA), 12);
 	CHECK_STR(bi_type(m, ZONE_DMA32, MT_CMA), "0 0 0 0 0 0 0 0 0 0 6");
 	CHECK_EQ(ap(m, MOV, 10), 4096);
 	CHECK_EQ(ap(m, MOV, 10), 10240);
-	CHECK_EQ(z->free_cma, 5120);
+	CHECK_EQ(z->vm_stat[RA_STAT_NR_FREE_CMA], 5120);
 	tm_free(&t);
 
 	/* Only Movable allocations use CMA. cma=32M: CMA 8192..16383; DMA32
@@ -389,7 +389,7 @@ static void cma_area(void)
 	for (size_t i = 0; i < RA_ARRAY_SIZE(want); i++)
 		CHECK_EQ(ap(m, UNMOV | RA___GFP_NOWARN, 10), want[i]);
 	CHECK_EQ(ap(m, UNMOV | RA___GFP_NOWARN, 10), RA_NOPFN);
-	CHECK_EQ(m->zones[ZONE_DMA32].free_cma, 8192);
+	CHECK_EQ(m->zones[ZONE_DMA32].vm_stat[RA_STAT_NR_FREE_CMA], 8192);
 	/* a Movable request is served from CMA */
 	uint32_t p = ap(m, MOV, 0);
 	CHECK(p >= 8192 && p < 16384);
@@ -416,7 +416,7 @@ static void highatomic_reserve(void)
 	CHECK_EQ(ap(m, MOV, 6), 3840);
 	CHECK_EQ(ap(m, MOV, 5), 3904);
 	CHECK_EQ(ap(m, MOV, 4), 3936);
-	CHECK_EQ(z->free_pages, 144);
+	CHECK_EQ(z->vm_stat[RA_STAT_NR_FREE_PAGES], 144);
 	CHECK_STR(bi(m, ZONE_DMA), "0 0 0 0 1 0 0 1 0 0 0");
 	/* GFP_ATOMIC order 1: fast path fails (143 <= 160); slow path flags
 	 * HIGH|HARDER|HIGHATOMIC: min 128 - 64 - 16 = 48. The pcp refill takes
@@ -432,7 +432,7 @@ static void highatomic_reserve(void)
 	CHECK_EQ(nblocks(m, ZONE_DMA, MT_HIGHATOMIC), 1);
 	CHECK_EQ(nblocks(m, ZONE_DMA, MT_MOVABLE), 7);
 	CHECK_STR(bi_type(m, ZONE_DMA, MT_HIGHATOMIC), "0 0 1 1 0 0 0 1 0 0 0");
-	CHECK_EQ(z->free_pages, 140);
+	CHECK_EQ(z->vm_stat[RA_STAT_NR_FREE_PAGES], 140);
 	CHECK_EQ(z->pcp[0].count, 2);         /* 1@3954 */
 	/* Without reserve rights the 512 reserved pages are unusable: a
 	 * GFP_KERNEL order-0 request fails although 140 pages are free */
@@ -561,7 +561,7 @@ static void failure_is_an_outcome(void)
 	tm_err(&t);
 	CHECK_EQ(ra_alloc_pages(m, RA_GFP_KERNEL, 10), 0);
 	CHECK_STR(tm_err(&t), "refalloc: page allocation failure: order:10, mode:0xcc0(GFP_KERNEL)\n");
-	CHECK_EQ(m->st.alloc_fail, 1);
+	CHECK_EQ(node_page_state(m, ALLOC_FAIL), 1);
 	/* __GFP_NOWARN: same outcome, no message; no report either */
 	CHECK_EQ(ra_alloc_pages(m, RA_GFP_KERNEL | RA___GFP_NOWARN, 10), 0);
 	CHECK_STR(tm_err(&t), "");

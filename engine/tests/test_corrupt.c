@@ -687,15 +687,15 @@ static void engine_zone_counters(void)
 	CHECK_EQ(problems(&t, m, &lines), 1);
 	z->nr_reserved_highatomic -= 512;
 	/* free CMA pages without CMA lists: 1 */
-	z->free_cma += 1;
+	z->vm_stat[RA_STAT_NR_FREE_CMA] += 1;
 	CHECK_EQ(problems(&t, m, &lines), 1);
-	z->free_cma -= 1;
+	z->vm_stat[RA_STAT_NR_FREE_CMA] -= 1;
 	/* free_pages: the free areas disagree (1) and meminfo no longer adds
 	 * up to MemTotal (1) */
-	z->free_pages += 1;
+	z->vm_stat[RA_STAT_NR_FREE_PAGES] += 1;
 	CHECK_EQ(problems(&t, m, &lines), 2);
 	CHECK_EQ(lines, 2);
-	z->free_pages -= 1;
+	z->vm_stat[RA_STAT_NR_FREE_PAGES] -= 1;
 	/* a per-type count: the sum over types (1) and the list walk (1) */
 	z->area[3].nr_type[MT_RECLAIMABLE] += 1;
 	CHECK_EQ(problems(&t, m, &lines), 2);
@@ -706,9 +706,9 @@ static void engine_zone_counters(void)
 	CHECK_EQ(problems(&t, m, &lines), 2);
 	z->pcp[0].count -= 1;
 	/* the cheap tier sees counters too */
-	z->free_pages += 1;
+	z->vm_stat[RA_STAT_NR_FREE_PAGES] += 1;
 	CHECK_EQ(ra_check(m, RA_CHECK_OP), 2);
-	z->free_pages -= 1;
+	z->vm_stat[RA_STAT_NR_FREE_PAGES] -= 1;
 	CHECK_EQ(problems(&t, m, &lines), 0);
 	tm_free(&t);
 }
@@ -755,9 +755,9 @@ static void engine_slab(void)
 	pfn_page(m, sl->pfn)->priv ^= 1;
 	/* the slab page counter: the slab validator's page count (1), the
 	 * frame census of PO_SLAB frames (1) and meminfo's sum (1) */
-	m->st.slab_unreclaimable_pages++;
+	node_page_state(m, NR_SLAB_UNRECLAIMABLE)++;
 	CHECK_EQ(problems(&t, m, &lines), 3);
-	m->st.slab_unreclaimable_pages--;
+	node_page_state(m, NR_SLAB_UNRECLAIMABLE)--;
 	CHECK_EQ(problems(&t, m, &lines), 0);
 	for (int i = 1; i < 9; i++)
 		CHECK_EQ(ra_kmem_cache_free(m, c, p[i]), 0);

@@ -90,12 +90,12 @@ static void refill_sizes(void)
 	/* 256M, 1 cpu: DMA32 batch 15, high 600. Movable requests land in
 	 * DMA32 (the first zone of the zonelist that exists). */
 	struct ra_pcp *pcp = &m->zones[ZONE_DMA32].pcp[0];
-	uint64_t free0 = m->zones[ZONE_DMA32].free_pages;
+	uint64_t free0 = m->zones[ZONE_DMA32].vm_stat[RA_STAT_NR_FREE_PAGES];
 	/* order 0: 15 pages fetched, 1 handed out */
 	uint32_t p0 = ap(m, MOV, 0);
 	CHECK_EQ(p0, 4096);
 	CHECK_EQ(pcp->count, 14);
-	CHECK_EQ(m->zones[ZONE_DMA32].free_pages, free0 - 15);
+	CHECK_EQ(m->zones[ZONE_DMA32].vm_stat[RA_STAT_NR_FREE_PAGES], free0 - 15);
 	/* order 1: 15 >> 1 = 7 blocks = 14 pages, one handed out */
 	ap(m, MOV, 1);
 	CHECK_EQ(pcp->count, 14 + 12);
@@ -105,7 +105,7 @@ static void refill_sizes(void)
 	/* order 3: 15 >> 3 = 1 -> at least 2 blocks of 8 pages */
 	ap(m, MOV, 3);
 	CHECK_EQ(pcp->count, 34 + 8);
-	CHECK_EQ(m->zones[ZONE_DMA32].free_pages, free0 - 15 - 14 - 12 - 16);
+	CHECK_EQ(m->zones[ZONE_DMA32].vm_stat[RA_STAT_NR_FREE_PAGES], free0 - 15 - 14 - 12 - 16);
 	/* order 4 bypasses the pcp */
 	ap(m, MOV, 4);
 	CHECK_EQ(pcp->count, 42);
@@ -127,16 +127,16 @@ static void pcp_not_in_memfree(void)
 	uint32_t p = ap(m, MOV, 0);
 	/* refill 2 (pfns 0 and 1), 0 handed out, 1 on the list */
 	CHECK_EQ(p, 0);
-	CHECK_EQ(m->zones[ZONE_DMA].free_pages, 4094);
+	CHECK_EQ(m->zones[ZONE_DMA].vm_stat[RA_STAT_NR_FREE_PAGES], 4094);
 	CHECK_EQ(m->zones[ZONE_DMA].pcp[0].count, 1);
 	const char *mi = tm_view(&t, "meminfo");
 	/* 4094 * 4 = 16376 kB */
 	CHECK(strstr(mi, "MemTotal:          16384 kB\nMemFree:           16376 kB\n") != NULL);
 	fp(m, p, 0);
 	CHECK_EQ(m->zones[ZONE_DMA].pcp[0].count, 2);
-	CHECK_EQ(m->zones[ZONE_DMA].free_pages, 4094);
+	CHECK_EQ(m->zones[ZONE_DMA].vm_stat[RA_STAT_NR_FREE_PAGES], 4094);
 	ra_drain_pcp_all(m);
-	CHECK_EQ(m->zones[ZONE_DMA].free_pages, 4096);
+	CHECK_EQ(m->zones[ZONE_DMA].vm_stat[RA_STAT_NR_FREE_PAGES], 4096);
 	CHECK_STR(bi(m, ZONE_DMA), "0 0 0 0 0 0 0 0 0 0 4");
 	tm_free(&t);
 }
@@ -156,13 +156,13 @@ static void drain_at_high(void)
 	for (uint32_t i = 0; i < 159; i++)
 		fp(m, i, 0);
 	CHECK_EQ(pcp->count, 159);
-	CHECK_EQ(m->zones[ZONE_DMA].free_pages, 4096 - 200);
+	CHECK_EQ(m->zones[ZONE_DMA].vm_stat[RA_STAT_NR_FREE_PAGES], 4096 - 200);
 	/* the 160th free reaches high: one page (batch) goes back, from the
 	 * tail: page 0, freed first. Its buddy 1 is on the pcp list, not
 	 * free: it stays order 0 */
 	fp(m, 159, 0);
 	CHECK_EQ(pcp->count, 159);
-	CHECK_EQ(m->zones[ZONE_DMA].free_pages, 4096 - 200 + 1);
+	CHECK_EQ(m->zones[ZONE_DMA].vm_stat[RA_STAT_NR_FREE_PAGES], 4096 - 200 + 1);
 	CHECK_EQ(pfn_page(m, 0)->owner, PO_BUDDY);
 	CHECK_EQ(pfn_page(m, 1)->owner, PO_PCP);
 	CHECK_EQ(m->zones[ZONE_DMA].area[0].nr_free, 1);
@@ -269,22 +269,22 @@ static void drain_on_direct_reclaim(void)
 	CHECK_EQ(ap(m, MOV, 10), 2048);
 	CHECK_EQ(ap(m, MOV, 10), 3072);
 	CHECK_EQ(ap(m, MOV, 9), 512);
-	CHECK_EQ(m->zones[ZONE_DMA].free_pages, 354);
+	CHECK_EQ(m->zones[ZONE_DMA].vm_stat[RA_STAT_NR_FREE_PAGES], 354);
 	/* park the 158 pages on the pcp list (158 < high 160: no drain) */
 	for (uint32_t i = 0; i < 158; i++)
 		fp(m, i, 0);
 	CHECK_EQ(m->zones[ZONE_DMA].pcp[0].count, 158);
-	CHECK_EQ(m->zones[ZONE_DMA].free_pages, 354);
+	CHECK_EQ(m->zones[ZONE_DMA].vm_stat[RA_STAT_NR_FREE_PAGES], 354);
 	/* order 8: 354 - 255 = 99 fails low (160) and min (128); direct
 	 * reclaim drains: 0..159 merge with 160@5, 192@6, 256@8 into 0@9 (512
 	 * free); the retry at min passes (512 - 255 > 128) and splits 0@9 */
-	uint64_t dr = m->st.direct_reclaim;
+	uint64_t dr = ra_stat(m, RA_STAT_ALLOCSTALL);
 	/* without __GFP_DIRECT_RECLAIM (GFP_NOWAIT) nothing is drained */
 	CHECK_EQ(ap(m, RA_GFP_NOWAIT | RA___GFP_MOVABLE | RA___GFP_NOWARN, 8), RA_NOPFN);
 	CHECK_EQ(m->zones[ZONE_DMA].pcp[0].count, 158);
-	CHECK_EQ(m->st.direct_reclaim, dr);
+	CHECK_EQ(ra_stat(m, RA_STAT_ALLOCSTALL), dr);
 	CHECK_EQ(ap(m, MOV, 8), 0);
-	CHECK_EQ(m->st.direct_reclaim, dr + 1);
+	CHECK_EQ(ra_stat(m, RA_STAT_ALLOCSTALL), dr + 1);
 	CHECK_EQ(m->zones[ZONE_DMA].pcp[0].count, 0);
 	CHECK_STR(bi(m, ZONE_DMA), "0 0 0 0 0 0 0 0 1 0 0");
 	fp(m, 0, 8);

@@ -243,7 +243,7 @@ static void kmalloc_large_from_pages(void)
 	CHECK_EQ(pg->owner, PO_KMALLOC);
 	CHECK_EQ(pg->order, 2);
 	CHECK_EQ(ra_ksize(m, p), 16384);
-	CHECK_EQ(m->st.kmalloc_large_pages, 4);
+	CHECK_EQ(node_page_state(m, KMALLOC_LARGE_PAGES), 4);
 	/* counted in SUnreclaim (NR_SLAB_UNRECLAIMABLE_B): 16 kB */
 	const char *mi = tm_view(&t, "meminfo");
 	CHECK(strstr(mi, "SUnreclaim:           16 kB\n") != NULL);
@@ -256,7 +256,7 @@ static void kmalloc_large_from_pages(void)
 	CHECK(strstr(tm_err(&t), "larger than KMALLOC_MAX_SIZE") != NULL);
 	CHECK_EQ(ra_kfree(m, p), 0);
 	CHECK_EQ(ra_kfree(m, big), 0);
-	CHECK_EQ(m->st.kmalloc_large_pages, 0);
+	CHECK_EQ(node_page_state(m, KMALLOC_LARGE_PAGES), 0);
 	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
 	tm_free(&t);
 }
@@ -323,7 +323,7 @@ static void krealloc_in_place_and_moving(void)
 	CHECK_EQ(ra_krealloc(m, r, 5000, RA_GFP_KERNEL), r);
 	/* size 0 frees and returns ZERO_SIZE_PTR */
 	CHECK_EQ(ra_krealloc(m, r, 0, RA_GFP_KERNEL), RA_ZERO_SIZE_PTR);
-	CHECK_EQ(m->st.kmalloc_large_pages, 0);
+	CHECK_EQ(node_page_state(m, KMALLOC_LARGE_PAGES), 0);
 	/* krealloc(NULL) is kmalloc */
 	ra_addr_t s = ra_krealloc(m, 0, 30, RA_GFP_KERNEL);
 	CHECK_EQ(ra_ksize(m, s), 32);
@@ -416,17 +416,17 @@ static void reclaimable_accounting(void)
 	ra_cache *c = ra_kmem_cache_create(m, "dentry_like", 192, 0, RA_SLAB_RECLAIM_ACCOUNT);
 	ra_addr_t o = ra_kmem_cache_alloc(m, c, RA_GFP_KERNEL);
 	/* one order-0 slab (12 * 192 = 2304 -> order 0, 21 objects) */
-	CHECK_EQ(m->st.slab_reclaimable_pages, 1);
-	CHECK_EQ(m->st.slab_unreclaimable_pages, 0);
+	CHECK_EQ(node_page_state(m, NR_SLAB_RECLAIMABLE), 1);
+	CHECK_EQ(node_page_state(m, NR_SLAB_UNRECLAIMABLE), 0);
 	/* its page is a Reclaimable allocation: pageblock stolen for Reclaimable */
 	CHECK_EQ(pageblock_mt(m, kpfn(o)), MT_RECLAIMABLE);
 	/* kmalloc-rcl-* too */
 	ra_addr_t k = ra_kmalloc(m, 1000, RA_GFP_KERNEL | RA___GFP_RECLAIMABLE);
 	/* kmalloc-rcl-1k: 16 objects in 4 pages with 1 cpu? min_objects 8:
 	 * get_order(8192) = 1 -> 8 objects in 2 pages */
-	CHECK_EQ(m->st.slab_reclaimable_pages, 3);
+	CHECK_EQ(node_page_state(m, NR_SLAB_RECLAIMABLE), 3);
 	ra_addr_t u = ra_kmalloc(m, 1000, RA_GFP_KERNEL);
-	CHECK_EQ(m->st.slab_unreclaimable_pages, 2);
+	CHECK_EQ(node_page_state(m, NR_SLAB_UNRECLAIMABLE), 2);
 	const char *mi = tm_view(&t, "meminfo");
 	/* KReclaimable = SReclaimable = 12 kB, SUnreclaim 8 kB, Slab 20 kB */
 	CHECK(strstr(mi, "KReclaimable:         12 kB\nSlab:                 20 kB\n"
@@ -506,7 +506,7 @@ static void shrink_and_destroy(void)
 	CHECK_EQ(ra_kmem_cache_shrink(m, c), 0);
 	CHECK_EQ(c->nr_slabs, 0);
 	CHECK_EQ(c->slab_pages, 0);
-	CHECK_EQ(m->st.slab_unreclaimable_pages, 0);
+	CHECK_EQ(node_page_state(m, NR_SLAB_UNRECLAIMABLE), 0);
 	CHECK_EQ(ra_kmem_cache_destroy(m, c), 0);
 	CHECK(ra_kmem_cache_find(m, "sd") == NULL);
 	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);

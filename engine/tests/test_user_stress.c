@@ -130,8 +130,8 @@ static void churn(const char *mem, unsigned rounds, uint64_t seed, int overcommi
 		if (ra_task_alive(tk[i].t))
 			ra_task_exit(m, tk[i].t);
 	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
-	CHECK_EQ(m->st.user_pages, 0);
-	CHECK_EQ(m->st.pgtable_pages, 0);
+	CHECK_EQ(node_page_state(m, NR_ANON_PAGES), 0);
+	CHECK_EQ(node_page_state(m, NR_PAGE_TABLE_PAGES), 0);
 	CHECK_EQ(ra_mm_world(m)->committed_as, 0);
 	CHECK(checks > 0);
 	CHECK(!strstr(log, "BUG: refalloc: invariant"));

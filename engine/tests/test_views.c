@@ -245,9 +245,9 @@ static void meminfo_available_reclaimable(void)
 	/* 50 slabs of 8 pages = 400 reclaimable pages; free 4096 - 400 - pcp.
 	 * Order-3 slabs come through the pcp list (refill 2 blocks of order 3
 	 * each time with batch 1): 25 refills, all used: pcp empty. */
-	CHECK_EQ(m->st.slab_reclaimable_pages, 400);
+	CHECK_EQ(node_page_state(m, NR_SLAB_RECLAIMABLE), 400);
 	CHECK_EQ(m->zones[ZONE_DMA].pcp[0].count, 0);
-	CHECK_EQ(m->zones[ZONE_DMA].free_pages, 3696);
+	CHECK_EQ(m->zones[ZONE_DMA].vm_stat[RA_STAT_NR_FREE_PAGES], 3696);
 	/* available = 3696 - 192 + (400 - min(200, 160)) = 3504 + 240 = 3744
 	 * pages = 14976 kB */
 	const char *mi = tm_view(&t, "meminfo");

@@ -133,7 +133,7 @@ static void vzalloc_and_limits(void)
 	const char *e = tm_err(&t);
 	CHECK(strstr(e, "failed to allocate pages") != NULL);
 	CHECK(strstr(e, "page allocation failure") == NULL);
-	CHECK_EQ(m->st.vmalloc_pages, 0);
+	CHECK_EQ(node_page_state(m, VMALLOC_PAGES), 0);
 	CHECK_EQ(m->vmalloc_used_pages, 0);
 	CHECK_EQ(m->nr_vmareas, 0);
 	CHECK_EQ(ra_reports(m), 0);

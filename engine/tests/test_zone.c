@@ -313,11 +313,11 @@ static void watermark_ok_boundaries(void)
 	CHECK(OK(0, 480, ALLOC_HIGH, 241));
 	z->nr_reserved_highatomic = 0;
 	/* free CMA pages count only with ALLOC_CMA */
-	z->free_cma = 100;
+	z->vm_stat[RA_STAT_NR_FREE_CMA] = 100;
 	CHECK(OK(0, 480, 0, 581));
 	CHECK(!OK(0, 480, 0, 580));
 	CHECK(OK(0, 480, ALLOC_CMA, 481));
-	z->free_cma = 0;
+	z->vm_stat[RA_STAT_NR_FREE_CMA] = 0;
 #undef OK
 	/* lowmem_reserve of the classzone adds to min: DMA for a Normal or
 	 * DMA32 request (reserve 240): free must exceed 32 + 240 */
@@ -351,7 +351,7 @@ static void watermark_ok_free_lists(void)
 	CHECK(ra_alloc_pages(m, RA_GFP_KERNEL | RA_GFP_DMA32 | RA___GFP_NOWARN, 8) != 0);   /* 7680 */
 	/* left: 8@7936 (Unmovable) and 8 CMA blocks of order 10 */
 	CHECK_STR(bi(m, ZONE_DMA32), "0 0 0 0 0 0 0 0 1 0 8");
-	int64_t f = (int64_t)z->free_pages;
+	int64_t f = (int64_t)z->vm_stat[RA_STAT_NR_FREE_PAGES];
 	CHECK_EQ(f, 256 + 8192);
 	/* Order 9: only CMA lists. Mark 0 and a free count far above what is
 	 * subtracted isolate the free-list test; with the real count the free
@@ -380,7 +380,7 @@ static void watermark_ok_free_lists(void)
 	CHECK(ra_alloc_pages(m, RA_GFP_ATOMIC, 1) != 0);
 	CHECK_STR(bi_type(m, ZONE_DMA, MT_HIGHATOMIC), "0 0 1 1 0 0 0 1 0 0 0");
 	CHECK_STR(bi(m, ZONE_DMA), "0 0 1 1 0 0 0 1 0 0 0");
-	f = (int64_t)z->free_pages;     /* 140 */
+	f = (int64_t)z->vm_stat[RA_STAT_NR_FREE_PAGES];     /* 140 */
 	CHECK_EQ(f, 140);
 	CHECK(!ra_zone_watermark_ok(m, z, 2, 0, ZONE_DMA, ALLOC_HARDER, f));
 	CHECK(ra_zone_watermark_ok(m, z, 2, 0, ZONE_DMA, ALLOC_HARDER | ALLOC_HIGHATOMIC, f));

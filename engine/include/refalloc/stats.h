@@ -62,10 +62,7 @@ enum ra_stat_kind { RA_SK_ZONE, RA_SK_NODE, RA_SK_EVENT, RA_SK_ZEVENT };
 	X(VMALLOC_PAGES,        "ra_vmalloc_pages",     RA_SK_NODE,  RA_SF_PEAK) \
 	X(BALLOON_PAGES,        "ra_balloon_pages",     RA_SK_NODE,  0) \
 	X(PCP_PAGES,            "ra_pcp_pages",         RA_SK_NODE,  RA_SF_PEAK) \
-	X(ZEROPAGE_PAGES,       "ra_zeropage_pages",    RA_SK_NODE,  0) \
-	X(HIGHATOMIC_RESERVED,  "ra_highatomic_reserved", RA_SK_NODE, RA_SF_PEAK) \
 	X(KSWAPD_WAKE,          "ra_kswapd_wake",       RA_SK_EVENT, 0) \
-	X(DIRECT_RECLAIM,       "ra_direct_reclaim",    RA_SK_EVENT, 0) \
 	X(PCP_DRAIN_ALL,        "ra_pcp_drain_all",     RA_SK_EVENT, 0) \
 	X(ALLOC_FAIL,           "ra_alloc_fail",        RA_SK_EVENT, 0) \
 	X(NOFAIL_FAILED,        "ra_nofail_failed",     RA_SK_EVENT, 0) \
