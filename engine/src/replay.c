@@ -490,7 +490,7 @@ static int expect_op(struct replay *rp, const struct ra_op *op)
 			rp_failure(rp, op, "expect ok failed: %s (line %u) failed", pname, pline);
 		break;
 	case RA_EXPECT_FAIL:
-		/* a misuse report also makes an operation "fail" (TRACE.md: reported
+		/* a misuse report also makes an operation "fail" (docs/trace-format.md: reported
 		 * and refused), even when, as in the kernel, it still returned
 		 * memory (poison overwritten found at allocation) */
 		if (rp->last_outcome != OUT_FAIL && !rp->pending_reports)

@@ -1,5 +1,5 @@
 /*
- * trace_parse.c — the text trace format (TRACE.md, version 1) into an op
+ * trace_parse.c — the text trace format (docs/trace-format.md, version 1) into an op
  * array, and back to text.
  *
  * The parser reads the whole input first and stops at the first error with

@@ -1,7 +1,7 @@
 # engine/umalloc/umalloc.mk — umalloc, the ptmalloc-like malloc (included by
 # mk/build.mk).  One source, two worlds:
-#   UM_SIM : $(B)/engine/umalloc/umalloc_sim.o  (the lead links it into the
-#            engine once the sim back end exists: ENGINE_EXTRA_OBJS)
+#   UM_SIM : $(B)/engine/umalloc/umalloc_sim.o  (linked into librefalloc through
+#            ENGINE_EXTRA_OBJS; its back end is engine/src/um_sim.c)
 #   UM_HOST: $(B)/librefalloc_malloc.so          (LD_PRELOAD drop-in)
 # plus tests under $(B)/umalloc-tests/ and `make -f mk/build.mk umalloc-test`.
 
