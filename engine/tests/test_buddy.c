@@ -7,7 +7,8 @@
  * Most steps use orders >= 4 so the per-cpu lists (orders 0..3) stay out of
  * the way; where they are used the refill of max(batch >> order, 2) blocks
  * is written out. The expected buddyinfo after each step is derived in the
- * comment above it from SPEC.md's rules:
+ * comment above it from the rules of docs/kernel-model.md ("Buddy allocator
+ * and migratetypes"):
  *
  *   split (expand): take the head of the smallest non-empty order >= the
  *   request, hand the upper halves back at orders high-1 .. low;

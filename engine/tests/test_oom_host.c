@@ -110,7 +110,8 @@ static void adj_conversion(void)
 	CHECK_EQ(ra_oom_adj_from_score_adj(58), 0);      /* 58*17/1000 */
 	CHECK_EQ(ra_oom_adj_from_score_adj(999), 16);    /* 999*17/1000 = 16, as the kernel reads it */
 	CHECK_EQ(ra_oom_adj_from_score_adj(-500), -8);
-	/* badness and score from SPEC's formula by hand: totalpages 65536 */
+	/* badness and score by hand from the formulas of docs/kernel-model.md
+	 * ("OOM killer"): totalpages 65536 */
 	CHECK_EQ(ra_oom_badness_of(10243, 0, 27 * 4096, 0, 65536), 10270);
 	CHECK_EQ(ra_oom_score_of(10270, 65536), 770);    /* (1000 + 10270000/65536) * 2/3 = 1156*2/3 */
 	CHECK_EQ(ra_oom_badness_of(100, 0, 0, -1000, 65536), LONG_MIN);

@@ -1,7 +1,7 @@
 /*
  * test_pcp.c — per-cpu page lists: batch and high, refill, drain.
  *
- * SPEC.md:
+ * docs/kernel-model.md, "Per-cpu page lists":
  *   batch = min(managed >> 10, 256) / 4, at least 1, then
  *           rounddown_pow_of_two(batch + batch/2) - 1, floored at 1
  *           (zone_set_pageset_high_and_batch: max(1, zone_batchsize()))

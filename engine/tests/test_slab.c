@@ -1,5 +1,6 @@
 /*
- * test_slab.c — SLUB caches and kmalloc against SPEC.md:
+ * test_slab.c — SLUB caches and kmalloc against docs/kernel-model.md
+ * ("SLUB and kmalloc"):
  *
  *   size -> cache: <= 192 by {3,4,5,5,6,6,6,6,1,1,1,1,7,7,7,7,2,...}[(size-1)/8]
  *   (index 1 = 96, 2 = 192, n >= 3 = 2^n), above 192 the next power of two;

@@ -1,6 +1,6 @@
 /*
- * test_trace.c — the text trace format (TRACE.md): every operation
- * round-trips through ra_trace_print, errors carry an exact
+ * test_trace.c — the text trace format (docs/trace-format.md): every
+ * operation round-trips through ra_trace_print, errors carry an exact
  * FILE:LINE:COL: error: message, replays exit 0/1/2 as the contract says,
  * and handles behave as C pointers do.
  */

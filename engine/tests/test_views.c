@@ -9,7 +9,8 @@
  *                  1000 - (1000 + free_pages * 1000 / 2^k) / blocks_total
  *   unusable(k)  = 1000 if no free pages; else
  *                  (free_pages - (suitable << k)) * 1000 / free_pages
- *   printed "%d.%03d " (SPEC.md)
+ *   printed "%d.%03d " (docs/kernel-model.md, "/proc views and their
+ *   formats")
  */
 #include "unit.h"
 

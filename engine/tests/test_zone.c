@@ -1,6 +1,7 @@
 /*
  * test_zone.c — watermarks, lowmem reserves, min_free_kbytes and
- * __zone_watermark_ok() against numbers computed by hand from SPEC.md:
+ * __zone_watermark_ok() against numbers computed by hand from
+ * docs/kernel-model.md ("Watermarks and lowmem reserve"):
  *
  *   min_free_kbytes = clamp(int_sqrt(lowmem_kbytes * 16), 128, 262144)
  *   pages_min = min_free_kbytes / 4

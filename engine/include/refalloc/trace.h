@@ -1,8 +1,8 @@
 /*
- * trace.h — traces, the lingua franca: the text format of TRACE.md parsed
- * into an array of operations (the IR every front end produces: the text
- * parser, the binary fuzz decoder, importers), and the replay of that array
- * against a fresh machine.
+ * trace.h — traces, the lingua franca: the text format of
+ * docs/trace-format.md parsed into an array of operations (the IR every
+ * front end produces: the text parser, the binary fuzz decoder, importers),
+ * and the replay of that array against a fresh machine.
  */
 #ifndef REFALLOC_TRACE_H
 #define REFALLOC_TRACE_H
