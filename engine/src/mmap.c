@@ -3,9 +3,10 @@
  * mlockall, MADV_DONTNEED, and overcommit accounting.
  *
  * Overcommit is __vm_enough_memory(): private writable mappings and brk are
- * charged to Committed_AS. Tasks run as UID 0 without RLIMIT_MEMLOCK;
- * overcommit mode 2 still keeps the admin reserve from them, as the kernel's
- * formula does (docs/kernel-model.md).
+ * charged to Committed_AS. Tasks run as UID 0 without RLIMIT_MEMLOCK, yet
+ * overcommit mode 2 keeps the admin reserve from them, where the kernel
+ * would let CAP_SYS_ADMIN use it: a simplification of the model
+ * (docs/kernel-model.md, Overcommit).
  */
 #include "mm.h"
 #include "san.h"
