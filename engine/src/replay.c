@@ -514,7 +514,14 @@ int ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struc
 {
 	struct replay rp = { .t = t, .o = o, .out = o->out, .err = o->quiet_errors ? NULL : o->err };
 	int exit_code = RA_EXIT_OK;
-	int rc = ra_machine_create(&rp.m, &t->cfg, o->out, rp.err);
+	/* the knob assignments as boot parameters, as the environment's */
+	int rc = ra_machine_create_ex(&rp.m, &t->cfg, o->sets, o->nsets, o->out, rp.err);
+	if (rc == RA_EKNOB) {
+		if (rp.err)
+			fprintf(rp.err, "refalloc: --set %s\n", ra_last_error(rp.m));
+		ra_machine_destroy(rp.m);
+		return RA_EXIT_USAGE;
+	}
 	if (rc != RA_OK) {
 		if (rp.err)
 			fprintf(rp.err, "%s: error: %s\n", t->file, rp.m ? ra_last_error(rp.m) : "out of memory");
@@ -522,17 +529,6 @@ int ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struc
 		return rc == RA_ENOMEM ? RA_EXIT_INTERNAL : RA_EXIT_TRACE;
 	}
 	ra_machine *m = rp.m;
-	for (unsigned i = 0; i < o->nsets; i++) {
-		const char *eq = strchr(o->sets[i], '=');
-		int id = eq ? ra_knob_lookup(o->sets[i], (size_t)(eq - o->sets[i])) : -1;
-		if (id < 0 || ra_knob_set_id(m, id, eq + 1, strlen(eq + 1)) != RA_OK) {
-			if (rp.err)
-				fprintf(rp.err, "refalloc: --set %s: %s\n", o->sets[i],
-				        id < 0 ? "unknown knob (see `refalloc knobs`)" : ra_last_error(m));
-			ra_machine_destroy(m);
-			return RA_EXIT_USAGE;
-		}
-	}
 	if (o->slub_debug) {
 		/* the boot parameter: as a `slub_debug` line before the first operation */
 		char err[160];

@@ -132,7 +132,8 @@ enum ra_exit {
 
 struct ra_replay_opts {
 	enum ra_check_level check;    /* after each operation; the end always gets a full check unless OFF */
-	const char *const *sets;      /* "NAME=VALUE" knob assignments, applied after `machine` */
+	const char *const *sets;      /* "NAME=VALUE" knob assignments: the machine of the `machine` line
+	                                 is created with them (ra_machine_create_ex: before it boots) */
 	unsigned nsets;
 	const char *const *dumps;     /* views printed at the end */
 	unsigned ndumps;
