@@ -1,10 +1,13 @@
 /*
  * test_api.c — the public calls a tool is built on (bench/, sweeps, front
- * ends): the knob table, knob assignments at machine creation. Each test
- * checks a promise of refalloc.h against what the engine does.
+ * ends): the knob table, knob assignments at machine creation, ra_replay's
+ * per-operation hook. Each test checks a promise of the public headers against what the
+ * engine does.
  */
 #include "unit.h"
 #include "refalloc/trace.h"
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,9 +160,161 @@ static void knob_errors(void)
 	ra_trace_free(t);
 }
 
+/* === The hook =========================================================== */
+
+struct log { char buf[8192]; size_t n; int stop_before, stop_after; uint32_t end_index; int end_exit; };
+
+static void logf_(struct log *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(struct log *l, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	l->n += (size_t)vsnprintf(l->buf + l->n, sizeof(l->buf) - l->n, fmt, ap);
+	va_end(ap);
+}
+
+static const char *const point_names[] = { "start", "before", "after", "end" };
+
+/* Every call, with what it says: point, op, outcome, binding, current task. */
+static int logger(ra_machine *m, const struct ra_replay_event *ev, void *arg)
+{
+	struct log *l = arg;
+	logf_(l, "%s", point_names[ev->point]);
+	if (ev->op)
+		logf_(l, " %u:%s", ev->index, ra_op_names[ev->op->code]);
+	if (ev->point == RA_REPLAY_AFTER)
+		logf_(l, " out=%d", ev->outcome);
+	if (ev->point == RA_REPLAY_AFTER && ev->bound)
+		logf_(l, " val=%s size=%" PRIu64, ev->val ? (ev->val < 100 ? "pid" : "addr") : "0", ev->size);
+	if (ev->pid)
+		logf_(l, " task=%u/%u%s", ev->pid, ev->tid, ev->task_alive ? "" : " dead");
+	if (ev->point == RA_REPLAY_END) {
+		l->end_index = ev->index;
+		l->end_exit = ev->outcome;
+	}
+	logf_(l, "\n");
+	return (ev->point == RA_REPLAY_BEFORE && (int)ev->index == l->stop_before) ||
+	       (ev->point == RA_REPLAY_AFTER && (int)ev->index == l->stop_after);
+}
+
+static struct ra_trace *parse(const char *text)
+{
+	struct ra_trace *t = NULL;
+	struct ra_trace_error te;
+	if (ra_trace_parse("t.trace", text, strlen(text), &t, &te))
+		fprintf(stderr, "  %u:%u: %s\n", te.line, te.col, te.msg);
+	return t;
+}
+
+static int replay_hooked(const struct ra_trace *t, ra_replay_hook_fn fn, void *arg, struct ra_replay_stats *st,
+                         char **out)
+{
+	size_t olen = 0;
+	FILE *of = open_memstream(out, &olen);
+	struct ra_replay_opts o;
+	ra_replay_opts_default(&o);
+	o.out = of;
+	o.err = of;
+	o.hook = fn;
+	o.hook_arg = arg;
+	int rc = ra_replay_ex(t, &o, st);
+	fclose(of);
+	return rc;
+}
+
+static const char hook_trace[] =
+	"machine mem=64M\n"
+	"kmalloc 100 GFP_KERNEL -> a\n"
+	"fail page_alloc nth=1\n"
+	"alloc_pages GFP_KERNEL 0 -> p\n"
+	"expect fail\n"
+	"task t -> t\n"
+	"malloc 5000 -> b\n"
+	"kfree a\n"
+	"@t:1\n"
+	"free b\n"
+	"exit\n"
+	"dump buddyinfo\n";
+
+/* The points, in order, and what each says. */
+static void hook_points(void)
+{
+	struct ra_trace *t = parse(hook_trace);
+	struct log l = { .stop_before = -1, .stop_after = -1 };
+	struct ra_replay_stats st;
+	char *out;
+	CHECK_EQ(replay_hooked(t, logger, &l, &st, &out), RA_EXIT_OK);
+	CHECK_STR(l.buf,
+	          "start\n"
+	          "before 0:machine\nafter 0:machine out=0\n"
+	          "before 1:kmalloc\nafter 1:kmalloc out=0 val=addr size=100\n"
+	          "before 2:fail\nafter 2:fail out=0\n"
+	          "before 3:alloc_pages\nafter 3:alloc_pages out=1 val=0 size=4096\n"
+	          "before 4:expect\nafter 4:expect out=0\n"
+	          "before 5:task\nafter 5:task out=0 val=pid size=0 task=2/0\n"
+	          "before 6:malloc task=2/0\nafter 6:malloc out=0 val=addr size=5000 task=2/0\n"
+	          "before 7:kfree task=2/0\nafter 7:kfree out=0 task=2/0\n"
+	          "before 8:@ task=2/0\nafter 8:@ out=0 task=2/1\n"
+	          "before 9:free task=2/1\nafter 9:free out=0 task=2/1\n"
+	          "before 10:exit task=2/1\nafter 10:exit out=0 task=2/1 dead\n"
+	          "before 11:dump task=2/1 dead\nafter 11:dump out=0 task=2/1 dead\n"
+	          "end task=2/1 dead\n");
+	CHECK_EQ(l.end_index, t->nops);
+	CHECK_EQ(l.end_exit, RA_EXIT_OK);
+	CHECK(!st.stopped);
+	/* the same replay without a hook prints the same */
+	char *plain;
+	CHECK_EQ(replay_hooked(t, NULL, NULL, NULL, &plain), RA_EXIT_OK);
+	CHECK_STR(out, plain);
+	CHECK(strstr(out, "Node 0, zone      DMA") != NULL);
+	free(out);
+	free(plain);
+	ra_trace_free(t);
+}
+
+/* A non-zero answer stops the replay: before an operation, it does not
+ * run; after one, nothing more runs; the end's work is skipped, END is
+ * still called. */
+static void hook_stops(void)
+{
+	struct ra_trace *t = parse(hook_trace);
+	struct log l = { .stop_before = 6, .stop_after = -1 };
+	struct ra_replay_stats st;
+	char *out;
+	CHECK_EQ(replay_hooked(t, logger, &l, &st, &out), RA_EXIT_OK);
+	CHECK(strstr(l.buf, "before 6:malloc task=2/0\nend task=2/0\n") != NULL);
+	CHECK(!strstr(l.buf, "after 6"));
+	CHECK_EQ(l.end_index, 6);
+	CHECK(st.stopped);
+	CHECK_EQ(st.ops, 5);       /* expect lines are not counted as operations */
+	CHECK_STR(out, "");        /* no dump: it never ran */
+	free(out);
+	memset(&l, 0, sizeof(l));
+	l.stop_before = -1;
+	l.stop_after = 9;
+	CHECK_EQ(replay_hooked(t, logger, &l, &st, &out), RA_EXIT_OK);
+	CHECK(strstr(l.buf, "after 9:free out=0 task=2/1\nend task=2/1\n") != NULL);
+	CHECK_EQ(l.end_index, 10);
+	CHECK(st.stopped);
+	free(out);
+	/* a trace error ends the replay at the operation: AFTER says so */
+	struct ra_trace *bad = parse("machine mem=64M\nkmalloc 8 GFP_KERNEL -> a\nkmem_cache_alloc a GFP_KERNEL -> o\n"
+	                              "kmalloc 8 GFP_KERNEL -> b\n");
+	memset(&l, 0, sizeof(l));
+	l.stop_before = l.stop_after = -1;
+	CHECK_EQ(replay_hooked(bad, logger, &l, &st, &out), RA_EXIT_TRACE);
+	CHECK(strstr(l.buf, "after 2:kmem_cache_alloc out=2\nend\n") != NULL);
+	CHECK_EQ(l.end_exit, RA_EXIT_TRACE);
+	free(out);
+	ra_trace_free(bad);
+	ra_trace_free(t);
+}
+
 static const struct unit_test tests[] = {
 	{ "knob_table", knob_table },
 	{ "knobs_at_creation", knobs_at_creation },
 	{ "knob_errors", knob_errors },
+	{ "hook_points", hook_points },
+	{ "hook_stops", hook_stops },
 };
 UNIT_MAIN("api", tests)
