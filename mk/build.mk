@@ -84,7 +84,8 @@ $(LK_COST): engine/umalloc/tests/um_leaks_cost.c
 # The user side of the engine is umalloc's simulated world: its sources see
 # the UM_SIM back end, and umalloc's UM_SIM object joins the library.
 ENGINE_EXTRA_OBJS += $(UMALLOC_SIM_OBJ)
-UM_SIM_USERS := $(B)/engine/src/mm.o $(B)/engine/src/replay_user.o $(B)/engine/src/oracle.o $(B)/engine/src/leak.o
+UM_SIM_USERS := $(B)/engine/src/mm.o $(B)/engine/src/replay_user.o $(B)/engine/src/oracle.o $(B)/engine/src/leak.o \
+                $(B)/engine/src/inspect.o
 $(UM_SIM_USERS): CFLAGS += -DUM_SIM -Iengine/umalloc
 
 .PHONY: all lib tool unit

@@ -2,6 +2,7 @@
  * vmstat.c — the counter table of refalloc/stats.h and its one read-out.
  */
 #include "internal.h"
+#include "mm.h"
 #include "refalloc/stats.h"
 
 static const struct { const char *name; uint8_t kind, flags; } stat_table[RA_NR_STATS] = {
@@ -60,6 +61,7 @@ static uint64_t node_value(const ra_machine *m, enum ra_stat_item item)
 	case RA_STAT_ALLOC_FAIL:            return m->st.alloc_fail;
 	case RA_STAT_NOFAIL_FAILED:         return m->st.nofail_failed;
 	case RA_STAT_REPORTS:               return m->st.reports;
+	case RA_STAT_OOM_KILL:              return m->mmw ? m->mmw->nr_kills : 0;
 	default: return 0;
 	}
 }

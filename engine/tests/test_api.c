@@ -1,11 +1,14 @@
 /*
  * test_api.c — the public calls a tool is built on (bench/, sweeps, front
  * ends): the knob table, knob assignments at machine creation, ra_replay's
- * per-operation hook. Each test checks a promise of the public headers against what the
+ * per-operation hook, the read-outs of refalloc/inspect.h and user memory
+ * access. Each test checks a promise of the public headers against what the
  * engine does.
  */
 #include "unit.h"
 #include "refalloc/trace.h"
+#include "refalloc/inspect.h"
+#include "refalloc/stats.h"
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -77,6 +80,25 @@ static void knob_table(void)
 	free(text);
 }
 
+/* The slab order of the cache named name (inspect.h), -1 if none. */
+static int cache_order(ra_machine *m, const char *name)
+{
+	struct ra_machine_info mi;
+	struct ra_slab_cache_info ci;
+	ra_machine_info(m, &mi);
+	for (unsigned id = 0; id < mi.nr_cache_ids; id++)
+		if (ra_slab_cache_info(m, id, &ci) == RA_OK && !strcmp(ci.name, name))
+			return (int)ci.order;
+	return -1;
+}
+
+static uint64_t wmark_min(ra_machine *m)
+{
+	struct ra_zone_info zi;
+	ra_zone_info(m, 1, &zi);
+	return zi.wmark_min;
+}
+
 /* A boot parameter given at creation shapes the kmalloc caches, as the
  * environment does; set after boot, it only reaches caches made later. */
 static void knobs_at_creation(void)
@@ -85,27 +107,27 @@ static void knobs_at_creation(void)
 	int rc;
 	ra_machine *m = mk(sets, 2, &rc);
 	CHECK_EQ(rc, RA_OK);
-	ra_cache *c = ra_kmem_cache_find(m, "kmalloc-4k");
-	CHECK(c && c->order == 0);
+	CHECK_EQ(cache_order(m, "kmalloc-4k"), 0);
 	char buf[64];
 	ra_knob_get(m, "vm.min_free_kbytes", buf, sizeof(buf));
 	CHECK_STR(buf, "4096");
 	/* the watermarks were computed from it at boot, as after a sysctl */
-	uint64_t wmin = m->zones[1].wmark[0];
+	uint64_t wmin = wmark_min(m);
 	ra_machine_destroy(m);
 
 	m = mk(NULL, 0, &rc);
-	CHECK(ra_kmem_cache_find(m, "kmalloc-4k")->order == 3);
+	CHECK_EQ(cache_order(m, "kmalloc-4k"), 3);
 	CHECK_EQ(ra_knob_set(m, "slub_max_order", "0"), RA_OK);
-	CHECK(ra_kmem_cache_find(m, "kmalloc-4k")->order == 3);
+	CHECK_EQ(cache_order(m, "kmalloc-4k"), 3);
+	CHECK(wmark_min(m) != wmin);
 	CHECK_EQ(ra_knob_set(m, "vm.min_free_kbytes", "4096"), RA_OK);
-	CHECK_EQ(m->zones[1].wmark[0], wmin);
+	CHECK_EQ(wmark_min(m), wmin);
 	ra_machine_destroy(m);
 
 	setenv("REFALLOC_SLUB_MAX_ORDER", "0", 1);
 	m = mk(NULL, 0, &rc);
 	unsetenv("REFALLOC_SLUB_MAX_ORDER");
-	CHECK(ra_kmem_cache_find(m, "kmalloc-4k")->order == 0);
+	CHECK_EQ(cache_order(m, "kmalloc-4k"), 0);
 	ra_machine_destroy(m);
 }
 
@@ -310,11 +332,152 @@ static void hook_stops(void)
 	ra_trace_free(t);
 }
 
+/* === Read-outs and user memory from a hook ============================== */
+
+struct probe {
+	uint32_t pid;
+	uint64_t block, rss_before, rss_after, usable, flt_before, flt_after, kobj, big, cobj;
+	int cache_of_kobj, cache_of_big, cache_of_cobj, alias_of_foo, cache_of_zero;
+	char kobj_cache[48], cobj_cache[48];
+	uint64_t live_chunks, live_bytes, oom_kills, cookie_back;
+	int read_dead;
+	struct ra_zone_info zi;
+	char buddyinfo[256];
+};
+
+static int prober(ra_machine *m, const struct ra_replay_event *ev, void *arg)
+{
+	struct probe *p = arg;
+	if (ev->point != RA_REPLAY_AFTER)
+		return 0;
+	struct ra_task_info ti;
+	struct ra_slab_cache_info ci;
+	switch (ev->op->code) {
+	case RA_OP_KMALLOC:
+		if (ev->size == 100) {
+			p->kobj = ev->val;
+			p->cache_of_kobj = ra_slab_cache_of(m, ev->val);
+			p->cache_of_zero = ra_slab_cache_of(m, RA_ZERO_SIZE_PTR);
+			if (ra_slab_cache_info(m, (unsigned)p->cache_of_kobj, &ci) == RA_OK)
+				snprintf(p->kobj_cache, sizeof(p->kobj_cache), "%s", ci.name);
+		} else {
+			p->big = ev->val;
+			p->cache_of_big = ra_slab_cache_of(m, ev->val);
+		}
+		break;
+	case RA_OP_CACHE_ALLOC:
+		p->cobj = ev->val;
+		p->cache_of_cobj = ra_slab_cache_of(m, ev->val);
+		if (ra_slab_cache_info(m, (unsigned)p->cache_of_cobj, &ci) == RA_OK)
+			snprintf(p->cobj_cache, sizeof(p->cobj_cache), "%s", ci.name);
+		break;
+	case RA_OP_CACHE_CREATE: {
+		struct ra_machine_info mi;
+		ra_machine_info(m, &mi);
+		for (unsigned id = 0; id < mi.nr_cache_ids; id++)
+			if (ra_slab_cache_info(m, id, &ci) == RA_OK && !strcmp(ci.name, "foo"))
+				p->alias_of_foo = ci.alias ? (int)ci.alias_of : (int)id;
+		break;
+	}
+	case RA_OP_MALLOC: {
+		p->pid = ev->pid;
+		p->block = ev->val;
+		ra_task_info(m, ev->pid, &ti);
+		p->rss_before = ti.rss;
+		p->flt_before = ti.min_flt;
+		/* a cookie at the start and one byte in each of the next pages:
+		 * faults as the task's own stores */
+		uint64_t cookie = 0x1122334455667788ULL;
+		CHECK_EQ(ra_user_write(m, ev->pid, ev->val, &cookie, 8), 0);
+		for (uint64_t off = 4096; off < ev->size; off += 4096)
+			CHECK_EQ(ra_user_write(m, ev->pid, ev->val + off, "x", 1), 0);
+		CHECK_EQ(ra_user_read(m, ev->pid, ev->val, &p->cookie_back, 8), 0);
+		ra_task_info(m, ev->pid, &ti);
+		p->rss_after = ti.rss;
+		p->flt_after = ti.min_flt;
+		p->usable = ra_malloc_usable_size(m, ev->pid, ev->val);
+		struct ra_malloc_info mi;
+		CHECK_EQ(ra_malloc_info(m, ev->pid, &mi), RA_OK);
+		p->live_chunks = mi.live_chunks;
+		p->live_bytes = mi.live_bytes;
+		break;
+	}
+	case RA_OP_EXIT:
+		p->read_dead = ra_user_read(m, ev->pid, p->block, &p->cookie_back, 8);
+		CHECK_EQ(ra_malloc_info(m, ev->pid, &(struct ra_malloc_info){ 0 }), RA_ENOENT);
+		CHECK_EQ(ra_task_info(m, ev->pid, &ti), RA_OK);
+		CHECK(!ti.alive && !ti.rss);
+		break;
+	case RA_OP_DUMP: {
+		ra_zone_info(m, 1, &p->zi);
+		size_t n = 0;
+		for (int o = 0; o <= RA_MAX_ORDER; o++)
+			n += (size_t)snprintf(p->buddyinfo + n, sizeof(p->buddyinfo) - n, "%6" PRIu64 " ", p->zi.nr_free[o]);
+		break;
+	}
+	default:
+		break;
+	}
+	return 0;
+}
+
+static void inspect_and_access(void)
+{
+	struct ra_trace *t = parse("machine mem=64M cpus=1\n"
+	                           "kmalloc 100 GFP_KERNEL -> a\nkmalloc 9000 GFP_KERNEL -> big\n"
+	                           "kmem_cache_create foo 120 -> c\nkmem_cache_alloc c GFP_KERNEL -> o\n"
+	                           "task t -> t\nmalloc 20000 -> b\n"
+	                           "dump buddyinfo\nexit\n");
+	struct probe p = { 0 };
+	char *out;
+	CHECK_EQ(replay_hooked(t, prober, &p, NULL, &out), RA_EXIT_OK);
+	CHECK_STR(p.kobj_cache, "kmalloc-128");
+	CHECK_EQ(p.cache_of_big, -1);
+	/* foo merges into a compatible cache: its objects are that cache's */
+	CHECK_EQ(p.cache_of_cobj, p.alias_of_foo);
+	CHECK_EQ(p.cache_of_zero, -1);
+	/* the cookie and a byte in each later page: 5 pages faulted in */
+	CHECK_EQ(p.cookie_back, 0x1122334455667788ULL);
+	CHECK_EQ(p.rss_after - p.rss_before, 4);
+	CHECK_EQ(p.flt_after - p.flt_before, 4);
+	CHECK(p.usable >= 20000);
+	CHECK_EQ(p.live_chunks, 1);
+	CHECK_EQ(p.read_dead, -2);
+	/* the zone read-out is buddyinfo */
+	CHECK(strstr(out, p.buddyinfo) != NULL);
+	CHECK(p.zi.populated && p.zi.wmark_min < p.zi.wmark_low && p.zi.wmark_low < p.zi.wmark_high);
+	free(out);
+	ra_trace_free(t);
+}
+
+/* oom_kill counts the OOM killer's kills, as /proc/vmstat does. */
+static int count_kills(ra_machine *m, const struct ra_replay_event *ev, void *arg)
+{
+	if (ev->point == RA_REPLAY_END)
+		*(uint64_t *)arg = ra_stat(m, RA_STAT_OOM_KILL);
+	return 0;
+}
+
+static void oom_kill_counter(void)
+{
+	struct ra_trace *t = parse("machine mem=64M\nsysctl vm.overcommit_memory=1\n"
+	                           "task a -> a\nmalloc 200M -> x\ntouch x\nexpect fail\n"
+	                           "task b -> b\nmalloc 200M -> y\ntouch y\nexpect fail\n");
+	uint64_t kills = 99;
+	char *out;
+	CHECK_EQ(replay_hooked(t, count_kills, &kills, NULL, &out), RA_EXIT_OK);
+	CHECK_EQ(kills, 2);
+	free(out);
+	ra_trace_free(t);
+}
+
 static const struct unit_test tests[] = {
 	{ "knob_table", knob_table },
 	{ "knobs_at_creation", knobs_at_creation },
 	{ "knob_errors", knob_errors },
 	{ "hook_points", hook_points },
 	{ "hook_stops", hook_stops },
+	{ "inspect_and_access", inspect_and_access },
+	{ "oom_kill_counter", oom_kill_counter },
 };
 UNIT_MAIN("api", tests)

@@ -184,6 +184,18 @@ int  ra_kread(ra_machine *m, ra_addr_t addr, void *dst, size_t len);
 /* Host pointer of [addr, addr+len) when it is contiguous in host memory. */
 void *ra_host_ptr(ra_machine *m, ra_addr_t addr, size_t len);
 
+/* === User side ========================================================== */
+
+/* Tasks are made and driven by traces (task, fork, malloc, ...: ra_replay);
+ * refalloc/inspect.h reads them. Their memory, by pid, accessed as the
+ * task's own loads and stores: page faults are taken as the CPU would take
+ * them (demand paging, copy-on-write) and count in the task's RSS and fault
+ * counters, as a trace's touch does. Returns 0; -1 after a segfault report
+ * (address not mapped, not writable); -2 when no live task has pid or a
+ * fault could not be served (the task may have been OOM-killed). */
+int  ra_user_write(ra_machine *m, uint32_t pid, uint64_t addr, const void *src, size_t len);
+int  ra_user_read(ra_machine *m, uint32_t pid, uint64_t addr, void *dst, size_t len);
+
 /* === Knobs ============================================================== */
 
 int  ra_knob_set(ra_machine *m, const char *name, const char *value);
