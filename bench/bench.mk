@@ -26,8 +26,9 @@ BENCH_DRIVER   := $(B)/bench/driver
 BENCH_CONFORM  := $(B)/bench/conform
 BENCH_RECORD   := $(B)/librefalloc_record.so
 
-# esim drives umalloc's simulated world directly
-$(B)/bench/esim.o: CFLAGS += -DUM_SIM -Iengine/umalloc
+# bench/ is a client of the engine's public headers (engine/include) only:
+# its objects are compiled without engine/src on the include path
+$(BENCH_LIB_OBJS) $(B)/bench/micro.o: CFLAGS := $(filter-out -Iengine/src,$(CFLAGS))
 $(B)/engine/tool/cmd_bench.o $(B)/engine/tool/cmd_import.o: CFLAGS += -Ibench
 
 $(BENCH_LIB): $(BENCH_LIB_OBJS)
