@@ -59,7 +59,7 @@ bench-compare: ## hyperfine time of the replay per allocator, relative to glibc,
 	@bench/compare.sh out/bench && python3 bench/report.py out/bench
 
 bench-check: ## regression gate: callgrind instructions and engine figures vs bench/baseline.json
-	@$(BUILD) -j$(JOBS) V=release lib tool
+	@$(BUILD) -j$(JOBS) V=release lib tool bench-tool
 	@bench/gate.sh
 
 fuzz-build: ## build every fuzz target three ways: libFuzzer, AFL++ (+CMPLOG, +ASan), -test drivers

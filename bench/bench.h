@@ -1,7 +1,7 @@
 /*
  * bench.h — the benchmark library (libbench.a, linked into the refalloc
- * tool by bench/bench.mk): workload generators, the engine's stepping
- * executor with its metrics, the conversion of user traces into programs
+ * tool by bench/bench.mk): workload generators, the samplers that measure
+ * the engine through ra_replay's hook, the conversion of user traces into programs
  * for the replay driver, the reading of the driver's results, the metrics
  * every allocator is judged by, and the writers of JSON/CSV/plot data.
  *
@@ -110,10 +110,10 @@ int bench_op_verror(char *err, size_t errlen, const struct ra_trace *t, const st
 int bench_op_error(char *err, size_t errlen, const struct ra_trace *t, const struct ra_op *op, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
-/* === esim.c: the engine, stepped operation by operation ================= */
+/* === esim.c: the engine under the samplers (ra_replay's hook) =========== */
 
 struct bench_run_opts {
-	const char *const *sets;       /* knob NAME=VALUE; KF_BOOT knobs go through the environment */
+	const char *const *sets;       /* knob NAME=VALUE, given to the machine when it is created (before boot) */
 	unsigned nsets;
 	const char *slub_debug;        /* slub_debug letters for the whole machine, NULL none */
 	uint32_t sample_every;         /* 0: about 2000 samples over the trace */
@@ -156,9 +156,10 @@ struct bench_result {
 };
 void bench_result_free(struct bench_result *r);
 
-/* Run t on a fresh machine, stepping through its operations.  Returns 0, -1
- * with err filled (FILE:LINE: message) when the trace uses something the
- * executor does not model or misuses a handle, -2 when stopped. */
+/* Replay t on a fresh machine with the samplers attached.  Returns 0; -1
+ * with err filled when the machine could not be made (a bad knob or
+ * slub_debug value) or the replay stopped short (FILE:LINE:COL: error: ...
+ * for a trace error, FILE:LINE: for a kernel panic); -2 when stopped. */
 int bench_engine_run(const struct ra_trace *t, const struct bench_run_opts *o, struct bench_result *r,
                      char *err, size_t errlen);
 /* The conformance pass of the engine's malloc (the same checks as

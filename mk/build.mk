@@ -84,7 +84,7 @@ $(LK_COST): engine/umalloc/tests/um_leaks_cost.c
 # The user side of the engine is umalloc's simulated world: its sources see
 # the UM_SIM back end, and umalloc's UM_SIM object joins the library.
 ENGINE_EXTRA_OBJS += $(UMALLOC_SIM_OBJ)
-UM_SIM_USERS := $(patsubst %,$(B)/engine/src/%.o,um_sim views check replay_user oracle leak)
+UM_SIM_USERS := $(patsubst %,$(B)/engine/src/%.o,um_sim views check replay_user oracle leak inspect)
 $(UM_SIM_USERS): CFLAGS += -DUM_SIM -Iengine/umalloc
 
 .PHONY: all lib tool unit

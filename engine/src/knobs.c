@@ -213,3 +213,51 @@ void ra_knobs_print(FILE *f)
 		fprintf(f, "%-34s %-14s %-28s %-7s %s\n", d->name, def, range, d->where, d->help);
 	}
 }
+
+/* === The table for tools (refalloc.h) =================================== */
+
+_Static_assert(KF_AUTO == RA_KNOB_AUTO && KF_BOOT == RA_KNOB_BOOT && KF_MALLOPT == RA_KNOB_MALLOPT,
+               "knobs.h's flags are the public RA_KNOB_* ones");
+_Static_assert(RA_KNOB_MAXVALS == RA_KNOB_NVALS_MAX, "vector knobs: as many values in both headers");
+
+unsigned ra_knob_count(void) { return K_NR; }
+
+int ra_knob_info(unsigned idx, struct ra_knob_info *info)
+{
+	if (idx >= K_NR)
+		return RA_ENOENT;
+	const struct ra_knob_def *d = &ra_knob_defs[idx];
+	info->name = d->name;
+	for (unsigned k = 0; k < RA_KNOB_MAXVALS; k++)
+		info->def[k] = idx == K_VM_LOWMEM_RESERVE_RATIO ? lowmem_ratio_default[k] : d->def;
+	info->min = d->min;
+	info->max = d->max;
+	info->nvals = d->nvals;
+	info->flags = d->flags;
+	info->where = d->where;
+	info->help = d->help;
+	return RA_OK;
+}
+
+int ra_knob_find(const char *name, size_t len) { return ra_knob_lookup(name, len); }
+
+/* === Assignments at creation ============================================ */
+
+int ra_knobs_assign(ra_machine *m, const char *const *sets, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const char *eq = strchr(sets[i], '=');
+		int id = eq ? ra_knob_lookup(sets[i], (size_t)(eq - sets[i])) : -1;
+		if (id < 0) {
+			ra_set_error(m, "%s: unknown knob (see `refalloc knobs`)", sets[i]);
+			return -1;
+		}
+		if (ra_knob_set_id(m, id, eq + 1, strlen(eq + 1)) != RA_OK) {
+			char why[sizeof(m->errmsg)];
+			snprintf(why, sizeof(why), "%s", m->errmsg);
+			ra_set_error(m, "%s: %s", sets[i], why);
+			return -1;
+		}
+	}
+	return 0;
+}

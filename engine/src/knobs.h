@@ -103,6 +103,9 @@ int  ra_knob_lookup(const char *name, size_t len);
 /* Parse and apply one value; returns 0 or RA_EINVAL (message via ra_last_error). */
 int  ra_knob_set_id(struct ra_machine *m, int id, const char *value, size_t len);
 void ra_knobs_init(struct ra_machine *m);       /* defaults + environment */
+/* "NAME=VALUE" assignments at creation, before boot; 0, or -1 with the
+ * error "NAME=VALUE: why" (ra_machine_create_ex). */
+int  ra_knobs_assign(struct ra_machine *m, const char *const *sets, unsigned n);
 void ra_knobs_auto(struct ra_machine *m);       /* recompute KF_AUTO defaults not set explicitly */
 void ra_knob_format(const struct ra_machine *m, int id, char *buf, size_t len);
 

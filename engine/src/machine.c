@@ -68,6 +68,12 @@ static int setup_zones(ra_machine *m)
 
 int ra_machine_create(ra_machine **mp, const struct ra_config *cfg, FILE *out, FILE *err)
 {
+	return ra_machine_create_ex(mp, cfg, NULL, 0, out, err);
+}
+
+int ra_machine_create_ex(ra_machine **mp, const struct ra_config *cfg, const char *const *sets, unsigned nsets,
+                         FILE *out, FILE *err)
+{
 	*mp = NULL;
 	ra_machine *m = calloc(1, sizeof(*m));
 	if (!m)
@@ -97,6 +103,9 @@ int ra_machine_create(ra_machine **mp, const struct ra_config *cfg, FILE *out, F
 		ra_set_error(m, "dma= and dma32= must be multiples of 4K");
 		return RA_EINVAL;
 	}
+	/* as boot parameters: before anything is laid out */
+	if (ra_knobs_assign(m, sets, nsets))
+		return RA_EKNOB;
 	m->cfg.mem &= ~(RA_PAGE_SIZE - 1);
 	m->nr_pages = (uint32_t)(m->cfg.mem >> RA_PAGE_SHIFT);
 	uint64_t cma_pages = RA_ALIGN(cfg->cma >> RA_PAGE_SHIFT, (uint64_t)RA_PAGEBLOCK_PAGES);

@@ -141,6 +141,8 @@ void ra_task_get(struct ra_task *t);
 void ra_task_put(ra_machine *m, struct ra_task *t);
 struct ra_mm_world *ra_mm_world(ra_machine *m);
 bool ra_panicked(ra_machine *m);
+/* The task with this pid, dead ones included; NULL for none (user_api.c). */
+struct ra_task *ra_task_find(ra_machine *m, uint32_t pid);
 
 /* === Address space ====================================================== */
 

@@ -156,6 +156,9 @@ void rp_freed(struct replay *rp, struct rhandle *table, struct rhandle *h)
 int rp_bind(struct replay *rp, struct rhandle *table, const struct ra_op *op, uint32_t consumed, int kind,
             uint64_t val, uint64_t size, uint32_t aux, void *ptr)
 {
+	rp->ev.bound = 1;          /* what the hook sees, named or not */
+	rp->ev.val = val;
+	rp->ev.size = size;
 	if (op->out == RA_NONAME)
 		return OUT_OK;
 	struct rhandle *h = &table[op->out];
@@ -479,6 +482,29 @@ void ra_replay_opts_fuzz(struct ra_replay_opts *o)
 		o->check = RA_CHECK_OP;
 }
 
+/* === The hook ========================================================== */
+
+/* Call the hook at one point; true when it asks to stop. */
+static bool hook(struct replay *rp, enum ra_replay_point point, const struct ra_op *op, uint32_t index, int outcome)
+{
+	struct ra_replay_event *ev = &rp->ev;
+	struct ra_mm_world *w = ra_mm_world(rp->m);
+	ev->point = point;
+	ev->t = rp->t;
+	ev->op = op;
+	ev->index = index;
+	ev->outcome = outcome;
+	ev->pid = w && w->cur ? w->cur->pid : 0;
+	ev->tid = w && w->cur ? w->cur_tid : 0;
+	ev->task_alive = w && ra_task_alive(w->cur);
+	if (point != RA_REPLAY_AFTER)
+		ev->bound = 0;     /* AFTER: as the operation's rp_bind left it */
+	if (!rp->o->hook(rp->m, ev, rp->o->hook_arg))
+		return false;
+	rp->stopped = true;
+	return true;
+}
+
 static int expect_op(struct replay *rp, const struct ra_op *op)
 {
 	const struct ra_op *prev = rp->last_op;
@@ -514,7 +540,14 @@ int ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struc
 {
 	struct replay rp = { .t = t, .o = o, .out = o->out, .err = o->quiet_errors ? NULL : o->err };
 	int exit_code = RA_EXIT_OK;
-	int rc = ra_machine_create(&rp.m, &t->cfg, o->out, rp.err);
+	/* the knob assignments as boot parameters, as the environment's */
+	int rc = ra_machine_create_ex(&rp.m, &t->cfg, o->sets, o->nsets, o->out, rp.err);
+	if (rc == RA_EKNOB) {
+		if (rp.err)
+			fprintf(rp.err, "refalloc: --set %s\n", ra_last_error(rp.m));
+		ra_machine_destroy(rp.m);
+		return RA_EXIT_USAGE;
+	}
 	if (rc != RA_OK) {
 		if (rp.err)
 			fprintf(rp.err, "%s: error: %s\n", t->file, rp.m ? ra_last_error(rp.m) : "out of memory");
@@ -522,17 +555,6 @@ int ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struc
 		return rc == RA_ENOMEM ? RA_EXIT_INTERNAL : RA_EXIT_TRACE;
 	}
 	ra_machine *m = rp.m;
-	for (unsigned i = 0; i < o->nsets; i++) {
-		const char *eq = strchr(o->sets[i], '=');
-		int id = eq ? ra_knob_lookup(o->sets[i], (size_t)(eq - o->sets[i])) : -1;
-		if (id < 0 || ra_knob_set_id(m, id, eq + 1, strlen(eq + 1)) != RA_OK) {
-			if (rp.err)
-				fprintf(rp.err, "refalloc: --set %s: %s\n", o->sets[i],
-				        id < 0 ? "unknown knob (see `refalloc knobs`)" : ra_last_error(m));
-			ra_machine_destroy(m);
-			return RA_EXIT_USAGE;
-		}
-	}
 	if (o->slub_debug) {
 		/* the boot parameter: as a `slub_debug` line before the first operation */
 		char err[160];
@@ -555,13 +577,21 @@ int ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struc
 	}
 	if (o->oracle)
 		or_init(&rp);
-	for (uint32_t i = 0; i < t->nops && !rp.stopped; i++) {
+	uint32_t i = 0;
+	const bool hooked = o->hook != NULL;   /* a local: no reload after every call */
+	if (hooked)
+		hook(&rp, RA_REPLAY_START, NULL, 0, OUT_OK);
+	for (; i < t->nops && !rp.stopped; i++) {
 		const struct ra_op *op = &t->ops[i];
 		m->op_seq++;
 		ra_set_site(m, t->file, op->line);
 		NOTE_SITE(t->file, op->line);
 		if (op->code == RA_OP_EXPECT) {
+			if (hooked && hook(&rp, RA_REPLAY_BEFORE, op, i, OUT_OK))
+				break;
 			expect_op(&rp, op);
+			if (hooked)
+				hook(&rp, RA_REPLAY_AFTER, op, i, OUT_OK);
 			continue;
 		}
 		if (rp.pending_reports) {
@@ -572,12 +602,18 @@ int ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struc
 		rp.last_op_seq = m->op_seq;
 		if (rp.oracle)
 			or_before(&rp, op);
+		if (hooked && hook(&rp, RA_REPLAY_BEFORE, op, i, OUT_OK))
+			break;
 		int out = exec_op(&rp, op);
 		rp.st.ops++;
 		if (ra_panicked(m))
 			out = OUT_PANIC;
 		if (rp.oracle && out <= OUT_FAIL)
 			or_after(&rp, op, out, ra_reports(m) - before);
+		/* what the hook reads and writes counts as the operation's (a stop
+		 * ends the loop after this operation's bookkeeping) */
+		if (hooked)
+			hook(&rp, RA_REPLAY_AFTER, op, i, out);
 		if (out == OUT_TRACE_ERROR) {
 			exit_code = RA_EXIT_TRACE;
 			break;
@@ -613,11 +649,11 @@ int ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struc
 	rp.unexpected_reports += rp.pending_reports;
 	if (o->allow_reports)
 		rp.unexpected_reports = 0;
-	if (rp.oracle && exit_code == RA_EXIT_OK)
+	if (rp.oracle && exit_code == RA_EXIT_OK && !rp.stopped)
 		or_end(&rp);
 	if (exit_code == RA_EXIT_OK) {
 		ra_set_site(m, t->file, 0);
-		if (m->check != RA_CHECK_OFF) {
+		if (m->check != RA_CHECK_OFF && !rp.stopped) {
 			long n = ra_check(m, RA_CHECK_FULL);
 			if (n) {
 				rp.invariant_problems += n;
@@ -626,13 +662,13 @@ int ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struc
 					        n == 1 ? "" : "s");
 			}
 		}
-		for (unsigned i = 0; i < o->ndumps; i++) {
-			int r = ra_view(m, o->dumps[i]);
+		for (unsigned k = 0; k < o->ndumps && !rp.stopped; k++) {
+			int r = ra_view(m, o->dumps[k]);
 			if (r && rp.err)
-				fprintf(rp.err, "refalloc: --dump %s: %s\n", o->dumps[i],
+				fprintf(rp.err, "refalloc: --dump %s: %s\n", o->dumps[k],
 				        r == 1 ? "needs a current task" : "unknown view");
 		}
-		if (o->leaks && (rp.leaked = (uint64_t)rp_leak_report(&rp, o->leaks)) && o->leaks == 2)
+		if (o->leaks && !rp.stopped && (rp.leaked = (uint64_t)rp_leak_report(&rp, o->leaks)) && o->leaks == 2)
 			rp.failures++;
 		if (rp.failures || rp.unexpected_reports || rp.invariant_problems || rp.oracle_failures) {
 			exit_code = RA_EXIT_FAIL;
@@ -644,6 +680,12 @@ int ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struc
 				        rp.oracle ? (rp.oracle_failures ? ", oracle failures" : ", oracle clean") : "");
 		}
 	}
+	if (hooked) {
+		bool stopped = rp.stopped;    /* END's answer does not matter */
+		hook(&rp, RA_REPLAY_END, NULL, i, exit_code);
+		rp.stopped = stopped;
+	}
+	rp.st.stopped = rp.stopped;
 	rp.st.reports = ra_reports(m);
 	rp.st.injected = ra_fail_injected(m);
 	rp.st.oracle_failures = rp.oracle_failures;

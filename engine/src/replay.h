@@ -9,13 +9,13 @@
 #include "views.h"
 #include "oom.h"
 
-/* Outcome of one operation. */
+/* Outcome of one operation (trace.h's enum ra_op_outcome). */
 enum {
-	OUT_OK = 0,
-	OUT_FAIL = 1,          /* a modelled failure or a refused misuse */
-	OUT_TRACE_ERROR = 2,   /* the trace is wrong here: exit 2 */
-	OUT_PANIC = 3,         /* kernel panic: exit 3 */
-	OUT_HOST_ERROR = 4,
+	OUT_OK = RA_OUTCOME_OK,
+	OUT_FAIL = RA_OUTCOME_FAIL,                /* a modelled failure or a refused misuse */
+	OUT_TRACE_ERROR = RA_OUTCOME_TRACE_ERROR,  /* the trace is wrong here: exit 2 */
+	OUT_PANIC = RA_OUTCOME_PANIC,              /* kernel panic: exit 3 */
+	OUT_HOST_ERROR = RA_OUTCOME_HOST_ERROR,
 };
 
 enum hkind {
@@ -55,6 +55,8 @@ struct replay {
 	int twins;                 /* 0 none, 1 objects not contiguous on the host, 2 all */
 	uint64_t leaked;
 	uint64_t oracle_failures;
+	struct ra_replay_event ev; /* the hook's view of the current operation (rp_bind fills in
+	                              what it bound) */
 };
 
 int  rp_trace_error(struct replay *rp, const struct ra_op *op, uint32_t col, const char *fmt, ...)

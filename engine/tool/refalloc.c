@@ -14,8 +14,11 @@
 #include "refalloc/refalloc.h"
 #include "refalloc/trace.h"
 #include "tool.h"
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define REFALLOC_VERSION "0.1.0"
 
@@ -27,7 +30,8 @@ static void usage(FILE *f)
 	      "  replay FILE... [options]   replay text traces, each on a fresh machine ('-' reads stdin)\n"
 	      "      --check=off|op|full    invariant checks after every operation (default: off in release\n"
 	      "                             builds, op in debug builds); a full check ends every trace unless off\n"
-	      "      --set NAME=VALUE       set a knob after the `machine` line (repeatable; see `refalloc knobs`)\n"
+	      "      --set NAME=VALUE       set a knob when the machine is created, before it boots (repeatable;\n"
+	      "                             see `refalloc knobs`)\n"
 	      "      --dump VIEW            print a view at the end (repeatable; see `refalloc views`)\n"
 	      "      --leaks=report|error   report what is still allocated at the end; error: exit 1 if anything is\n"
 	      "      --slub-debug[=SPEC]    the kernel's slub_debug boot parameter, SPEC [FZPU-][,cache...]: as a\n"
@@ -38,7 +42,8 @@ static void usage(FILE *f)
 	      "      --oracle               check every operation against a shadow model of the live objects\n"
 	      "      --fuzz                 as the fuzz targets run: --oracle, --check=op, misuse reports allowed\n"
 	      "  trace SUBCOMMAND           encode, decode, import-mtrace (see refalloc trace --help)\n"
-	      "  bench SUBCOMMAND           replay, sweep, ... (see refalloc bench --help)\n"
+	      "  bench SUBCOMMAND           replay, sweep, ... (see refalloc bench --help; the program\n"
+	      "                             refalloc-bench next to this one, built by make bench)\n"
 	      "  knobs                      list every knob: name, default, range, where, help\n"
 	      "  views                      list the views\n"
 	      "  --help, --version\n"
@@ -146,6 +151,28 @@ out:
 	return rc;
 }
 
+/* A subcommand that is a program of its own, next to this one in the
+ * build directory (refalloc-bench: bench/, built by `make bench`): run it
+ * in this process's place with the arguments after the subcommand's name. */
+static int run_sibling(const char *prog, char **argv)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 64];
+	ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	if (n <= 0)
+		n = 0;
+	dir[n] = 0;
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	else
+		strcpy(dir, ".");
+	snprintf(path, sizeof(path), "%s/%s", dir, prog);
+	argv[0] = path;
+	execv(path, argv);
+	fprintf(stderr, "refalloc: %s: %s (it is built by `make bench`)\n", path, strerror(errno));
+	return RA_EXIT_INTERNAL;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -166,7 +193,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "trace"))
 		return cmd_trace(argc - 2, argv + 2);
 	if (!strcmp(cmd, "bench"))
-		return cmd_bench(argc - 2, argv + 2);
+		return run_sibling("refalloc-bench", argv + 1);
 	if (!strcmp(cmd, "knobs")) {
 		ra_knobs_print(stdout);
 		return 0;

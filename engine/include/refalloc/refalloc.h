@@ -49,10 +49,21 @@ enum ra_err {
 	RA_EINVAL = -1,      /* a value out of range; ra_last_error() says which */
 	RA_ENOMEM = -2,      /* the host could not reserve the memory */
 	RA_ENOENT = -3,      /* no such knob / view / cache */
+	RA_EKNOB = -4,       /* a knob assignment given to ra_machine_create_ex was refused;
+	                        ra_last_error() says "NAME=VALUE: why" */
 };
 
 /* out: where views print (NULL: views print nothing); err: where reports go. */
 int  ra_machine_create(ra_machine **mp, const struct ra_config *cfg, FILE *out, FILE *err);
+/* The same with knob assignments ("NAME=VALUE", the form of --set and of
+ * the trace's sysctl) applied before the machine boots, in order, after the
+ * environment's REFALLOC_<NAME> values: boot parameters (RA_KNOB_BOOT, such
+ * as slub_max_order) shape the kmalloc caches, and a knob with an automatic
+ * default keeps the value given. One path for --set, sweeps and the
+ * environment. A refused assignment returns RA_EKNOB; a bad configuration
+ * is reported first (RA_EINVAL). */
+int  ra_machine_create_ex(ra_machine **mp, const struct ra_config *cfg, const char *const *sets, unsigned nsets,
+                          FILE *out, FILE *err);
 void ra_machine_destroy(ra_machine *m);
 const char *ra_last_error(const ra_machine *m);
 void ra_set_streams(ra_machine *m, FILE *out, FILE *err);
@@ -173,12 +184,48 @@ int  ra_kread(ra_machine *m, ra_addr_t addr, void *dst, size_t len);
 /* Host pointer of [addr, addr+len) when it is contiguous in host memory. */
 void *ra_host_ptr(ra_machine *m, ra_addr_t addr, size_t len);
 
+/* === User side ========================================================== */
+
+/* Tasks are made and driven by traces (task, fork, malloc, ...: ra_replay);
+ * refalloc/inspect.h reads them. Their memory, by pid, accessed as the
+ * task's own loads and stores: page faults are taken as the CPU would take
+ * them (demand paging, copy-on-write) and count in the task's RSS and fault
+ * counters, as a trace's touch does. Returns 0; -1 after a segfault report
+ * (address not mapped, not writable); -2 when no live task has pid or a
+ * fault could not be served (the task may have been OOM-killed). */
+int  ra_user_write(ra_machine *m, uint32_t pid, uint64_t addr, const void *src, size_t len);
+int  ra_user_read(ra_machine *m, uint32_t pid, uint64_t addr, void *dst, size_t len);
+
 /* === Knobs ============================================================== */
 
 int  ra_knob_set(ra_machine *m, const char *name, const char *value);
 int  ra_knob_get(ra_machine *m, const char *name, char *buf, size_t len);
 /* Print the knob table (name, default, range, where, help). */
 void ra_knobs_print(FILE *f);
+
+/* The knob table itself, one entry per knob in `refalloc knobs` order, for
+ * tools that iterate over it (sweeps, front ends): no internal header
+ * needed. Values are set by name (ra_knob_set, ra_machine_create_ex). */
+#define RA_KNOB_AUTO     0x1u   /* default computed from the machine at boot (def[] is the fallback) */
+#define RA_KNOB_BOOT     0x2u   /* a boot parameter: affects objects created after it is set */
+#define RA_KNOB_MALLOPT  0x4u   /* a mallopt parameter: each new task's starting value */
+#define RA_KNOB_NVALS_MAX 4
+
+struct ra_knob_info {
+	const char *name;                 /* "vm.min_free_kbytes", "slub_max_order", "M_MMAP_THRESHOLD", ... */
+	int64_t  def[RA_KNOB_NVALS_MAX];  /* default of each value (def[0] for a scalar knob) */
+	int64_t  min, max;                /* range of every value */
+	unsigned nvals;                   /* 1, or the number of values of a vector knob */
+	unsigned flags;                   /* RA_KNOB_* */
+	const char *where;                /* the layer that reads it: "zones", "slab", "malloc", ... */
+	const char *help;                 /* one line */
+};
+
+unsigned ra_knob_count(void);
+/* Entry idx (0 .. ra_knob_count()-1): RA_OK, or RA_ENOENT past the end. */
+int  ra_knob_info(unsigned idx, struct ra_knob_info *info);
+/* Index of the knob named by name[0..len), or -1. */
+int  ra_knob_find(const char *name, size_t len);
 
 /* === Views and checks =================================================== */
 

@@ -130,9 +130,63 @@ enum ra_exit {
 	RA_EXIT_INTERNAL = 70, /* host failure (out of host memory, I/O) */
 };
 
+/* === The per-operation hook ============================================
+ *
+ * ra_replay is the one executor of trace operations. A tool that needs to
+ * look at the machine between operations (the bench's samplers, timers,
+ * content checks) gives a hook; the replay calls it at these points: */
+enum ra_replay_point {
+	RA_REPLAY_START,    /* the machine is up (knobs, slub_debug, check level applied); no operation ran */
+	RA_REPLAY_BEFORE,   /* op is about to run (the site is set: what the hook does is charged to op) */
+	RA_REPLAY_AFTER,    /* op ran: its outcome and what it bound */
+	RA_REPLAY_END,      /* the replay is over, the end-of-trace checks done; the machine still exists */
+};
+
+/* Outcome of one operation, as `expect` sees it. */
+enum ra_op_outcome {
+	RA_OUTCOME_OK = 0,
+	RA_OUTCOME_FAIL = 1,         /* a modelled failure or a refused misuse */
+	RA_OUTCOME_TRACE_ERROR = 2,  /* the trace is wrong here: the replay stops, exit 2 */
+	RA_OUTCOME_PANIC = 3,        /* the simulated kernel panicked: the replay stops, exit 3 */
+	RA_OUTCOME_HOST_ERROR = 4,   /* the host failed: the replay stops, exit 70 */
+};
+
+struct ra_replay_event {
+	enum ra_replay_point point;
+	const struct ra_trace *t;
+	const struct ra_op *op;       /* BEFORE, AFTER; NULL at START and END */
+	uint32_t index;               /* op's index in t->ops; END: the operations run (expect lines included) */
+	int      outcome;             /* AFTER: enum ra_op_outcome; END: the replay's enum ra_exit code */
+	/* AFTER an operation that yields a value (the allocations, realloc and
+	 * krealloc, kmem_cache_create, mmap, balloon, task, fork) and binds it
+	 * to op->out when the operation names one: */
+	int      bound;               /* 1: val and size below are that value */
+	uint64_t val;                 /* the address (0: NULL, the operation failed); task and fork: the new
+	                                 task's pid (0: none); kmem_cache_create, balloon: 1 done, 0 failed */
+	uint64_t size;                /* the bytes it stands for: the request (calloc: n * size, memalign: the
+	                                 size), alloc_pages: PAGE_SIZE << order, kmem_cache_alloc: the cache's
+	                                 object size */
+	/* the current task (0: none) and thread: before op at BEFORE, after it
+	 * at AFTER (task, @ and exit change it), at START and END */
+	uint32_t pid, tid;
+	int      task_alive;          /* the current task is alive (not exited, not OOM-killed) */
+};
+
+/* Called at each point with the machine; returning non-zero stops the
+ * replay there: from BEFORE, op does not run; no further operation runs,
+ * the end-of-trace checks, dumps and leak report are skipped, the END call
+ * is still made and ra_replay_stats.stopped is set. What the hook may do:
+ * read the machine (refalloc/inspect.h, refalloc/stats.h) and access
+ * memory the trace holds (ra_kread, ra_user_read, ra_user_write: page
+ * faults and reports it causes are the operation's). It must not execute
+ * operations of its own, and should not write user memory when the
+ * oracle runs. With no hook the replay costs what it did before. */
+typedef int (*ra_replay_hook_fn)(ra_machine *m, const struct ra_replay_event *ev, void *arg);
+
 struct ra_replay_opts {
 	enum ra_check_level check;    /* after each operation; the end always gets a full check unless OFF */
-	const char *const *sets;      /* "NAME=VALUE" knob assignments, applied after `machine` */
+	const char *const *sets;      /* "NAME=VALUE" knob assignments: the machine of the `machine` line
+	                                 is created with them (ra_machine_create_ex: before it boots) */
 	unsigned nsets;
 	const char *const *dumps;     /* views printed at the end */
 	unsigned ndumps;
@@ -147,6 +201,8 @@ struct ra_replay_opts {
 	int  allow_reports;           /* misuse reports do not fail the replay (fuzzing: what counts is
 	                                 invariants, the oracle and the sanitizers) */
 	FILE *out, *err;
+	ra_replay_hook_fn hook;       /* per-operation hook (above), NULL none */
+	void *hook_arg;
 };
 
 void ra_replay_opts_default(struct ra_replay_opts *o);
@@ -161,6 +217,7 @@ struct ra_replay_stats {
 	uint64_t ops, allocations, alloc_failures, reports, injected;
 	uint64_t oracle_failures, invariant_problems;
 	int      panicked;
+	int      stopped;             /* the hook stopped the replay */
 };
 int  ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struct ra_replay_stats *st);
 
