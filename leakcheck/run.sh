@@ -37,7 +37,7 @@ SUPP="$ROOT/leakcheck/trace-objects.supp"
 # cache, free pages out of the direct map, glibc's MALLOC_PERTURB_.
 ENGINE_DEBUG=(--slub-debug=FZPU --set debug_pagealloc=1 --set M_PERTURB=0x6b)
 VG=(valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99)
-FUZZ_TARGETS=(fuzz_engine fuzz_buddy fuzz_slab fuzz_vmalloc fuzz_umalloc fuzz_trace_text)
+mapfile -t FUZZ_TARGETS < <(awk '$1 !~ /^#/ && NF { print $1 }' "$ROOT/fuzz/targets")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 

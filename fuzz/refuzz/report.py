@@ -1,29 +1,21 @@
-#!/usr/bin/env python3
-"""fuzz/report.py — the morning report of a campaign.
+"""refuzz.report — the morning report of a campaign.
 
     fuzz/report.py out/fuzz/<campaign>
 
 Reads campaign.env, state/<target>.stats and .seeds, cov.tsv and
 findings/index.tsv; writes report.md, report.json and cov.png (coverage over
-time, one line per target, rendered by gnuplot). Standard library only.
+time, one line per target, rendered by gnuplot). The campaign calls it at
+its end; fuzz/report.py runs it alone.
 """
 import json
 import os
 import subprocess
-import sys
 
-
-def read_kv(path):
-    d = {}
-    try:
-        with open(path) as f:
-            for line in f:
-                if '=' in line:
-                    k, v = line.rstrip('\n').split('=', 1)
-                    d[k] = v.strip("'\"")
-    except OSError:
-        pass
-    return d
+from . import targets as targets_mod
+from .signature import parse_signature_file
+from .state import State, read_env
+from .triage import Index
+from .util import InputError, UsageError, chdir_root, read_text, to_root
 
 
 def num(s, default=0):
@@ -33,17 +25,24 @@ def num(s, default=0):
         return default
 
 
-def main():
-    c = sys.argv[1]
-    env = read_kv(os.path.join(c, 'campaign.env'))
+def _text_targets():
+    try:
+        return {t.name for t in targets_mod.load() if t.text}
+    except InputError:
+        return set()
+
+
+def write_report(c, say=print):
+    """Write c/report.md, report.json (and cov.png) and print the summary."""
+    env = read_env(os.path.join(c, 'campaign.env'))
+    if env is None:
+        raise UsageError('%s is no campaign (no campaign.env)' % c)
     targets = env.get('TARGETS', '').split()
+    state = State(c)
     rows = []
     for t in targets:
-        st = read_kv(os.path.join(c, 'state', t + '.stats'))
-        try:
-            seeds = int(open(os.path.join(c, 'state', t + '.seeds')).read().strip())
-        except (OSError, ValueError):
-            seeds = 0
+        st = state.get_kv(t + '.stats')
+        seeds = state.get_int(t + '.seeds')
         secs = num(st.get('seconds', 0))
         execs = num(st.get('execs', 0))
         rows.append({
@@ -56,33 +55,19 @@ def main():
             'crash_inputs': num(st.get('crashes', 0)),
         })
     sfx = ('-mutant-' + env['FZ_MUTANT']) if env.get('FZ_MUTANT') else ''
+    text_targets = _text_targets()
     findings = []
-    idx = os.path.join(c, 'findings', 'index.tsv')
-    if os.path.exists(idx):
-        with open(idx) as f:
-            next(f, None)
-            for line in f:
-                p = line.rstrip('\n').split('\t')
-                if len(p) < 6:
-                    continue
-                d = os.path.join(c, 'findings', p[0])
-                raw = ''
-                try:
-                    raw = open(os.path.join(d, 'signature.txt')).read().split('\n')[1]
-                except (OSError, IndexError):
-                    pass
-                repro = os.path.join(d, 'repro.trace')
-                nlines = 0
-                try:
-                    nlines = sum(1 for ln in open(repro) if ln.strip())
-                except OSError:
-                    pass
-                findings.append({'id': p[0], 'target': p[1], 'class': p[2], 'signature': p[3], 'inputs': num(p[4]),
-                                 'first_seen': p[5], 'first_line': raw, 'reproducer': repro,
-                                 'reproducer_lines': nlines, 'readme': os.path.join(d, 'README'),
-                                 'replay': ('build/asan%s/refalloc replay --fuzz %s' % (sfx, repro))
-                                 if p[1] != 'fuzz_trace_text' else ('build/asan%s/fuzz/fuzz_trace_text-test %s' % (sfx, repro)),
-                                 'harness_replay': 'build/asan%s/fuzz/%s-test %s' % (sfx, p[1], repro)})
+    for fid, tgt, cls, sig, count, first_seen in Index(os.path.join(c, 'findings', 'index.tsv')).rows:
+        d = os.path.join(c, 'findings', fid)
+        raw = parse_signature_file(read_text(os.path.join(d, 'signature.txt')))[2]
+        repro = os.path.join(d, 'repro.trace')
+        nlines = sum(1 for ln in read_text(repro).splitlines() if ln.strip())
+        findings.append({'id': fid, 'target': tgt, 'class': cls, 'signature': sig, 'inputs': count,
+                         'first_seen': first_seen, 'first_line': raw, 'reproducer': repro,
+                         'reproducer_lines': nlines, 'readme': os.path.join(d, 'README'),
+                         'replay': ('build/asan%s/fuzz/%s-test %s' % (sfx, tgt, repro)) if tgt in text_targets
+                         else ('build/asan%s/refalloc replay --fuzz %s' % (sfx, repro)),
+                         'harness_replay': 'build/asan%s/fuzz/%s-test %s' % (sfx, tgt, repro)})
     # coverage over time
     cov = {}
     covf = os.path.join(c, 'cov.tsv')
@@ -150,16 +135,22 @@ def main():
         md += ['## Coverage over time', '', '![coverage](cov.png)', '']
     with open(os.path.join(c, 'report.md'), 'w') as f:
         f.write('\n'.join(md) + '\n')
-    print('==> report: %s/report.md, report.json%s' % (c, ', cov.png' if plotted else ''))
+    say('==> report: %s/report.md, report.json%s' % (c, ', cov.png' if plotted else ''))
     for r in rows:
-        print('    %-16s %6ss %10s execs %7s execs/s  edges %s  corpus %s -> %s  crash inputs %s' % (
+        say('    %-16s %6ss %10s execs %7s execs/s  edges %s  corpus %s -> %s  crash inputs %s' % (
             r['target'], r['seconds'], r['execs'], r['execs_per_sec'], r['edges'] or r['libfuzzer_cov'],
             r['corpus_start'], r['corpus_end'], r['crash_inputs']))
-    print('    %d unique finding(s)' % len(findings))
+    say('    %d unique finding(s)' % len(findings))
     for fd in findings:
-        print('      %s %-16s %-22s %s' % (fd['id'], fd['target'], fd['class'], fd['first_line'][:90]))
-        print('        %s' % fd['replay'])
+        say('      %s %-16s %-22s %s' % (fd['id'], fd['target'], fd['class'], fd['first_line'][:90]))
+        say('        %s' % fd['replay'])
 
 
-if __name__ == '__main__':
-    main()
+def main(argv):
+    if len(argv) != 1 or argv[0].startswith('-'):
+        raise UsageError('usage: fuzz/report.py out/fuzz/<campaign>')
+    c = to_root(argv[0]).rstrip('/') or '/'
+    chdir_root()
+    write_report(c)
+    return 0
+
