@@ -83,7 +83,7 @@ fuzz-selftest: ## bug-finding power: fuzz 15 injected bugs (-DRA_MUTANT=n), time
 
 .PHONY: leakcheck
 leakcheck: ## leaks: engine report vs Valgrind vs LSan on corpus/leak; misuse under ASan and slub_debug; harness clean
-	@leakcheck/run.sh -j$(JOBS)
+	@leakcheck/leakcheck.py -j$(JOBS)
 
 clean: ## remove build/ and out/
 	rm -rf build out
