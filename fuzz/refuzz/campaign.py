@@ -458,6 +458,9 @@ class Campaign:
         self.log('==> campaign %s (%s): %s; DURATION=%s (%d s, %d s per target) JOBS=%d ENGINE=%s' % (
             self.name, self.c, 'resumed' if self.resumed else 'new', p.duration, p.total, p.per, p.jobs, p.engine))
         self.log('    targets: %s' % ' '.join(t.name for t in p.targets))
+        if p.nlf:      # a bad options file stops the campaign before anything starts
+            for t in p.targets:
+                targets_mod.libfuzzer_flags(t.name)
         self.inst.stop(signal.SIGINT)
         self.inst.wait()
         self.build()

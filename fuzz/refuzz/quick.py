@@ -97,6 +97,9 @@ def main(argv):
     tlist = targets_mod.select(argv)
     builds = Builds.from_env()
     os.makedirs(os.path.join(out, 'findings'), exist_ok=True)
+    if engine == 'libfuzzer':     # a bad options file stops the run before anything starts
+        for t in tlist:
+            targets_mod.libfuzzer_flags(t.name)
     print('==> make fuzz: %s, %ds per target: %s' % (engine, secs, ' '.join(t.name for t in tlist)), flush=True)
     try:
         builds.build_or_fail(engine, 'lib', 'fuzz-bins')

@@ -328,6 +328,17 @@ class Resume(unittest.TestCase):
         self.assertIn('every fuzzer instance ended with', self.log_text())
         self.assertEqual(camp.state.get_int('fuzz_slab.done'), 60)
 
+    def test_bad_options_file_stops_it_before_anything_starts(self):
+        os.makedirs('fuzz')
+        with open('fuzz/fuzz_slab.options', 'w') as f:
+            f.write('[libfuzzer]\nmax_len 1024\n')
+        camp = self.make({'DURATION': '20s', 'JOBS': '1', 'ENGINE': 'libfuzzer', 'TARGETS': 'fuzz_slab'})
+        with self.assertRaises(InputError) as cm:
+            camp.run()
+        self.assertTrue(str(cm.exception).startswith('fuzz/fuzz_slab.options:2: '))
+        self.assertNotIn('building', self.log_text())
+        self.assertEqual(camp.inst.procs, [])
+
 
 class StopSignal(unittest.TestCase):
     def test_group_members_and_ours(self):
