@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 
-from .util import env_int, nproc
+from .util import UsageError, env_int, nproc
 
 
 class BuildError(Exception):
@@ -48,6 +48,9 @@ class Builds:
 
     def __init__(self, mutant=None):
         self.mutant = str(mutant) if mutant not in (None, '') else None
+        if self.mutant is not None and not self.mutant.isdigit():
+            raise UsageError('FZ_MUTANT=%r: want the number of a planted mutant (fuzz/selftest.py lists them)'
+                             % self.mutant)
         sfx = '-mutant-%s' % self.mutant if self.mutant else ''
         self.xcflags = '-DRA_MUTANT=%s' % self.mutant if self.mutant else ''
         self.afl = 'build/afl' + sfx

@@ -122,7 +122,9 @@ def load_params(cdir, environ):
     defaults = {'DURATION': '8h', 'JOBS': str(nproc()), 'ENGINE': 'afl',
                 'TARGETS': ' '.join(targets_mod.names())}
     d, j, e, t = check_params(lambda k: environ.get(k) or defaults[k], lambda k, what: UsageError(what))
-    p = Params(d, j, e, t, time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), environ.get('FZ_MUTANT') or None)
+    mutant = environ.get('FZ_MUTANT') or None
+    Builds(mutant)          # a bad FZ_MUTANT is refused before anything is saved
+    p = Params(d, j, e, t, time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), mutant)
     os.makedirs(cdir, exist_ok=True)
     write_atomic(envf, format_env(p.env()))
     return p, False

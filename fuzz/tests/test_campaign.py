@@ -115,7 +115,8 @@ class Params(unittest.TestCase):
         for env, words in (({'ENGINE': 'honggfuzz'}, 'ENGINE must be'), ({'JOBS': '0'}, 'JOBS must be >= 1'),
                            ({'JOBS': 'many'}, 'JOBS must be'), ({'DURATION': 'soon'}, 'DURATION='),
                            ({'TARGETS': 'fuzz_nope'}, 'unknown fuzz target(s) fuzz_nope'),
-                           ({'DURATION': '3s'}, 'less than a second each')):
+                           ({'DURATION': '3s'}, 'less than a second each'),
+                           ({'FZ_MUTANT': '13a'}, "FZ_MUTANT='13a'")):
             with self.assertRaises(UsageError) as cm:
                 campaign.load_params(self.c, env)
             self.assertIn(words, str(cm.exception))

@@ -92,6 +92,7 @@ class ExitCodes(unittest.TestCase):
                 ('fuzz/triage.py', ['fuzz_nope', '/tmp/x', '/tmp/y'], {}, "unknown fuzz target 'fuzz_nope'"),
                 ('fuzz/run.py', [], {'FUZZ_ENGINE': 'honggfuzz'}, 'FUZZ_ENGINE must be'),
                 ('fuzz/run.py', [], {'FUZZ_TIME': '0'}, 'FUZZ_TIME=0: must be at least 1'),
+                ('fuzz/run.py', [], {'FZ_MUTANT': 'x'}, "FZ_MUTANT='x': want the number"),
                 ('fuzz/speed.py', ['soon'], {}, 'usage: fuzz/speed.py'),
                 ('fuzz/corpus-merge.py', ['/nonexistent'], {}, 'no campaign folder')):
             r = self.run_prog(prog, *args, env=env)
