@@ -8,7 +8,9 @@ Modules, each one concern:
   signature  a crash input's signature: replay it, classify the failure,
              normalize the line that names it; its id
   triage     crash inputs to unique findings with text reproducers
-  campaign   `make fuzz-campaign`: state, instances, status, resume
+  fuzzers    reading AFL++'s and libFuzzer's status files and logs
+  state      what a campaign keeps on disk (campaign.env, state/)
+  campaign   `make fuzz-campaign`: instances, status, resume
   quick      `make fuzz`: a short run of every target
   selftest   `make fuzz-selftest`: planted bugs must be found
   merge      `make corpus-merge`
