@@ -70,20 +70,20 @@ fuzz-build: ## build every fuzz target three ways: libFuzzer, AFL++ (+CMPLOG, +A
 	@$(BUILD) -j$(JOBS) V=release lib tool fuzz-tests
 
 fuzz: ## short fuzz of every target (FUZZ_TIME=60 s each, FUZZ_ENGINE=libfuzzer|afl): execs/s, coverage, findings
-	@fuzz/run.sh $(FUZZ_TARGETS)
+	@fuzz/run.py $(FUZZ_TARGETS)
 
 fuzz-campaign: ## long parallel resumable campaign: DURATION=8h JOBS=N ENGINE=afl|libfuzzer|both [CAMPAIGN=name]
-	@DURATION=$(or $(DURATION),8h) JOBS=$(or $(FUZZ_JOBS),$(JOBS)) ENGINE=$(or $(ENGINE),afl) fuzz/campaign.sh
+	@DURATION=$(or $(DURATION),8h) JOBS=$(or $(FUZZ_JOBS),$(JOBS)) ENGINE=$(or $(ENGINE),afl) fuzz/campaign.py
 
 corpus-merge: ## fold a campaign's findings into corpus/<target>/ (FROM=out/fuzz/<campaign>; libFuzzer -merge=1)
-	@fuzz/corpus-merge.sh $(FROM)
+	@fuzz/corpus-merge.py $(FROM)
 
 fuzz-selftest: ## bug-finding power: fuzz 15 injected bugs (-DRA_MUTANT=n), time to detection table
-	@fuzz/selftest.sh
+	@fuzz/selftest.py
 
 .PHONY: leakcheck
 leakcheck: ## leaks: engine report vs Valgrind vs LSan on corpus/leak; misuse under ASan and slub_debug; harness clean
-	@leakcheck/run.sh -j$(JOBS)
+	@leakcheck/leakcheck.py -j$(JOBS)
 
 clean: ## remove build/ and out/
 	rm -rf build out

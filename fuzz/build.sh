@@ -8,8 +8,9 @@
 # $LIB_FUZZING_ENGINE. Writes, per target:
 #   $OUT/<target>                    the fuzzer
 #   $OUT/<target>_seed_corpus.zip    corpus/<target>/
-#   $OUT/<target>.dict, .options     from fuzz/
-# Run from anywhere; the checkout is this script's parent folder.
+#   $OUT/<target>.dict, .options     from fuzz/, where the target has them
+# for every target of fuzz/targets (its first column). Run from anywhere;
+# the checkout is this script's parent folder.
 set -o pipefail
 : "${CC:=clang}" "${CXX:=clang++}" "${CFLAGS:=}" "${CXXFLAGS:=}" "${LIB_FUZZING_ENGINE:=-fsanitize=fuzzer}"
 : "${OUT:?set OUT}" "${WORK:?set WORK}"
@@ -25,12 +26,12 @@ make --no-print-directory -f mk/build.mk V=release B="$B" CC="$CC" EXTRA_CFLAGS=
 common="-std=c11 -D_GNU_SOURCE -Iengine/include -Iengine/src $extra"
 $CC $CFLAGS $common -c fuzz/fuzz_common.c -o "$B/fuzz_common.o"
 $CC $CFLAGS $common -c fuzz/driver_libfuzzer.c -o "$B/driver_libfuzzer.o"
-for t in fuzz_engine fuzz_buddy fuzz_slab fuzz_vmalloc fuzz_umalloc fuzz_trace_text; do
+for t in $(awk '$1 !~ /^#/ && NF { print $1 }' fuzz/targets); do
   $CC $CFLAGS $common -c "fuzz/$t.c" -o "$B/$t.o"
   $CXX $CXXFLAGS "$B/$t.o" "$B/fuzz_common.o" "$B/driver_libfuzzer.o" "$B/librefalloc.a" $LIB_FUZZING_ENGINE \
        -lm -lpthread -ldl -o "$OUT/$t"
   rm -f "$OUT/${t}_seed_corpus.zip"
   (cd "corpus/$t" && zip -q -j "$OUT/${t}_seed_corpus.zip" ./*)
-  cp "fuzz/$t.dict" "fuzz/$t.options" "$OUT/"
+  for f in "fuzz/$t.dict" "fuzz/$t.options"; do [ ! -f "$f" ] || cp "$f" "$OUT/"; done
   echo "fuzz/build.sh: $OUT/$t ($(ls "corpus/$t" | wc -l) seeds)"
 done

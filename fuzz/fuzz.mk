@@ -4,7 +4,13 @@
 #   build/afl/<target>            afl-clang-fast persistent mode (V=afl), build/cmplog/ (V=cmplog)
 #   build/aflasan/<target>        the AFL++ build with ASan (AFL_USE_ASAN=1): `make -f mk/build.mk fuzz-aflasan`
 #   $(B)/fuzz/failnth             allocation-failure replay of text traces (any variant)
-FUZZ_TARGETS := fuzz_engine fuzz_buddy fuzz_slab fuzz_vmalloc fuzz_umalloc fuzz_trace_text
+# The targets are fuzz/targets' first column (the one list; comments and
+# blank lines skipped); each must have its source fuzz/<target>.c.
+FUZZ_TARGETS := $(shell awk '$$1 !~ /^\#/ && NF { print $$1 }' fuzz/targets)
+ifeq ($(strip $(FUZZ_TARGETS)),)
+$(error fuzz/targets lists no fuzz target (is the file there?))
+endif
+$(foreach t,$(FUZZ_TARGETS),$(if $(wildcard fuzz/$(t).c),,$(error fuzz/targets names $(t) but there is no fuzz/$(t).c)))
 FUZZ_COMMON  := $(B)/fuzz/fuzz_common.o
 FUZZ_TESTS   := $(FUZZ_TARGETS:%=$(B)/fuzz/%-test)
 

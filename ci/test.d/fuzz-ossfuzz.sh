@@ -2,7 +2,9 @@
 # Docker does not run here: fuzz/build.sh runs as OSS-Fuzz's base-builder
 # would call it (CC=clang, ASan + fuzzer-no-link CFLAGS, LIB_FUZZING_ENGINE,
 # temporary OUT and WORK, SRC the checkout's parent); then every output must
-# exist and each fuzzer must run its seed corpus (-runs=0) cleanly.
+# exist (for every target of fuzz/targets: the fuzzer, its seed zip, and
+# the .dict and .options it has in fuzz/) and each fuzzer must run its seed
+# corpus (-runs=0) cleanly.
 # (OSS-Fuzz adds -stdlib=libc++ to CXXFLAGS; its image has libc++, this
 # machine need not: the targets are C, the fuzzer runtime brings its own.)
 set -euo pipefail
@@ -16,8 +18,10 @@ export OUT=$tmp/out WORK=$tmp/work SRC=$(cd .. && pwd)
 mkdir -p "$OUT" "$WORK"
 timeout 600 bash fuzz/build.sh >"$tmp/build.log" 2>&1 || { tail -30 "$tmp/build.log"; exit 1; }
 rc=0
-for t in fuzz_engine fuzz_buddy fuzz_slab fuzz_vmalloc fuzz_umalloc fuzz_trace_text; do
-  for f in "$t" "${t}_seed_corpus.zip" "$t.dict" "$t.options"; do
+for t in $(awk '$1 !~ /^#/ && NF { print $1 }' fuzz/targets); do
+  want=("$t" "${t}_seed_corpus.zip")
+  for x in dict options; do [ -f "fuzz/$t.$x" ] && want+=("$t.$x"); done
+  for f in "${want[@]}"; do
     [ -s "$OUT/$f" ] || { echo "    missing \$OUT/$f"; rc=1; }
   done
   [ -x "$OUT/$t" ] || continue

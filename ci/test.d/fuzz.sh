@@ -17,9 +17,12 @@ ASAN_MAX=${FUZZ_ASAN_MAX:-400}
 make --no-print-directory -s -f mk/build.mk -j"$JOBS" V=release fuzz-tests >/dev/null
 make --no-print-directory -s -f mk/build.mk -j"$JOBS" V=asan fuzz-tests >/dev/null
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+# the targets are fuzz/targets' first column; binary ones have a profile
+targets=$(awk '$1 !~ /^#/ && NF { print $1 }' fuzz/targets)
+binary=$(awk '$1 !~ /^#/ && NF && $2 != "-" { print $1 }' fuzz/targets)
 rc=0
 for v in release asan; do
-  for t in fuzz_engine fuzz_buddy fuzz_slab fuzz_vmalloc fuzz_umalloc fuzz_trace_text; do
+  for t in $targets; do
     [ -d "corpus/$t" ] || { echo "    $t: no corpus/$t"; rc=1; continue; }
     if [ $v = asan ] && [ "$(ls "corpus/$t" | wc -l)" -gt "$ASAN_MAX" ]; then
       mapfile -t files < <(ls "corpus/$t" | sort | head -n "$ASAN_MAX" | sed "s|^|corpus/$t/|")
@@ -31,7 +34,7 @@ for v in release asan; do
     echo "    $v: $(tail -1 <<<"$out")"
   done
 done
-for t in fuzz_engine fuzz_buddy fuzz_slab fuzz_vmalloc fuzz_umalloc; do
+for t in $binary; do
   out=$(REFALLOC_KEEP_VERIFY=1 timeout 600 "build/release/fuzz/$t-test" --speed 1 "corpus/$t" 2>&1) || {
     rc=1; echo "      $t: $(grep -m1 'engine bug\|FAIL\|ERROR' <<<"$out" || tail -1 <<<"$out")"; }
   echo "    in one process, kept mappings verified: $(tail -1 <<<"$out" | sed 's/ in [0-9.]* s.*//')"

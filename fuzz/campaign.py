@@ -1,0 +1,10 @@
+#!/usr/bin/env python3
+"""fuzz/campaign.py — runs refuzz.campaign (fuzz/refuzz/campaign.py says what it does)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from refuzz import campaign  # noqa: E402
+from refuzz.util import run_main  # noqa: E402
+
+sys.exit(run_main('campaign', campaign.main))
