@@ -464,7 +464,10 @@ static uint32_t pcp_alloc(ra_machine *m, struct ra_zone *z, unsigned order, int 
 	unsigned idx = pindex(order, mt);
 	struct ra_plist *l = &pcp->lists[idx];
 	if (l->head == RA_NOPFN) {
-		unsigned batch = RA_MAX(pcp->batch >> order, 2u);
+		/* __rmqueue_pcplist(): the batch is scaled by order only when it
+		 * is above 1; a batch of 1 (a small zone: the 16 MiB DMA zone)
+		 * refills one block whatever the order */
+		unsigned batch = pcp->batch > 1 ? RA_MAX(pcp->batch >> order, 2u) : pcp->batch;
 		if (!rmqueue_bulk(m, z, order, batch, pcp, idx, mt, alloc_flags))
 			return RA_NOPFN;
 	}

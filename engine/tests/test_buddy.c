@@ -5,8 +5,10 @@
  * on paper: a 16 MiB machine is one DMA zone of 4096 pages, booted as four
  * order-10 blocks at pfns 0, 1024, 2048, 3072 (all pageblocks Movable).
  * Most steps use orders >= 4 so the per-cpu lists (orders 0..3) stay out of
- * the way; where they are used the refill of max(batch >> order, 2) blocks
- * is written out. The expected buddyinfo after each step is derived in the
+ * the way; where they are used the refill is written out: max(batch >>
+ * order, 2) blocks when the zone's batch is above 1, else the batch itself
+ * (__rmqueue_pcplist(): the 16 MiB DMA zone's batch of 1 refills ONE block
+ * of any order). The expected buddyinfo after each step is derived in the
  * comment above it from the rules of docs/kernel-model.md ("Buddy allocator
  * and migratetypes"):
  *
@@ -163,7 +165,7 @@ static void odd_zone_boundaries(void)
 	CHECK_STR(bi(m, ZONE_DMA), "1 1 0 0 0 0 0 0 1 1 3");
 	CHECK_STR(bi(m, ZONE_DMA32), "1 0 1 1 1 1 1 1 0 0 12");
 	/* A Movable GFP_DMA32 order-0 allocation refills the DMA32 pcp list with
-	 * max(batch, 2) = 3 pages (batch: 12541 >> 10 = 12, /4 = 3,
+	 * max(batch >> 0, 2) = 3 pages (batch: 12541 >> 10 = 12, /4 = 3,
 	 * rounddown_pow_of_two(3 + 1) - 1 = 3): 3843, then 3844 from 2@3844
 	 * (1@3846 back), then 3845. The list head, 3843, is handed out. */
 	CHECK_EQ(m->zones[ZONE_DMA32].pcp[0].batch, 3);
@@ -334,27 +336,33 @@ static void movable_takes_smallest(void)
 	CHECK_EQ(ap(m, dma, 5), 960);
 	CHECK_EQ(ap(m, dma, 4), 992);
 	CHECK_STR(bi(m, ZONE_DMA), "0 0 0 0 1 0 0 0 0 0 0");
-	/* order 3 through the pcp: refill max(1 >> 3, 2) = 2 blocks, 1008 and
-	 * 1016; 1008 is handed out. Draining puts 1016 back on the buddy list
-	 * (its buddy 1008 is allocated). */
+	/* order 3 through the pcp (free 16 - 7 = 9 > low 6): a batch of 1 is
+	 * not scaled, the refill takes one block: 4@1008 splits (3@1016 back),
+	 * 1008 is handed out and the list is empty again; the drain finds
+	 * nothing. */
 	CHECK_EQ(ap(m, dma, 3), 1008);
+	CHECK_EQ(z->pcp[0].count, 0);
 	ra_drain_pcp_all(m);
 	CHECK_STR(bi(m, ZONE_DMA), "0 0 0 1 0 0 0 0 0 0 0");
-	/* order 1 (free 8 - 1 = 7 > low 6): refill 1016 (3@1016 -> 2@1020,
-	 * 1@1018 back) and 1018; 1016 handed out, 1018 drained back */
+	/* order 1 (free 8 - 1 = 7 > low 6): the refill takes one block, 1016
+	 * (3@1016 -> 2@1020, 1@1018 back), handed out; nothing to drain */
 	CHECK_EQ(ap(m, dma, 1), 1016);
+	CHECK_EQ(z->pcp[0].count, 0);
 	ra_drain_pcp_all(m);
 	CHECK_STR(bi_type(m, ZONE_DMA, MT_UNMOVABLE), "0 1 1 0 0 0 0 0 0 0 0");
 	CHECK_EQ(z->vm_stat[RA_STAT_NR_FREE_PAGES], 6);
 	/* Movable order 0: 6 <= low 6 fails the fast path; the slow path's
 	 * min 2 passes. No Movable or CMA page is free: fallback. Largest:
 	 * 2@1020, order 2 < 4 and Movable: cannot steal -> smallest: 1@1018,
-	 * moved alone to the Movable list and split: the refill gets 1018 and
-	 * 1019, 1018 is handed out. 2@1020 stays Unmovable. */
+	 * moved alone to the Movable list and split: the refill of one block
+	 * gets 1018, handed out; 0@1019 stays on the Movable buddy list.
+	 * 2@1020 stays Unmovable. Free 6 - 2 + 1 = 5. */
 	CHECK_EQ(ap(m, dmamov, 0), 1018);
 	CHECK_STR(bi_type(m, ZONE_DMA, MT_UNMOVABLE), "0 0 1 0 0 0 0 0 0 0 0");
+	CHECK_STR(bi_type(m, ZONE_DMA, MT_MOVABLE), "1 0 0 0 0 0 0 0 0 0 0");
+	CHECK_EQ(z->vm_stat[RA_STAT_NR_FREE_PAGES], 5);
 	CHECK_EQ(nblocks(m, ZONE_DMA, MT_UNMOVABLE), 2);   /* pageblocks 0 and 1 keep their type */
-	CHECK_EQ(z->pcp[0].count, 1);                      /* 1019 */
+	CHECK_EQ(z->pcp[0].count, 0);
 	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
 	tm_free(&t);
 }
@@ -420,33 +428,40 @@ static void highatomic_reserve(void)
 	CHECK_EQ(z->vm_stat[RA_STAT_NR_FREE_PAGES], 144);
 	CHECK_STR(bi(m, ZONE_DMA), "0 0 0 0 1 0 0 1 0 0 0");
 	/* GFP_ATOMIC order 1: fast path fails (143 <= 160); slow path flags
-	 * HIGH|HARDER|HIGHATOMIC: min 128 - 64 - 16 = 48. The pcp refill takes
-	 * 2 order-1 blocks: Unmovable falls back to 7@3968 (largest), the
-	 * pageblock's free pages (144) move to Unmovable but the block keeps
-	 * its type (144 + 0 < 256); 4@3952 splits: 3@3960 2@3956 1@3954, keeps
-	 * 3952; then 1@3954. 3952 is handed out; being a high-order atomic
-	 * allocation, its pageblock (3584) becomes HighAtomic and the free
-	 * blocks in it move to the HighAtomic lists. */
+	 * HIGH|HARDER|HIGHATOMIC: min 128 - 64 - 16 = 48. The DMA batch is 1,
+	 * which is not scaled: the pcp refill takes ONE order-1 block.
+	 * Unmovable falls back to 7@3968 (largest), the pageblock's free pages
+	 * (144) move to Unmovable but the block keeps its type
+	 * (144 + 0 < 256); 4@3952 splits: 3@3960 2@3956 1@3954, keeps 3952,
+	 * which is handed out (the pcp list is empty again). Being a
+	 * high-order atomic allocation, its pageblock (3584) becomes
+	 * HighAtomic and the free blocks in it, 1@3954 2@3956 3@3960 7@3968,
+	 * move to the HighAtomic lists: free 2 + 4 + 8 + 128 = 142. */
 	uint32_t p = ap(m, RA_GFP_ATOMIC, 1);
 	CHECK_EQ(p, 3952);
 	CHECK_EQ(z->nr_reserved_highatomic, 512);
 	CHECK_EQ(nblocks(m, ZONE_DMA, MT_HIGHATOMIC), 1);
 	CHECK_EQ(nblocks(m, ZONE_DMA, MT_MOVABLE), 7);
-	CHECK_STR(bi_type(m, ZONE_DMA, MT_HIGHATOMIC), "0 0 1 1 0 0 0 1 0 0 0");
-	CHECK_EQ(z->vm_stat[RA_STAT_NR_FREE_PAGES], 140);
-	CHECK_EQ(z->pcp[0].count, 2);         /* 1@3954 */
+	CHECK_STR(bi_type(m, ZONE_DMA, MT_HIGHATOMIC), "0 1 1 1 0 0 0 1 0 0 0");
+	CHECK_EQ(z->vm_stat[RA_STAT_NR_FREE_PAGES], 142);
+	CHECK_EQ(z->pcp[0].count, 0);
 	/* Without reserve rights the 512 reserved pages are unusable: a
-	 * GFP_KERNEL order-0 request fails although 140 pages are free */
+	 * GFP_KERNEL order-0 request fails although 142 pages are free (the
+	 * drain in its direct reclaim finds the pcp list empty) */
 	CHECK_EQ(ap(m, UNMOV | RA___GFP_NOWARN | RA___GFP_NORETRY, 0), RA_NOPFN);
 	CHECK_EQ(z->nr_reserved_highatomic, 512);
+	CHECK_EQ(z->vm_stat[RA_STAT_NR_FREE_PAGES], 142);
 	/* A request that may retry exhausts the reserve before any OOM
 	 * (should_reclaim_retry()): the block takes the request's type
-	 * (Unmovable) and the retry succeeds with the drained 1@3954 */
+	 * (Unmovable), its free blocks move to the Unmovable lists, and the
+	 * retry succeeds: the refill of one order-0 block splits 1@3954,
+	 * 3954 is handed out, 0@3955 stays on the buddy list */
 	CHECK_EQ(ap(m, UNMOV, 0), 3954);
 	CHECK_EQ(z->nr_reserved_highatomic, 0);
 	CHECK_EQ(nblocks(m, ZONE_DMA, MT_HIGHATOMIC), 0);
 	CHECK_EQ(nblocks(m, ZONE_DMA, MT_UNMOVABLE), 1);
-	CHECK_STR(bi_type(m, ZONE_DMA, MT_UNMOVABLE), "0 0 1 1 0 0 0 1 0 0 0");
+	CHECK_STR(bi_type(m, ZONE_DMA, MT_UNMOVABLE), "1 0 1 1 0 0 0 1 0 0 0");
+	CHECK_EQ(z->pcp[0].count, 0);
 	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
 	tm_free(&t);
 }
@@ -579,9 +594,9 @@ static void fragmented_high_order_fails(void)
 {
 	struct tm t;
 	ra_machine *m = tm_new(&t, "16M", 1);
-	/* 1024 Movable order-0 pages come out in pfn order 0..1023 (each pcp
-	 * refill takes 2: the head of the smallest block and its split-off
-	 * buddy), leaving the pcp list empty after an even count */
+	/* 1024 Movable order-0 pages come out in pfn order 0..1023 (the DMA
+	 * batch of 1 is not scaled: each pcp refill takes one page, the head
+	 * of the smallest block), leaving the pcp list empty after each */
 	for (uint32_t i = 0; i < 1024; i++)
 		CHECK_EQ(ap(m, MOV, 0), i);
 	CHECK_EQ(m->zones[ZONE_DMA].pcp[0].count, 0);

@@ -7,7 +7,8 @@
  *           (zone_set_pageset_high_and_batch: max(1, zone_batchsize()))
  *   high  = max(low_wmark / ncpus, 4 * batch), or with
  *           percpu_pagelist_high_fraction: max(managed / fraction / ncpus, 4 * batch)
- *   orders 0..3 only; refill max(batch >> order, 2) blocks; a free that
+ *   orders 0..3 only; refill max(batch >> order, 2) blocks, but a batch
+ *   of 1 (the 16 MiB DMA zone) is not scaled: 1 block; a free that
  *   brings count >= high returns a batch, round-robin from list tails.
  *   Pages on pcp lists are not free in NR_FREE_PAGES / MemFree.
  */
@@ -82,7 +83,8 @@ static void high_fraction(void)
 	tm_free(&t);
 }
 
-/* Refill: max(batch >> order, 2) blocks per empty list. */
+/* Refill: max(batch >> order, 2) blocks per empty list when batch > 1;
+ * a batch of 1 refills one block at every order (__rmqueue_pcplist()). */
 static void refill_sizes(void)
 {
 	struct tm t;
@@ -115,6 +117,16 @@ static void refill_sizes(void)
 	/* each migratetype has its own lists: an Unmovable request refills */
 	ap(m, RA_GFP_KERNEL, 0);
 	CHECK_EQ(pcp->count, 41 + 14);
+	/* The DMA zone's batch is 1: one block per refill, whatever the
+	 * order. GFP_DMA order 0 steals 0@10 and splits it: 0 handed out,
+	 * nothing left on the list; order 3: 8@3 alone, handed out. */
+	struct ra_pcp *dpcp = &m->zones[ZONE_DMA].pcp[0];
+	CHECK_EQ(dpcp->batch, 1);
+	CHECK_EQ(ap(m, RA_GFP_KERNEL | RA_GFP_DMA, 0), 0);
+	CHECK_EQ(dpcp->count, 0);
+	CHECK_EQ(ap(m, RA_GFP_KERNEL | RA_GFP_DMA, 3), 8);
+	CHECK_EQ(dpcp->count, 0);
+	CHECK_EQ(m->zones[ZONE_DMA].vm_stat[RA_STAT_NR_FREE_PAGES], 4096 - 1 - 8);
 	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
 	tm_free(&t);
 }
@@ -125,16 +137,20 @@ static void pcp_not_in_memfree(void)
 	struct tm t;
 	ra_machine *m = tm_mem(&t, 16ULL << 20, 1);
 	uint32_t p = ap(m, MOV, 0);
-	/* refill 2 (pfns 0 and 1), 0 handed out, 1 on the list */
+	/* DMA batch 1: the refill takes one page, 0, handed out: the list
+	 * is empty again */
 	CHECK_EQ(p, 0);
-	CHECK_EQ(m->zones[ZONE_DMA].vm_stat[RA_STAT_NR_FREE_PAGES], 4094);
-	CHECK_EQ(m->zones[ZONE_DMA].pcp[0].count, 1);
+	CHECK_EQ(m->zones[ZONE_DMA].vm_stat[RA_STAT_NR_FREE_PAGES], 4095);
+	CHECK_EQ(m->zones[ZONE_DMA].pcp[0].count, 0);
 	const char *mi = tm_view(&t, "meminfo");
-	/* 4094 * 4 = 16376 kB */
-	CHECK(strstr(mi, "MemTotal:          16384 kB\nMemFree:           16376 kB\n") != NULL);
+	/* 4095 * 4 = 16380 kB */
+	CHECK(strstr(mi, "MemTotal:          16384 kB\nMemFree:           16380 kB\n") != NULL);
+	/* freed, page 0 goes to the pcp list (1 < high 160): still not free */
 	fp(m, p, 0);
-	CHECK_EQ(m->zones[ZONE_DMA].pcp[0].count, 2);
-	CHECK_EQ(m->zones[ZONE_DMA].vm_stat[RA_STAT_NR_FREE_PAGES], 4094);
+	CHECK_EQ(m->zones[ZONE_DMA].pcp[0].count, 1);
+	CHECK_EQ(m->zones[ZONE_DMA].vm_stat[RA_STAT_NR_FREE_PAGES], 4095);
+	mi = tm_view(&t, "meminfo");
+	CHECK(strstr(mi, "MemTotal:          16384 kB\nMemFree:           16380 kB\n") != NULL);
 	ra_drain_pcp_all(m);
 	CHECK_EQ(m->zones[ZONE_DMA].vm_stat[RA_STAT_NR_FREE_PAGES], 4096);
 	CHECK_STR(bi(m, ZONE_DMA), "0 0 0 0 0 0 0 0 0 0 4");
@@ -202,34 +218,43 @@ static void drain_round_robin(void)
 	 * 1024 = 4 = 4 * batch */
 	CHECK_EQ(ra_knob_set(m, "vm.percpu_pagelist_high_fraction", "1024"), 0);
 	CHECK_EQ(pcp->high, 4);
-	/* order-0 Movable pages 0..3 and an Unmovable order-1 block */
+	/* order-0 Movable pages 0..3 and an Unmovable order-1 block; the DMA
+	 * batch of 1 makes every refill one block: the list stays empty */
 	for (uint32_t i = 0; i < 4; i++)
 		CHECK_EQ(ap(m, MOV, 0), i);
-	uint32_t u = ap(m, RA_GFP_KERNEL, 1);     /* steals block 1024: 1024 */
+	CHECK_EQ(pcp->count, 0);
+	/* steals block 1024 whole (pageblocks 1024 and 1536 Unmovable) and
+	 * splits it: 1024; 1@1026 2@1028 .. 9@1536 stay on the buddy lists */
+	uint32_t u = ap(m, RA_GFP_KERNEL, 1);
 	CHECK_EQ(u, 1024);
-	CHECK_EQ(pcp->count, 2);                  /* 1@1026 from the refill of 2 */
-	/* free the order-1 block: count 4 >= high -> drain 1 page starting
-	 * with the Unmovable order-1 list (pindex 3): its tail is 1026 */
+	CHECK_EQ(pcp->count, 0);
+	/* free pages 0 and 1 (Movable order 0, pindex 1): count 1, then 2 */
+	fp(m, 0, 0);
+	fp(m, 1, 0);
+	CHECK_EQ(pcp->count, 2);
+	/* free the order-1 block (Unmovable order 1, pindex 3): count 4 >=
+	 * high -> drain 1 page starting with the list freed to, pindex 3,
+	 * not the lower pindex 1: its tail 1024 goes back and merges with its
+	 * free buddies up to 1024@10 */
 	fp(m, u, 1);
 	CHECK_EQ(pcp->count, 2);
-	CHECK_EQ(pfn_page(m, 1026)->owner, PO_BUDDY);
-	CHECK_EQ(pfn_page(m, 1024)->owner, PO_PCP);
-	/* free pages 0 and 1 (Movable order 0, pindex 1): count 3, then 4:
-	 * drain 1 page starting at pindex 1: the tail is 0 */
-	fp(m, 0, 0);
-	CHECK_EQ(pcp->count, 3);
-	fp(m, 1, 0);
-	CHECK_EQ(pcp->count, 3);
-	CHECK_EQ(pfn_page(m, 0)->owner, PO_BUDDY);
+	CHECK_EQ(pfn_page(m, 1024)->owner, PO_BUDDY);
+	CHECK_EQ(pfn_page(m, 1024)->order, 10);
+	CHECK_EQ(pfn_page(m, 0)->owner, PO_PCP);
 	CHECK_EQ(pfn_page(m, 1)->owner, PO_PCP);
-	/* free 2: count 4: drain from pindex 1 again: tail is 1; 0+1 merge */
+	/* free 2 (count 3), then 3 (count 4): drain 1 page starting at
+	 * pindex 1: the tail is 0, freed first; its buddy 1 is on the list,
+	 * no merge */
 	fp(m, 2, 0);
-	CHECK_EQ(pfn_page(m, 0)->owner, PO_BUDDY);
-	CHECK_EQ(pfn_page(m, 0)->order, 1);
 	CHECK_EQ(pcp->count, 3);
-	/* the order-1 Unmovable 1024 (2 pages) and page 2 remain */
-	CHECK_EQ(pfn_page(m, 1024)->owner, PO_PCP);
+	fp(m, 3, 0);
+	CHECK_EQ(pcp->count, 3);
+	CHECK_EQ(pfn_page(m, 0)->owner, PO_BUDDY);
+	CHECK_EQ(pfn_page(m, 0)->order, 0);
+	/* pages 1, 2 and 3 remain */
+	CHECK_EQ(pfn_page(m, 1)->owner, PO_PCP);
 	CHECK_EQ(pfn_page(m, 2)->owner, PO_PCP);
+	CHECK_EQ(pfn_page(m, 3)->owner, PO_PCP);
 	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
 	tm_free(&t);
 }
@@ -241,10 +266,10 @@ static void per_cpu_lists(void)
 	ra_machine *m = tm_mem(&t, 16ULL << 20, 2);
 	ra_set_cpu(m, 0);
 	uint32_t p = ap(m, MOV, 0);
-	CHECK_EQ(m->zones[ZONE_DMA].pcp[0].count, 1);
+	CHECK_EQ(m->zones[ZONE_DMA].pcp[0].count, 0);   /* DMA batch 1: a refill of one page */
 	ra_set_cpu(m, 1);
 	fp(m, p, 0);
-	CHECK_EQ(m->zones[ZONE_DMA].pcp[0].count, 1);
+	CHECK_EQ(m->zones[ZONE_DMA].pcp[0].count, 0);
 	CHECK_EQ(m->zones[ZONE_DMA].pcp[1].count, 1);
 	/* cpu 1's list serves cpu 1's next allocation: the same page */
 	CHECK_EQ(ap(m, MOV, 0), p);
@@ -259,7 +284,7 @@ static void drain_on_direct_reclaim(void)
 {
 	struct tm t;
 	ra_machine *m = tm_mem(&t, 16ULL << 20, 1);
-	/* 158 order-0 pages 0..157; the pcp list is empty after an even count.
+	/* 158 order-0 pages 0..157, a refill of one page each (DMA batch 1).
 	 * Free pieces of block 0 left: 1@158 5@160 6@192 8@256 9@512 */
 	for (uint32_t i = 0; i < 158; i++)
 		CHECK_EQ(ap(m, MOV, 0), i);

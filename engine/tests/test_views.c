@@ -244,8 +244,9 @@ static void meminfo_available_reclaimable(void)
 	for (int i = 0; i < 8 * 50; i++)
 		CHECK(ra_kmem_cache_alloc(m, c, RA_GFP_KERNEL) != 0);
 	/* 50 slabs of 8 pages = 400 reclaimable pages; free 4096 - 400 - pcp.
-	 * Order-3 slabs come through the pcp list (refill 2 blocks of order 3
-	 * each time with batch 1): 25 refills, all used: pcp empty. */
+	 * Order-3 slabs come through the pcp list; the DMA batch of 1 is not
+	 * scaled, each refill takes one order-3 block: 50 refills, each block
+	 * used at once: pcp empty. */
 	CHECK_EQ(node_page_state(m, NR_SLAB_RECLAIMABLE), 400);
 	CHECK_EQ(m->zones[ZONE_DMA].pcp[0].count, 0);
 	CHECK_EQ(m->zones[ZONE_DMA].vm_stat[RA_STAT_NR_FREE_PAGES], 3696);
