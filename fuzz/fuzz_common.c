@@ -79,12 +79,12 @@ static const char *check_oom_victims(const char *err, size_t len, char *buf, siz
 		line[l] = 0;
 		p = nl ? nl + 1 : end;
 		unsigned pid, tgid;
-		int uid, anon_file, shmem, swap, adj;
-		unsigned long long vm, rss, rss_anon, pgt;
+		int uid, swap, adj;
+		unsigned long long vm, rss, pgt;
 		if (!strncmp(line, "Tasks state", 11)) {
 			nc = 0;
-		} else if (line[0] == '[' && sscanf(line, "[%u] %d %u %llu %llu %llu %d %d %llu %d %d", &pid, &uid, &tgid, &vm,
-		                                    &rss, &rss_anon, &anon_file, &shmem, &pgt, &swap, &adj) == 11) {
+		} else if (line[0] == '[' && sscanf(line, "[%u] %d %u %llu %llu %llu %d %d", &pid, &uid, &tgid, &vm, &rss,
+		                                    &pgt, &swap, &adj) == 8) {
 			if (nc < 256 && pid != 1)
 				c[nc++] = (struct cand){ pid, rss + pgt / 4096, adj };
 		} else if (!strncmp(line, "Out of memory: Killed process ", 30)) {

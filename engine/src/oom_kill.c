@@ -78,15 +78,16 @@ static void oom_dump(ra_machine *m, ra_gfp_t gfp, unsigned order)
 	fprintf(m->err, "%s invoked oom-killer: gfp_mask=%#x(%s), order=%u, oom_score_adj=%d\n",
 	        cur ? cur->comm : "kworker", gfp, names, order, cur ? cur->oom_score_adj : 0);
 	fprintf(m->err, "Tasks state (memory values in pages):\n");
-	fprintf(m->err, "[  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem pgtables_bytes swapents "
-	        "oom_score_adj name\n");
+	/* dump_tasks()/dump_task() as 6.1 prints them (the rss_anon, rss_file
+	 * and rss_shmem columns came later) */
+	fprintf(m->err, "[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name\n");
 	for (uint32_t i = 0; i < w->nr_tasks; i++) {
 		struct ra_task *t = w->tasks[i];
-		if (!ra_task_alive(t))
+		if (!ra_task_alive(t) || !t->mm)
 			continue;
 		struct ra_mm *mm = t->mm;
-		fprintf(m->err, "[%7u] %5d %5u %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8d %9d %8" PRIu64 " %8d         %5d %s\n",
-		        t->pid, 0, t->pid, mm->total_vm, mm->rss, mm->rss, 0, 0, (uint64_t)(mm->nr_pt * RA_PAGE_SIZE), 0,
+		fprintf(m->err, "[%7u] %5d %5u %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8d         %5d %s\n",
+		        t->pid, 0, t->pid, mm->total_vm, mm->rss, (uint64_t)(mm->nr_pt * RA_PAGE_SIZE), 0,
 		        t->oom_score_adj, t->comm);
 	}
 }
