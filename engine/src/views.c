@@ -92,13 +92,19 @@ static void view_zoneinfo(ra_machine *m)
 			fputc('\n', OUT);
 			continue;
 		}
-		fprintf(OUT, "\n      %-12s %" PRIu64, "nr_free_pages", z->vm_stat[RA_STAT_NR_FREE_PAGES]);
-		fprintf(OUT, "\n      %-12s %" PRIu64, "nr_free_cma", z->vm_stat[RA_STAT_NR_FREE_CMA]);
-		fprintf(OUT, "\n      %-12s %" PRIu64, "nr_reserved_highatomic", z->nr_reserved_highatomic);
+		/* zoneinfo_show_print(): every zone_stat_item, in its order; the
+		 * engine has the ones stats.h lists as zone items */
+		for (int i = 0; i < RA_NR_STATS; i++) {
+			struct ra_stat_value v = { 0, 0 };
+			if (ra_stat_kind((enum ra_stat_item)i) != RA_SK_ZONE)
+				continue;
+			ra_stat_read(m, (enum ra_stat_item)i, zi, &v);
+			fprintf(OUT, "\n      %-12s %" PRIu64, ra_stat_name((enum ra_stat_item)i), v.value);
+		}
 		fprintf(OUT, "\n  pagesets");
 		for (unsigned c = 0; c < m->ncpus; c++)
-			fprintf(OUT, "\n    cpu: %u\n              count:    %u\n              high:     %u"
-			        "\n              batch:    %u", c, z->pcp[c].count, z->pcp[c].high, z->pcp[c].batch);
+			fprintf(OUT, "\n    cpu: %u\n              count: %u\n              high:  %u"
+			        "\n              batch: %u", c, z->pcp[c].count, z->pcp[c].high, z->pcp[c].batch);
 		fprintf(OUT, "\n  node_unreclaimable:  %u\n  start_pfn:           %u\n", 0, z->start_pfn);
 	}
 }

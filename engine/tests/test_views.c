@@ -64,7 +64,10 @@ static void zoneinfo_text(void)
 	ra_machine *m = tm_mem(&t, 16ULL << 20, 2);
 	(void)m;
 	/* 16M: min 128 low 160 high 192; pcp high 160/2 = 80, batch 1; the
-	 * empty zones print up to protection and stop */
+	 * zone items of 6.1's zone_stat_item order the engine keeps
+	 * (nr_free_pages, nr_mlock, nr_free_cma) as "%-12s %lu"; per cpu
+	 * "count: %i", "high:  %i", "batch: %i"; the empty zones print up to
+	 * protection and stop */
 	CHECK_STR(tm_view(&t, "zoneinfo"),
 	          "Node 0, zone      DMA\n"
 	          "  pages free     4096\n"
@@ -77,17 +80,17 @@ static void zoneinfo_text(void)
 	          "        cma      0\n"
 	          "        protection: (0, 0, 0, 0)\n"
 	          "      nr_free_pages 4096\n"
+	          "      nr_mlock     0\n"
 	          "      nr_free_cma  0\n"
-	          "      nr_reserved_highatomic 0\n"
 	          "  pagesets\n"
 	          "    cpu: 0\n"
-	          "              count:    0\n"
-	          "              high:     80\n"
-	          "              batch:    1\n"
+	          "              count: 0\n"
+	          "              high:  80\n"
+	          "              batch: 1\n"
 	          "    cpu: 1\n"
-	          "              count:    0\n"
-	          "              high:     80\n"
-	          "              batch:    1\n"
+	          "              count: 0\n"
+	          "              high:  80\n"
+	          "              batch: 1\n"
 	          "  node_unreclaimable:  0\n"
 	          "  start_pfn:           0\n"
 	          "Node 0, zone    DMA32\n"
