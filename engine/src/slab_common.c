@@ -399,12 +399,17 @@ int ra_slab_set_debug(ra_machine *m, const char *spec, char *err, size_t errlen)
 void ra_slab_init(ra_machine *m)
 {
 	m->slab_free_id = RA_NOSLAB;
-	/* create_kmalloc_caches(): per type, 96 and 192 first, then 8 .. 8k */
+	/* create_kmalloc_caches(): per type (normal, rcl, dma), i from
+	 * KMALLOC_SHIFT_LOW (8) to KMALLOC_SHIFT_HIGH (8k), with the two
+	 * non-power-of-two caches "created immediately after the earlier power
+	 * of two caches": 96 (index 1) right after 64 (i == 6), 192 (index 2)
+	 * right after 128 (i == 7). Each is list_add()ed at the head of
+	 * slab_caches, so slabinfo lists them in the reverse order. */
 	static const uint32_t type_flags[3] = { 0, RA_SLAB_RECLAIM_ACCOUNT, RA_SLAB_CACHE_DMA };
 	for (int type = 0; type < 3; type++) {
 		if (type == 2 && !m->populated[ZONE_DMA])
 			continue;
-		static const unsigned order[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13 };
+		static const unsigned order[] = { 3, 4, 5, 6, 1, 7, 2, 8, 9, 10, 11, 12, 13 };
 		for (size_t k = 0; k < RA_ARRAY_SIZE(order); k++) {
 			unsigned idx = order[k];
 			uint32_t size = idx == 1 ? 96 : idx == 2 ? 192 : 1u << idx;

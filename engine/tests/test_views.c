@@ -146,9 +146,19 @@ static void slabinfo_text(void)
 	CHECK(strncmp(si + strlen(hdr), row, strlen(row)) == 0);
 	CHECK(strstr(si, "\nkmalloc-8k             0      0   8192    4    8 : tunables    0    0    0 : slabdata"
 	                 "      0      0      0\n") != NULL);
-	/* the kmalloc caches come in creation order reversed: 8k .. 8, 192, 96 */
-	CHECK(strstr(si, "\nkmalloc-8              0      0      8  512    1 : tunables    0    0    0 : slabdata"
-	                 "      0      0      0\nkmalloc-192 ") != NULL);
+	/* the kmalloc caches come in creation order reversed (list_add() at
+	 * the head of slab_caches; created 8, 16, 32, 64, 96, 128, 192,
+	 * 256 .. 8k): 8k .. 256, 192, 128, 96, 64 .. 8, and kmalloc-8, the
+	 * first one created, ends the list */
+	CHECK(strstr(si, "\nkmalloc-256 ") && strstr(strstr(si, "\nkmalloc-256 ") + 1, "\n") ==
+	                                          strstr(si, "\nkmalloc-192 "));
+	CHECK(strstr(si, "\nkmalloc-128 ") && strstr(strstr(si, "\nkmalloc-128 ") + 1, "\n") ==
+	                                          strstr(si, "\nkmalloc-96 "));
+	CHECK(strstr(si, "\nkmalloc-96 ") && strstr(strstr(si, "\nkmalloc-96 ") + 1, "\n") ==
+	                                         strstr(si, "\nkmalloc-64 "));
+	const char *last = "\nkmalloc-8              0      0      8  512    1 : tunables    0    0    0 : slabdata"
+	                   "      0      0      0\n";
+	CHECK(strlen(si) >= strlen(last) && strcmp(si + strlen(si) - strlen(last), last) == 0);
 	/* slabtop: the header and the row of the cache */
 	const char *st = tm_view(&t, "slabtop");
 	CHECK(strstr(st, "  OBJS ACTIVE  USE OBJ SIZE  SLABS OBJ/SLAB CACHE SIZE NAME\n") != NULL);
