@@ -54,7 +54,7 @@ struct ra_vmarea *ra_vmarea_find(ra_machine *m, ra_addr_t addr)
 
 /* alloc_vmap_area(): the lowest hole holding size bytes (guard included)
  * at an address aligned to align (find_vmap_lowest_match()). */
-static struct ra_vmarea *alloc_vmap_area(ra_machine *m, uint64_t size, uint64_t align)
+static struct ra_vmarea *alloc_vmap_area(ra_machine *m, uint64_t size, uint64_t align, ra_gfp_t gfp)
 {
 	ra_addr_t start = RA_VMALLOC_START;
 	uint32_t i = 0;
@@ -68,8 +68,13 @@ static struct ra_vmarea *alloc_vmap_area(ra_machine *m, uint64_t size, uint64_t 
 			break;
 		start = RA_ALIGN(a->addr + a->size, align);
 	}
-	if (start >= RA_VMALLOC_END || RA_VMALLOC_END - start < size)
+	if (start >= RA_VMALLOC_END || RA_VMALLOC_END - start < size) {
+		/* the overflow path's message (size: guard page included) */
+		if (!(gfp & RA___GFP_NOWARN))
+			ra_log(m, "vmap allocation for size %llu failed: use vmalloc=<size> to increase size",
+			       (unsigned long long)size);
 		return NULL;
+	}
 	struct ra_vmarea *a = calloc(1, sizeof(*a));
 	RA_BUG_ON(m, !a);
 	a->addr = start;
@@ -113,6 +118,25 @@ static int vfree_area(ra_machine *m, struct ra_vmarea *a);
 /* The page-pointer array: kmalloc when it fits a page, else vmalloc. */
 static ra_addr_t alloc_pages_array(ra_machine *m, uint32_t nr_pages, bool *vmalloced);
 
+/* warn_alloc(gfp, NULL, fmt, ...): "%s: %pV, mode:%#x(%pGg), nodemask=%*pbl",
+ * printed as the page allocator's failures are (the engine's prefix for the
+ * task name, no nodemask); nothing under __GFP_NOWARN */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void vm_warn_alloc(ra_machine *m, ra_gfp_t gfp, const char *fmt, ...)
+{
+	if (gfp & RA___GFP_NOWARN)
+		return;
+	char msg[160], names[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ra_gfp_format(gfp, names, sizeof(names));
+	ra_log(m, "%s, mode:%#x(%s)", msg, gfp, names);
+}
+
 static ra_addr_t vmalloc_node(ra_machine *m, size_t size, ra_gfp_t gfp, bool internal)
 {
 	uint64_t sz = RA_ALIGN((uint64_t)size, RA_PAGE_SIZE);
@@ -121,8 +145,7 @@ static ra_addr_t vmalloc_node(ra_machine *m, size_t size, ra_gfp_t gfp, bool int
 	if (!size)
 		return 0;
 	if ((uint64_t)size >> RA_PAGE_SHIFT > m->totalram) {
-		if (!(gfp & RA___GFP_NOWARN))
-			ra_log(m, "vmalloc error: size %zu, exceeds total pages", size);
+		vm_warn_alloc(m, gfp, "vmalloc error: size %zu, exceeds total pages", size);
 		return 0;
 	}
 	if (ra_should_fail(m, FAIL_VMALLOC, gfp))
@@ -130,21 +153,22 @@ static ra_addr_t vmalloc_node(ra_machine *m, size_t size, ra_gfp_t gfp, bool int
 	uint32_t nr = (uint32_t)(sz >> RA_PAGE_SHIFT);
 	/* __get_vm_area_node() first, then __vmalloc_area_node()'s page array */
 #if RA_MUTANT == 10 /* mutant 10: missing guard page */
-	struct ra_vmarea *a = alloc_vmap_area(m, sz, RA_PAGE_SIZE);
+	struct ra_vmarea *a = alloc_vmap_area(m, sz, RA_PAGE_SIZE, gfp);
 #else
-	struct ra_vmarea *a = alloc_vmap_area(m, sz + RA_PAGE_SIZE, RA_PAGE_SIZE);
+	struct ra_vmarea *a = alloc_vmap_area(m, sz + RA_PAGE_SIZE, RA_PAGE_SIZE, gfp);
 #endif
 	if (!a) {
-		ra_log(m, "vmalloc error: size %zu, vmalloc space exhausted", size);
+		/* __vmalloc_node_range(): real_size, the size asked for */
+		vm_warn_alloc(m, gfp, "vmalloc error: size %zu, vm_struct allocation failed", size);
 		return 0;
 	}
 	bool vmalloced = false;
 	ra_addr_t arr = alloc_pages_array(m, nr, &vmalloced);
 	if (!arr) {
-		if (!(gfp & RA___GFP_NOWARN))
-			/* the kernel's own wording (sic): "failed to allocated" */
-			ra_log(m, "vmalloc error: size %llu, failed to allocated page array size %llu",
-			       (unsigned long long)nr << RA_PAGE_SHIFT, (unsigned long long)nr * 8);
+		/* the kernel's own wording (sic): "failed to allocated"; 6.1's
+		 * __vmalloc_area_node() warns with orig_gfp_mask, the caller's */
+		vm_warn_alloc(m, gfp, "vmalloc error: size %llu, failed to allocated page array size %llu",
+		              (unsigned long long)nr << RA_PAGE_SHIFT, (unsigned long long)nr * 8);
 		remove_area(m, a);
 		return 0;
 	}
@@ -156,12 +180,12 @@ static ra_addr_t vmalloc_node(ra_machine *m, size_t size, ra_gfp_t gfp, bool int
 	a->array_vmalloced = vmalloced;
 	for (uint32_t i = 0; i < nr; i++) {
 		/* vm_area_alloc_pages(gfp | __GFP_NOWARN): one warning for the
-		 * area, naming the size obtained (area->nr_pages * PAGE_SIZE) */
+		 * area, naming the size obtained (area->nr_pages * PAGE_SIZE) and
+		 * the page order (0: no huge vmalloc), with orig_gfp_mask */
 		uint32_t pfn = ra_alloc_pages_pfn(m, gfp | RA___GFP_HIGHMEM | RA___GFP_NOWARN, 0, PO_VMALLOC);
 		if (pfn == RA_NOPFN) {
-			if (!(gfp & RA___GFP_NOWARN))
-				ra_log(m, "vmalloc error: size %llu, failed to allocate pages",
-				       (unsigned long long)i << RA_PAGE_SHIFT);
+			vm_warn_alloc(m, gfp, "vmalloc error: size %llu, page order %u, failed to allocate pages",
+			              (unsigned long long)i << RA_PAGE_SHIFT, 0u);
 			a->nr_pages = i;
 			m->vmalloc_used_pages += i;
 			vfree_area(m, a);
@@ -274,7 +298,7 @@ ra_addr_t ra_ioremap(ra_machine *m, uint64_t phys, size_t size)
 	 * and IOREMAP_MAX_ORDER (PMD_SHIFT, 2 MiB, on x86-64) */
 	unsigned order = ra_fls(sz - 1);
 	uint64_t align = 1ULL << RA_MIN(RA_MAX(order, (unsigned)RA_PAGE_SHIFT), 21u);
-	struct ra_vmarea *a = alloc_vmap_area(m, sz + RA_PAGE_SIZE, align);
+	struct ra_vmarea *a = alloc_vmap_area(m, sz + RA_PAGE_SIZE, align, RA_GFP_KERNEL);
 	if (!a)
 		return 0;
 	a->ioremap = 1;

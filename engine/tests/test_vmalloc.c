@@ -120,7 +120,9 @@ static void vzalloc_and_limits(void)
 	/* more pages than the machine has: refused up front */
 	tm_err(&t);
 	CHECK_EQ(ra_vmalloc(m, 17ULL << 20), 0);
-	CHECK_STR(tm_err(&t), "refalloc: v.c:7: vmalloc error: size 17825792, exceeds total pages\n");
+	/* warn_alloc()'s "%pV, mode:%#x(%pGg)" with vmalloc()'s GFP_KERNEL */
+	CHECK_STR(tm_err(&t), "refalloc: v.c:7: vmalloc error: size 17825792, exceeds total pages, "
+	                      "mode:0xcc0(GFP_KERNEL)\n");
 	CHECK_EQ(ra_vmalloc(m, 0), 0);
 	/* the total-pages test uses the size before rounding: 4096 pages and
 	 * one byte passes it (and fails for want of pages) */
@@ -131,7 +133,14 @@ static void vzalloc_and_limits(void)
 	 * back */
 	CHECK_EQ(ra_vmalloc(m, 4000 * 4096), 0);
 	const char *e = tm_err(&t);
-	CHECK(strstr(e, "failed to allocate pages") != NULL);
+	/* 6.1's __vmalloc_area_node(): "vmalloc error: size %lu, page order
+	 * %u, failed to allocate pages" with orig_gfp_mask (the caller's) */
+	const char *tail = ", page order 0, failed to allocate pages, mode:0xcc0(GFP_KERNEL)\n";
+	const char *head = "refalloc: v.c:7: vmalloc error: size ";
+	CHECK(strncmp(e, head, strlen(head)) == 0);
+	CHECK(strlen(e) > strlen(tail) && strcmp(e + strlen(e) - strlen(tail), tail) == 0);
+	CHECK(strchr(e, '\n') == e + strlen(e) - 1);
+	CHECK(strtoull(e + strlen(head), NULL, 10) % 4096 == 0);
 	CHECK(strstr(e, "page allocation failure") == NULL);
 	CHECK_EQ(node_page_state(m, VMALLOC_PAGES), 0);
 	CHECK_EQ(m->vmalloc_used_pages, 0);
@@ -182,6 +191,41 @@ static void ioremap_areas(void)
 	CHECK_EQ(ra_reports(m), 1);
 	ra_vfree(m, v);
 	ra_vfree(m, w);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	tm_free(&t);
+}
+
+/* The 32 TiB of vmalloc space run out: alloc_vmap_area()'s overflow
+ * message ("vmap allocation for size %lu failed: use vmalloc=<size> to
+ * increase size", the size with its guard page), then for a vmalloc
+ * __vmalloc_node_range()'s "vmalloc error: size %lu, vm_struct allocation
+ * failed" with the size asked for and the caller's gfp. Two ioremaps of
+ * 16 TiB less a page (16 TiB with the guard) fill the space exactly. */
+static void vmap_space_exhausted(void)
+{
+	struct tm t;
+	ra_machine *m = mkm(&t, 16ULL << 20);
+	uint64_t half = 16ULL << 40;
+	CHECK_EQ(ra_ioremap(m, 1ULL << 32, half - 4096), V0);
+	CHECK_EQ(ra_ioremap(m, (1ULL << 32) + half, half - 4096), V0 + half);
+	tm_err(&t);
+	/* ioremap: 1 page + guard = 8192; no vmalloc line */
+	CHECK_EQ(ra_ioremap(m, 0xfed00000, 0x400), 0);
+	CHECK_STR(tm_err(&t), "refalloc: v.c:7: vmap allocation for size 8192 failed: use vmalloc=<size> to increase "
+	                      "size\n");
+	/* vmalloc(100): one page + guard = 8192; real_size 100 */
+	CHECK_EQ(ra_vmalloc(m, 100), 0);
+	CHECK_STR(tm_err(&t), "refalloc: v.c:7: vmap allocation for size 8192 failed: use vmalloc=<size> to increase "
+	                      "size\n"
+	                      "refalloc: v.c:7: vmalloc error: size 100, vm_struct allocation failed, "
+	                      "mode:0xcc0(GFP_KERNEL)\n");
+	/* vzalloc: GFP_KERNEL | __GFP_ZERO */
+	CHECK_EQ(ra_vzalloc(m, 3 * 4096), 0);
+	CHECK_STR(tm_err(&t), "refalloc: v.c:7: vmap allocation for size 16384 failed: use vmalloc=<size> to increase "
+	                      "size\n"
+	                      "refalloc: v.c:7: vmalloc error: size 12288, vm_struct allocation failed, "
+	                      "mode:0xdc0(GFP_KERNEL|__GFP_ZERO)\n");
+	CHECK_EQ(m->nr_vmareas, 2);
 	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
 	tm_free(&t);
 }
@@ -247,7 +291,8 @@ static void fault_injection(void)
 	f->armed = 1;
 	tm_err(&t);
 	CHECK_EQ(ra_vmalloc(m, 513 * 4096), 0);
-	CHECK_STR(tm_err(&t), "refalloc: v.c:7: vmalloc error: size 2101248, failed to allocated page array size 4104\n");
+	CHECK_STR(tm_err(&t), "refalloc: v.c:7: vmalloc error: size 2101248, failed to allocated page array size 4104, "
+	                      "mode:0xcc0(GFP_KERNEL)\n");
 	CHECK_EQ(m->nr_vmareas, 2);
 	ra_vfree(m, a);
 	ra_vfree(m, b);
@@ -260,6 +305,7 @@ static const struct unit_test tests[] = {
 	{ "page_array", page_array },
 	{ "vzalloc_and_limits", vzalloc_and_limits },
 	{ "ioremap_areas", ioremap_areas },
+	{ "vmap_space_exhausted", vmap_space_exhausted },
 	{ "guard_page_fault", guard_page_fault },
 	{ "fault_injection", fault_injection },
 };
