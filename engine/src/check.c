@@ -93,9 +93,9 @@ static long check_lru_counters(ra_machine *m)
 	if (zin != in || zact != act)
 		ra_problem(m, &problems, "file LRU: the zones count %" PRIu64 " inactive and %" PRIu64 " active pages, the node %"
 		           PRIu64 " and %" PRIu64, zin, zact, in, act);
-	if (in + act != node_page_state(m, NR_FILE_PAGES))
-		ra_problem(m, &problems, "file LRU: %" PRIu64 " pages on the lists but %" PRIu64 " page-cache pages", in + act,
-		           node_page_state(m, NR_FILE_PAGES));
+	if (in + act + node_page_state(m, NR_SHMEM) != node_page_state(m, NR_FILE_PAGES))
+		ra_problem(m, &problems, "file LRU: %" PRIu64 " pages on the lists and %" PRIu64 " shmem pages but %" PRIu64
+		           " page-cache pages", in + act, node_page_state(m, NR_SHMEM), node_page_state(m, NR_FILE_PAGES));
 	if (zwp != node_page_state(m, NR_FILE_DIRTY) + node_page_state(m, NR_WRITEBACK))
 		ra_problem(m, &problems, "write pending: the zones count %" PRIu64 " pages, dirty + writeback %" PRIu64, zwp,
 		           node_page_state(m, NR_FILE_DIRTY) + node_page_state(m, NR_WRITEBACK));
@@ -143,7 +143,7 @@ static long check_page_cache(ra_machine *m)
 				           zone_n[l][zi], m->zones[zi].name, counted);
 		}
 	}
-	uint64_t cached = 0, dirty = 0;
+	uint64_t cached = 0, dirty = 0, shmem = 0;
 	for (uint32_t id = 0; id < fm->nr_files; id++) {
 		struct ra_file *f = fm->files[id];
 		if (!f)
@@ -164,16 +164,24 @@ static long check_page_cache(ra_machine *m)
 				ra_problem(m, &problems, "file %s: page %" PRIu64 " cached past the end (%" PRIu64 " bytes)", f->name,
 				           index, f->size);
 			fdirty += (p->flags & PGF_DIRTY) != 0;
+			if (f->shmem && (p->flags & (PGF_LRU | PGF_DIRTY)))
+				ra_problem(m, &problems, "file %s: tmpfs page %" PRIu64 " is on a file list or accounted dirty",
+				           f->name, index);
 		}
 		if (f->cache.n != f->nrpages || fdirty != f->nrdirty)
 			ra_problem(m, &problems, "file %s: %u pages cached, %" PRIu64 " dirty; counted %" PRIu64 " and %" PRIu64,
 			           f->name, f->cache.n, fdirty, f->nrpages, f->nrdirty);
 		cached += f->cache.n;
 		dirty += fdirty;
+		if (f->shmem)
+			shmem += f->cache.n;
 	}
 	if (cached != node_page_state(m, NR_FILE_PAGES))
 		ra_problem(m, &problems, "page cache: the files hold %" PRIu64 " pages, nr_file_pages %" PRIu64, cached,
 		           node_page_state(m, NR_FILE_PAGES));
+	if (shmem != node_page_state(m, NR_SHMEM))
+		ra_problem(m, &problems, "page cache: %" PRIu64 " tmpfs pages, nr_shmem %" PRIu64, shmem,
+		           node_page_state(m, NR_SHMEM));
 	if (dirty != node_page_state(m, NR_FILE_DIRTY))
 		ra_problem(m, &problems, "page cache: %" PRIu64 " dirty pages, nr_dirty %" PRIu64, dirty,
 		           node_page_state(m, NR_FILE_DIRTY));

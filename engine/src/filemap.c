@@ -20,7 +20,8 @@
  * Page-cache pages come from the buddy allocator as GFP_HIGHUSER_MOVABLE
  * (readahead adds __GFP_NORETRY | __GFP_NOWARN, writes __GFP_WRITE): their
  * allocation may enter direct reclaim, which may evict pages of the very
- * file being read, so every step looks its page up again.
+ * file being read, so every step looks its page up again. A tmpfs file
+ * (filemap.h) skips the disk, the LRU and readahead.
  */
 #include "filemap.h"
 #include <inttypes.h>
@@ -148,7 +149,7 @@ static struct ra_filemap *filemap(ra_machine *m)
 	return m->fm;
 }
 
-int ra_file_create(ra_machine *m, const char *name, uint64_t size, uint32_t *id)
+int ra_file_create(ra_machine *m, const char *name, uint64_t size, bool shmem, uint32_t *id)
 {
 	struct ra_filemap *fm = filemap(m);
 	if (fm->nr_files == fm->cap) {
@@ -163,6 +164,7 @@ int ra_file_create(ra_machine *m, const char *name, uint64_t size, uint32_t *id)
 	if (!f->name)
 		abort();
 	f->size = size;
+	f->shmem = shmem;
 	f->prev_pos = -1;
 	fm->files[fm->nr_files++] = f;
 	*id = f->id;
@@ -213,7 +215,10 @@ static uint32_t add_page(ra_machine *m, struct ra_file *f, uint64_t index, ra_gf
 		read_block(m, f, index, pfn);
 	pcm_put(&f->cache, index, pfn);
 	f->nrpages++;
-	lru_add(m, pfn, LRU_INACTIVE_FILE);
+	if (f->shmem)
+		mod_node_page_state(m, NR_SHMEM, 1);
+	else
+		lru_add(m, pfn, LRU_INACTIVE_FILE);
 	return pfn;
 }
 
@@ -338,6 +343,16 @@ int ra_file_read(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len)
 	/* filemap_read(): the first page is not marked again when the last
 	 * read ended in it (repeated small reads count once) */
 	bool exempt = f->prev_pos > 0 && first == (uint64_t)(f->prev_pos - 1) >> RA_PAGE_SHIFT;
+	if (f->shmem) {
+		/* shmem_file_read_iter(): holes read as zeros, nothing allocated */
+		for (uint64_t i = first; i < end; i++) {
+			uint32_t pfn = cache_lookup(f, i);
+			if (pfn != RA_NOPFN && !(i == first && exempt))
+				folio_mark_accessed(m, pfn);
+		}
+		f->prev_pos = (int64_t)(off + len);
+		return 0;
+	}
 	for (uint64_t i = first; i < end; i++) {
 		uint32_t pfn = cache_lookup(f, i);
 		if (pfn == RA_NOPFN) {
@@ -400,7 +415,8 @@ int ra_file_write(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len, 
 				return RA_ENOMEM;
 		}
 		memset(pfn_host(m, pfn) + in, byte, n);
-		set_dirty(m, f, pfn);
+		if (!f->shmem)
+			set_dirty(m, f, pfn);     /* shmem's dirtying is not accounted */
 		done += n;
 		if (pos + n > f->size)
 			f->size = pos + n;
@@ -447,7 +463,10 @@ void filemap_remove_page(ra_machine *m, uint32_t pfn)
 	struct ra_page *p = pfn_page(m, pfn);
 	struct ra_file *f = m->fm->files[p->priv];
 	clear_dirty(m, f, pfn);
-	lru_del(m, pfn);
+	if (p->flags & PGF_LRU)
+		lru_del(m, pfn);
+	if (f->shmem)
+		mod_node_page_state(m, NR_SHMEM, -1);
 	bool had = pcm_del(&f->cache, p->count);
 	RA_BUG_ON(m, !had);
 	f->nrpages--;
@@ -508,6 +527,8 @@ void ra_file_unlink(ra_machine *m, struct ra_file *f)
 
 uint64_t ra_file_invalidate(ra_machine *m, struct ra_file *f)
 {
+	if (f->shmem)
+		return 0;     /* its pages are its only copy */
 	uint32_t n;
 	uint64_t *keys = pcm_sorted_keys(&f->cache, &n), dropped = 0;
 	for (uint32_t i = 0; i < n; i++) {

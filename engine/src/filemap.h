@@ -17,6 +17,13 @@
  *
  * Writeback is synchronous: fsync (and reclaim, see vmscan.c) copy a dirty
  * page to the disk at once, so nr_writeback is 0 between operations.
+ *
+ * A tmpfs file (shmem) has no disk: its pages are its only copy. They
+ * count in nr_file_pages and nr_shmem, never in nr_dirty, and sit on no
+ * file LRU list (the kernel keeps them on the anon lists, which reclaim
+ * scans only to swap, and the model has no swap): reclaim, fadvise and
+ * drop_caches leave them; truncate and unlink free them. A read of a hole
+ * allocates nothing (shmem's SGP_READ); there is no readahead.
  */
 #ifndef RA_FILEMAP_H
 #define RA_FILEMAP_H
@@ -39,6 +46,7 @@ struct ra_file {
 	struct pc_map cache;        /* page index -> pfn */
 	struct pc_map disk;         /* page index -> host block of RA_PAGE_SIZE bytes */
 	uint64_t nrpages, nrdirty;
+	bool     shmem;             /* tmpfs: no disk, pages only in the cache (see filemap.c) */
 	/* struct file_ra_state */
 	uint64_t ra_start;
 	uint32_t ra_size, ra_async;
@@ -55,8 +63,9 @@ struct ra_filemap {
 
 /* === filemap.c: files ==================================================== */
 
-/* Create an empty sparse file of size bytes: RA_OK (id set). */
-int  ra_file_create(ra_machine *m, const char *name, uint64_t size, uint32_t *id);
+/* Create an empty sparse file of size bytes (shmem: on tmpfs): RA_OK
+ * (id set). */
+int  ra_file_create(ra_machine *m, const char *name, uint64_t size, bool shmem, uint32_t *id);
 /* The live file of that id, or NULL (unlinked, never created). */
 struct ra_file *ra_file_get(ra_machine *m, uint32_t id);
 /* read(2) of [off, off + len) clipped at i_size, through the page cache

@@ -273,7 +273,7 @@ static int exec_file(struct replay *rp, const struct ra_op *op)
 	int r;
 	if (op->code == RA_OP_FILE) {
 		uint32_t id = 0;
-		ra_file_create(m, ra_trace_strp(rp->t, op->str), (uint64_t)op->a[0], &id);
+		ra_file_create(m, ra_trace_strp(rp->t, op->str), (uint64_t)op->a[0], (op->flags & RA_OPF_TMPFS) != 0, &id);
 		r = rp_bind(rp, rp->kh, op, RA_NONAME, HK_FILE, 1, (uint64_t)op->a[0], id, NULL);
 		return r;
 	}

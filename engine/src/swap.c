@@ -70,7 +70,7 @@ void folio_mark_accessed(ra_machine *m, uint32_t pfn)
 		p->flags |= PGF_REFERENCED;
 		return;
 	}
-	if (!(p->flags & PGF_ACTIVE) && (p->flags & PGF_LRU)) {
+	if (!(p->flags & PGF_ACTIVE) && (p->flags & PGF_LRU)) {    /* shmem pages: on no file list */
 		/* folio_activate(): to the active list's head */
 		lru_del(m, pfn);
 		lru_add(m, pfn, LRU_ACTIVE_FILE);

@@ -809,9 +809,11 @@ static int parse_op(struct pctx *c, struct ra_op *op)
 			return -1;
 		if (op->a[0] > RA_FILE_MAX)
 			return perr(c, tk[2].col, "a file holds at most 16T");
-		if (c->ntok > 3)
-			return perr(c, tk[3].col, tok_is(&tk[3], "tmpfs") ? "tmpfs files are not modelled yet"
-			                                                  : "expected tmpfs, got '%s'", TOK(&tk[3]));
+		if (c->ntok > 3) {
+			if (!tok_is(&tk[3], "tmpfs"))
+				return perr(c, tk[3].col, "expected tmpfs, got '%s'", TOK(&tk[3]));
+			op->flags |= RA_OPF_TMPFS;
+		}
 		op->str = ra_trace_str(c->t, tk[1].s, tk[1].len);
 		return 0;
 	case RA_OP_FREAD: case RA_OP_FWRITE: {
@@ -1108,7 +1110,10 @@ void ra_op_print(const struct ra_trace *t, const struct ra_op *op, FILE *f)
 		if (op->a[4]) fprintf(f, " prob=%" PRId64, op->a[4]);
 		break;
 	case RA_OP_CHECK: if (op->flags & RA_OPF_FULL) fputs(" full", f); break;
-	case RA_OP_FILE: fprintf(f, " %s ", str); print_size(f, op->a[0]); break;
+	case RA_OP_FILE:
+		fprintf(f, " %s ", str); print_size(f, op->a[0]);
+		if (op->flags & RA_OPF_TMPFS) fputs(" tmpfs", f);
+		break;
 	case RA_OP_FREAD: case RA_OP_FWRITE:
 		fprintf(f, " %s", h0);
 		if (op->flags & RA_OPF_HAS_OFF) { fputc(' ', f); print_size(f, op->a[0]); }

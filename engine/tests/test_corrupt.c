@@ -797,7 +797,7 @@ static void engine_page_cache(void)
 	struct tm t;
 	ra_machine *m = mk_debug(&t, NULL);
 	uint32_t id;
-	CHECK_EQ(ra_file_create(m, "victim", 64 << 10, &id), RA_OK);
+	CHECK_EQ(ra_file_create(m, "victim", 64 << 10, false, &id), RA_OK);
 	struct ra_file *f = ra_file_get(m, id);
 	CHECK_EQ(ra_file_read(m, f, 0, 16 << 10), 0);    /* a window of 8 pages, 0..3 referenced */
 	CHECK_EQ(ra_file_read(m, f, 0, 16 << 10), 0);    /* 0..3 activated */

@@ -21,7 +21,7 @@ static void readahead_windows(void)
 	struct tm t;
 	ra_machine *m = tm_new(&t, "64M", 1);
 	uint32_t id;
-	ra_file_create(m, "seq", 1 << 20, &id);
+	ra_file_create(m, "seq", 1 << 20, false, &id);
 	struct ra_file *f = ra_file_get(m, id);
 	static const struct { uint64_t page, cached, start, size, async; } steps[] = {
 		{ 0, 4, 0, 4, 3 },       /* init(1) = 4, marker at 1 */
@@ -43,7 +43,7 @@ static void readahead_windows(void)
 	CHECK_EQ(cached(m), 94);
 	CHECK_EQ(f->ra_start, 60);
 	/* a read of 256K from a fresh file: oversize, the window is max */
-	ra_file_create(m, "big", 1 << 20, &id);
+	ra_file_create(m, "big", 1 << 20, false, &id);
 	CHECK_EQ(ra_file_read(m, ra_file_get(m, id), 0, 256 << 10), 0);
 	CHECK_EQ(ra_file_get(m, id)->nrpages, 64 + 32);   /* read 64, one more window of 32 */
 	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
@@ -55,7 +55,7 @@ static void two_touch(void)
 	struct tm t;
 	ra_machine *m = tm_new(&t, "64M", 1);
 	uint32_t id;
-	ra_file_create(m, "f", 64 << 10, &id);
+	ra_file_create(m, "f", 64 << 10, false, &id);
 	struct ra_file *f = ra_file_get(m, id);
 	CHECK_EQ(ra_file_write(m, f, 0, 8192, 1), 0);      /* writes do not mark */
 	CHECK_EQ(ra_file_write(m, f, 0, 8192, 2), 0);
@@ -79,7 +79,7 @@ static void reclaim(void)
 	/* nothing cached: no progress */
 	CHECK_EQ(ra_try_to_free_pages(m, RA_GFP_KERNEL, 0, ZONE_NORMAL), 0);
 	uint32_t id;
-	ra_file_create(m, "f", 4 << 20, &id);
+	ra_file_create(m, "f", 4 << 20, false, &id);
 	struct ra_file *f = ra_file_get(m, id);
 	CHECK_EQ(ra_file_read(m, f, 0, 4 << 20), 0);       /* 1024 pages, inactive, referenced */
 	CHECK_EQ(cached(m), 1024);
@@ -96,7 +96,7 @@ static void reclaim(void)
 	CHECK(pcm_find(&f->cache, 58));
 	/* dirty pages: written back and freed; dirty and referenced: kept */
 	uint32_t id2;
-	ra_file_create(m, "d", 0, &id2);
+	ra_file_create(m, "d", 0, false, &id2);
 	struct ra_file *d = ra_file_get(m, id2);
 	ra_drop_caches(m, 1);
 	CHECK_EQ(cached(m), 0);

@@ -107,6 +107,7 @@ static void round_trip_every_op(void)
 		"dump buddyinfo\n"
 		"dump slabtop\n"
 		"file data.bin 1M -> f\n"
+		"file shm 64K tmpfs -> s\n"
 		"fread f\n"
 		"fread f 4K 100\n"
 		"fwrite f 0 8K byte=0x41\n"

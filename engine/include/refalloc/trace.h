@@ -59,6 +59,7 @@ extern const char ra_op_side[RA_OP_NR];
 #define RA_OPF_HAS_ALIGN  0x80
 #define RA_OPF_HAS_ADJ    0x100  /* task oom_score_adj= */
 #define RA_OPF_HAS_BYTE   0x200  /* poke byte=, fwrite byte= */
+#define RA_OPF_TMPFS      0x400  /* file ... tmpfs */
 
 /* expect kinds (a[0]) */
 /* expect any (extension): the previous operation is deliberate misuse; a
