@@ -751,8 +751,11 @@ static uint32_t alloc_pages_nodemask(ra_machine *m, ra_gfp_t gfp, unsigned order
 
 	/* __alloc_pages_slowpath() */
 	alloc_flags = gfp_to_alloc_flags(gfp, order);
-	if (alloc_flags & ALLOC_KSWAPD)
+	if (alloc_flags & ALLOC_KSWAPD) {
 		count_vm_event(m, KSWAPD_WAKE);
+		if (m->slowpath && m->slowpath->wakeup_kswapd)
+			m->slowpath->wakeup_kswapd(m, gfp, order, classzone);
+	}
 	bool drained = false;
 	int oom_rounds = 0;
 	uint64_t progress = 0;

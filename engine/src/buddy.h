@@ -74,9 +74,17 @@ void ra_recompute_zone_params(ra_machine *m);   /* watermarks, reserves, pcp hig
  *   each round must free at least one page of a finite supply (the page
  *   cache) or return 0. It never enters the OOM killer.
  */
+/*
+ * wakeup_kswapd — wake_all_kswapds(): called once per slow-path entry of
+ *   an allocation with __GFP_KSWAPD_RECLAIM, with its order and highest
+ *   zone. Pre: as for out_of_memory. Post: nothing is reclaimed now; the
+ *   callee only records the request (kswapd runs later, at a point its
+ *   layer documents).
+ */
 struct ra_slowpath_ops {
 	bool (*out_of_memory)(ra_machine *m, ra_gfp_t gfp, unsigned order);
 	uint64_t (*try_to_free_pages)(ra_machine *m, ra_gfp_t gfp, unsigned order, int classzone);
+	void (*wakeup_kswapd)(ra_machine *m, ra_gfp_t gfp, unsigned order, int classzone);
 };
 
 #endif /* RA_BUDDY_H */

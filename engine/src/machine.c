@@ -21,6 +21,7 @@
 static const struct ra_slowpath_ops slowpath_ops = {
 	.out_of_memory = ra_out_of_memory,
 	.try_to_free_pages = ra_try_to_free_pages,
+	.wakeup_kswapd = ra_wakeup_kswapd,
 };
 
 static const char *const zone_names[RA_NR_ZONES] = { "DMA", "DMA32", "Normal", "Movable" };

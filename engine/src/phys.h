@@ -261,6 +261,9 @@ struct ra_machine {
 	/* files and the page cache with its LRU lists (filemap.h), opaque
 	 * here; NULL until the first file */
 	struct ra_filemap *fm;
+	/* kswapd's wake-up state (vmscan.c): pgdat->kswapd_order,
+	 * kswapd_highest_zoneidx, kswapd_failures */
+	struct { bool pending; unsigned order; int classzone; unsigned failures; } kswapd;
 
 	/* Hooks into the layers above, registered at creation (machine.c):
 	 * the page allocator's slow path (buddy.h) and the C library a new

@@ -699,6 +699,10 @@ int ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struc
 		if (hooked && hook(&rp, RA_REPLAY_BEFORE, op, i, OUT_OK))
 			break;
 		int out = exec_op(&rp, op);
+		/* kswapd runs once the operation that woke it has finished
+		 * (vmscan.c): its work counts as the operation's */
+		if (m->kswapd.pending && out <= OUT_FAIL && !ra_panicked(m))
+			ra_kswapd_run(m);
 		rp.st.ops++;
 		if (ra_panicked(m))
 			out = OUT_PANIC;

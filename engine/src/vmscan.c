@@ -27,20 +27,32 @@
  * amount of written data can fill memory past reclaim and reach the OOM
  * killer.
  *
- * Not modelled yet: kswapd (and so pgscan_kswapd/pgsteal_kswapd stay 0),
- * slab shrinkers during reclaim, refault detection (shadow entries).
+ * kswapd: an allocation that enters the slow path with
+ * __GFP_KSWAPD_RECLAIM records a wake-up (the highest order and zone
+ * asked); the model's deterministic rule is that kswapd then runs once,
+ * when the operation that woke it has finished (the replay calls
+ * ra_kswapd_run between operations), as balance_pgdat(): reclaim at
+ * priority 12 down to 1 until a zone up to the highest one asked meets
+ * its high watermark for the order asked. A kswapd that found nothing
+ * to reclaim 16 times in a row is not woken again until any reclaim
+ * succeeds (kswapd_failures), and with nothing on the file lists it does
+ * not run at all (so a machine without page cache sees no kswapd).
+ *
+ * Not modelled yet: slab shrinkers during reclaim, refault detection
+ * (shadow entries), reclaim throttling.
  */
 #include "vmscan.h"
 #include "slab.h"
 
 struct scan_control {
 	ra_gfp_t gfp;
+	bool     kswapd;
 	int      reclaim_idx;
 	int      priority;
 	bool     may_deactivate;
 	bool     force_deactivate;
 	bool     skipped_deactivate;
-	uint64_t nr_to_reclaim, nr_reclaimed;
+	uint64_t nr_to_reclaim, nr_reclaimed, nr_scanned;
 };
 
 /* inactive_is_low() for the file lists of the node. */
@@ -92,7 +104,11 @@ static uint64_t shrink_inactive_list(ra_machine *m, struct scan_control *sc, uin
 	uint32_t taken[SWAP_CLUSTER_MAX];
 	uint64_t nr_taken, reclaimed = 0;
 	uint64_t scanned = isolate(m, sc, LRU_INACTIVE_FILE, nr, taken, &nr_taken);
-	count_vm_events(m, PGSCAN_DIRECT, scanned);
+	sc->nr_scanned += scanned;
+	if (sc->kswapd)
+		count_vm_events(m, PGSCAN_KSWAPD, scanned);
+	else
+		count_vm_events(m, PGSCAN_DIRECT, scanned);
 	count_vm_events(m, PGSCAN_FILE, scanned);
 	for (uint64_t i = 0; i < nr_taken; i++) {
 		uint32_t pfn = taken[i];
@@ -113,7 +129,10 @@ static uint64_t shrink_inactive_list(ra_machine *m, struct scan_control *sc, uin
 		filemap_remove_page(m, pfn);
 		reclaimed++;
 	}
-	count_vm_events(m, PGSTEAL_DIRECT, reclaimed);
+	if (sc->kswapd)
+		count_vm_events(m, PGSTEAL_KSWAPD, reclaimed);
+	else
+		count_vm_events(m, PGSTEAL_DIRECT, reclaimed);
 	count_vm_events(m, PGSTEAL_FILE, reclaimed);
 	return reclaimed;
 }
@@ -138,7 +157,8 @@ static void shrink_node(ra_machine *m, struct scan_control *sc)
 	uint64_t nr[RA_NR_FILE_LRU];
 	for (int l = 0; l < RA_NR_FILE_LRU; l++)
 		nr[l] = lru_size(m, l, sc->reclaim_idx) >> sc->priority;
-	bool proportional = sc->priority == DEF_PRIORITY;
+	bool proportional = !sc->kswapd && sc->priority == DEF_PRIORITY;
+	uint64_t reclaimed = 0;    /* shrink_lruvec()'s own count decides when it stops */
 	while (nr[LRU_INACTIVE_FILE] || nr[LRU_ACTIVE_FILE]) {
 		for (int l = 0; l < RA_NR_FILE_LRU; l++) {
 			if (!nr[l])
@@ -151,13 +171,14 @@ static void shrink_node(ra_machine *m, struct scan_control *sc)
 				else
 					sc->skipped_deactivate = true;
 			} else {
-				sc->nr_reclaimed += shrink_inactive_list(m, sc, n);
+				reclaimed += shrink_inactive_list(m, sc, n);
 			}
 		}
-		if (sc->nr_reclaimed < sc->nr_to_reclaim || proportional)
+		if (reclaimed < sc->nr_to_reclaim || proportional)
 			continue;
 		break;    /* no anon to balance against: stop at the target */
 	}
+	sc->nr_reclaimed += reclaimed;
 }
 
 uint64_t ra_try_to_free_pages(ra_machine *m, ra_gfp_t gfp, unsigned order, int classzone)
@@ -174,14 +195,87 @@ retry:
 		if (sc.nr_reclaimed >= sc.nr_to_reclaim)
 			break;
 	}
-	if (sc.nr_reclaimed)
+	if (sc.nr_reclaimed) {
+		m->kswapd.failures = 0;   /* a successful shrink_node by anyone */
 		return sc.nr_reclaimed;
+	}
 	if (sc.skipped_deactivate && !sc.force_deactivate) {
 		sc.force_deactivate = true;
 		sc.skipped_deactivate = false;
 		goto retry;
 	}
 	return 0;
+}
+
+void ra_wakeup_kswapd(ra_machine *m, ra_gfp_t gfp, unsigned order, int classzone)
+{
+	(void)gfp;
+	if (!m->kswapd.pending) {
+		m->kswapd.order = order;
+		m->kswapd.classzone = classzone;
+	} else {
+		m->kswapd.order = RA_MAX(m->kswapd.order, order);
+		m->kswapd.classzone = RA_MAX(m->kswapd.classzone, classzone);
+	}
+	if (m->kswapd.failures >= MAX_RECLAIM_RETRIES)
+		return;     /* hopeless: kswapd stays asleep */
+	m->kswapd.pending = true;
+}
+
+/* pgdat_balanced(): any populated zone up to classzone meets its high
+ * watermark for order (zone_watermark_ok_safe: no reserve access). */
+static bool pgdat_balanced(ra_machine *m, unsigned order, int classzone)
+{
+	for (int zi = 0; zi <= classzone && zi < RA_NR_REAL_ZONES; zi++) {
+		struct ra_zone *z = &m->zones[zi];
+		if (!m->populated[zi])
+			continue;
+		if (ra_zone_watermark_ok(m, z, order, z->wmark[2], classzone, 0,
+		                         (int64_t)zone_page_state(z, NR_FREE_PAGES)))
+			return true;
+	}
+	return false;
+}
+
+/* balance_pgdat() */
+static void balance_pgdat(ra_machine *m, unsigned order, int classzone)
+{
+	count_vm_event(m, PAGEOUTRUN);
+	struct scan_control sc = {
+		.gfp = RA_GFP_KERNEL, .kswapd = true, .reclaim_idx = classzone, .priority = DEF_PRIORITY,
+	};
+	uint64_t total = 0;
+	do {
+		if (pgdat_balanced(m, order, classzone))
+			break;
+		/* kswapd_shrink_node() */
+		sc.nr_to_reclaim = 0;
+		for (int zi = 0; zi <= classzone && zi < RA_NR_REAL_ZONES; zi++)
+			if (m->populated[zi])
+				sc.nr_to_reclaim += RA_MAX(m->zones[zi].wmark[2], (uint64_t)SWAP_CLUSTER_MAX);
+		sc.nr_reclaimed = sc.nr_scanned = 0;
+		shrink_node(m, &sc);
+		bool raise_priority = sc.nr_scanned < sc.nr_to_reclaim;
+		total += sc.nr_reclaimed;
+		if (order && total >= 2ULL << order)
+			order = 0;
+		if (raise_priority || !sc.nr_reclaimed)
+			sc.priority--;
+	} while (sc.priority >= 1);
+	if (total)
+		m->kswapd.failures = 0;
+	else
+		m->kswapd.failures++;
+}
+
+void ra_kswapd_run(ra_machine *m)
+{
+	if (!m->kswapd.pending)
+		return;
+	m->kswapd.pending = false;
+	if (!m->fm || !(node_page_state(m, NR_INACTIVE_FILE) + node_page_state(m, NR_ACTIVE_FILE)))
+		return;
+	balance_pgdat(m, m->kswapd.order, m->kswapd.classzone);
 }
 
 void ra_drop_caches(ra_machine *m, int mode)

@@ -14,6 +14,13 @@
 
 /* try_to_free_pages(): struct ra_slowpath_ops.try_to_free_pages (buddy.h). */
 uint64_t ra_try_to_free_pages(ra_machine *m, ra_gfp_t gfp, unsigned order, int classzone);
+/* wakeup_kswapd(): struct ra_slowpath_ops.wakeup_kswapd (buddy.h). */
+void ra_wakeup_kswapd(ra_machine *m, ra_gfp_t gfp, unsigned order, int classzone);
+/* kswapd's turn: balance_pgdat() if a wake-up is pending. The replay
+ * calls it once the operation that woke kswapd has finished. */
+void ra_kswapd_run(ra_machine *m);
+#define MAX_RECLAIM_RETRIES 16
+
 /* echo mode > /proc/sys/vm/drop_caches (mode 1 .. 4): bit 1 drops the
  * clean page cache, bit 2 shrinks the slab caches, bit 4 only silences
  * the kernel's log line. */

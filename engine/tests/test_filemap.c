@@ -118,9 +118,43 @@ static void reclaim(void)
 	tm_free(&t);
 }
 
+/* kswapd: a wake-up from the slow path, then balance_pgdat() when the
+ * replay says so; it stops once a zone meets its high watermark. */
+static void kswapd(void)
+{
+	struct tm t;
+	ra_machine *m = tm_new(&t, "64M", 1);
+	uint32_t id;
+	ra_file_create(m, "f", 64 << 20, false, &id);
+	CHECK_EQ(ra_file_read(m, ra_file_get(m, id), 0, 64 << 20), 0);   /* fills memory, reclaiming as it goes */
+	CHECK(m->kswapd.pending);
+	ra_kswapd_run(m);
+	CHECK(!m->kswapd.pending);
+	CHECK_EQ(vm_event(m, PAGEOUTRUN), 1);
+	CHECK(vm_event(m, PGSTEAL_KSWAPD) > 0);
+	CHECK_EQ(vm_event(m, PGSTEAL_KSWAPD), vm_event(m, PGSCAN_KSWAPD));
+	bool balanced = false;
+	for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++)
+		if (m->populated[zi])
+			balanced |= ra_zone_watermark_ok(m, &m->zones[zi], 0, m->zones[zi].wmark[2], ZONE_NORMAL, 0,
+			                                 (int64_t)zone_page_state(&m->zones[zi], NR_FREE_PAGES));
+	CHECK(balanced);
+	/* nothing pending: a second run does nothing */
+	ra_kswapd_run(m);
+	CHECK_EQ(vm_event(m, PAGEOUTRUN), 1);
+	/* no page cache: a wake-up does not run it */
+	ra_drop_caches(m, 1);
+	ra_wakeup_kswapd(m, RA_GFP_KERNEL, 0, ZONE_NORMAL);
+	ra_kswapd_run(m);
+	CHECK_EQ(vm_event(m, PAGEOUTRUN), 1);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	tm_free(&t);
+}
+
 static const struct unit_test tests[] = {
 	{ "readahead_windows", readahead_windows },
 	{ "two_touch", two_touch },
 	{ "reclaim", reclaim },
+	{ "kswapd", kswapd },
 };
 UNIT_MAIN("filemap", tests)

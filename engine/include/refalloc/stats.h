@@ -77,6 +77,7 @@ enum ra_stat_kind { RA_SK_ZONE, RA_SK_NODE, RA_SK_EVENT, RA_SK_ZEVENT };
 	X(PGSCAN_DIRECT,        "pgscan_direct",        RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGSCAN_FILE,          "pgscan_file",          RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGSTEAL_FILE,         "pgsteal_file",         RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(PAGEOUTRUN,           "pageoutrun",           RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(DROP_PAGECACHE,       "drop_pagecache",       RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(DROP_SLAB,            "drop_slab",            RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(OOM_KILL,             "oom_kill",             RA_SK_EVENT, RA_SF_VMSTAT) \
