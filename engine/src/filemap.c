@@ -16,7 +16,10 @@
  *     written back 4 KiB of pgpgout;
  *   - truncating inside a page zeroes the rest of that page, in the cache
  *     and on the disk, and leaves its dirty state alone;
- *   - walks over a file (truncate, fsync, invalidation) go in index order.
+ *   - walks over a file (truncate, fsync, invalidation) go in index order;
+ *   - a block whose bytes are all one value is kept as that value.
+ * One read or write moves at most MAX_RW_COUNT bytes (INT_MAX rounded
+ * down to a page, as rw_verify_area() cuts them).
  * Page-cache pages come from the buddy allocator as GFP_HIGHUSER_MOVABLE
  * (readahead adds __GFP_NORETRY | __GFP_NOWARN, writes __GFP_WRITE): their
  * allocation may enter direct reclaim, which may evict pages of the very
@@ -187,13 +190,58 @@ static uint32_t cache_lookup(struct ra_file *f, uint64_t index)
 	return v ? (uint32_t)*v : RA_NOPFN;
 }
 
+/* === The disk =========================================================== */
+
+/* A block is a host buffer of RA_PAGE_SIZE bytes, or, when its bytes are
+ * all one value (what fwrite makes), just that value: tagged odd, so a
+ * file of any size written by whole pages costs its map entries only. */
+#define BLK_UNIFORM(b)   (((uint64_t)(b) << 8) | 1)
+static inline bool blk_is_uniform(uint64_t v) { return v & 1; }
+
+static void blk_read(uint64_t v, size_t in, uint8_t *dst, size_t n)
+{
+	if (blk_is_uniform(v))
+		memset(dst, (int)(v >> 8), n);
+	else
+		memcpy(dst, (const uint8_t *)(uintptr_t)v + in, n);
+}
+
+static void blk_put(struct ra_file *f, uint64_t index, const uint8_t *src)
+{
+	uint64_t *v = pcm_find(&f->disk, index);
+	bool uniform = !memcmp(src, src + 1, RA_PAGE_SIZE - 1);
+	if (uniform) {
+		if (v && !blk_is_uniform(*v))
+			free((void *)(uintptr_t)*v);
+		pcm_put(&f->disk, index, BLK_UNIFORM(src[0]));
+		return;
+	}
+	if (v && !blk_is_uniform(*v)) {
+		memcpy((void *)(uintptr_t)*v, src, RA_PAGE_SIZE);
+		return;
+	}
+	void *b = xrealloc(NULL, RA_PAGE_SIZE);
+	memcpy(b, src, RA_PAGE_SIZE);
+	pcm_put(&f->disk, index, (uint64_t)(uintptr_t)b);
+}
+
+static void blk_drop(struct ra_file *f, uint64_t index)
+{
+	uint64_t *v = pcm_find(&f->disk, index);
+	if (!v)
+		return;
+	if (!blk_is_uniform(*v))
+		free((void *)(uintptr_t)*v);
+	pcm_del(&f->disk, index);
+}
+
 /* Fill a new page from the disk: the block's bytes, or zeros for a hole. */
 static void read_block(ra_machine *m, struct ra_file *f, uint64_t index, uint32_t pfn)
 {
 	uint64_t *blk = pcm_find(&f->disk, index);
 	uint8_t *host = pfn_host(m, pfn);
 	if (blk) {
-		memcpy(host, (const void *)(uintptr_t)*blk, RA_PAGE_SIZE);
+		blk_read(*blk, 0, host, RA_PAGE_SIZE);
 		count_vm_events(m, PGPGIN, RA_PAGE_SIZE >> 10);
 	} else {
 		memset(host, 0, RA_PAGE_SIZE);
@@ -336,6 +384,7 @@ readit:
 
 int ra_file_read(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len)
 {
+	len = RA_MIN(len, (uint64_t)RA_MAX_RW_COUNT);
 	if (off >= f->size || !len)
 		return 0;
 	len = RA_MIN(len, f->size - off);
@@ -401,6 +450,7 @@ static void clear_dirty(ra_machine *m, struct ra_file *f, uint32_t pfn)
 
 int ra_file_write(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len, int byte)
 {
+	len = RA_MIN(len, (uint64_t)RA_MAX_RW_COUNT);
 	uint64_t done = 0;
 	while (done < len) {
 		uint64_t pos = off + done, index = pos >> RA_PAGE_SHIFT;
@@ -428,15 +478,7 @@ void filemap_writeback_page(ra_machine *m, uint32_t pfn)
 {
 	struct ra_page *p = pfn_page(m, pfn);
 	struct ra_file *f = m->fm->files[p->priv];
-	uint64_t *blk = pcm_find(&f->disk, p->count);
-	void *b;
-	if (blk) {
-		b = (void *)(uintptr_t)*blk;
-	} else {
-		b = xrealloc(NULL, RA_PAGE_SIZE);
-		pcm_put(&f->disk, p->count, (uint64_t)(uintptr_t)b);
-	}
-	memcpy(b, pfn_host(m, pfn), RA_PAGE_SIZE);
+	blk_put(f, p->count, m->ram + ((size_t)pfn << RA_PAGE_SHIFT));
 	clear_dirty(m, f, pfn);
 	/* __folio_start_writeback .. __folio_end_writeback, at once */
 	mod_node_page_state(m, NR_WRITTEN, 1);
@@ -488,10 +530,8 @@ void ra_file_truncate(ra_machine *m, struct ra_file *f, uint64_t size)
 		free(keys);
 		keys = pcm_sorted_keys(&f->disk, &n);
 		for (uint32_t i = 0; i < n; i++)
-			if (keys[i] >= keep) {
-				free((void *)(uintptr_t)*pcm_find(&f->disk, keys[i]));
-				pcm_del(&f->disk, keys[i]);
-			}
+			if (keys[i] >= keep)
+				blk_drop(f, keys[i]);
 		free(keys);
 		size_t in = (size_t)(size & (RA_PAGE_SIZE - 1));
 		if (in) {
@@ -500,8 +540,12 @@ void ra_file_truncate(ra_machine *m, struct ra_file *f, uint64_t size)
 			if (pfn != RA_NOPFN)
 				memset(pfn_host(m, pfn) + in, 0, RA_PAGE_SIZE - in);
 			uint64_t *blk = pcm_find(&f->disk, last);
-			if (blk)
-				memset((uint8_t *)(uintptr_t)*blk + in, 0, RA_PAGE_SIZE - in);
+			if (blk) {
+				uint8_t page[RA_PAGE_SIZE];
+				blk_read(*blk, 0, page, RA_PAGE_SIZE);
+				memset(page + in, 0, RA_PAGE_SIZE - in);
+				blk_put(f, last, page);
+			}
 		}
 	}
 	f->size = size;
@@ -510,7 +554,7 @@ void ra_file_truncate(ra_machine *m, struct ra_file *f, uint64_t size)
 static void file_free(struct ra_file *f)
 {
 	for (uint32_t i = 0; i < f->disk.cap; i++)
-		if (f->disk.keys[i])
+		if (f->disk.keys[i] && !blk_is_uniform(f->disk.vals[i]))
 			free((void *)(uintptr_t)f->disk.vals[i]);
 	pcm_free(&f->disk);
 	pcm_free(&f->cache);
@@ -559,7 +603,7 @@ void ra_file_peek(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len, 
 		if (pfn != RA_NOPFN)
 			memcpy(buf + done, m->ram + ((size_t)pfn << RA_PAGE_SHIFT) + in, n);
 		else if (blk)
-			memcpy(buf + done, (const uint8_t *)(uintptr_t)*blk + in, n);
+			blk_read(*blk, in, buf + done, n);
 		done += n;
 	}
 }

@@ -38,6 +38,7 @@ struct pc_map {
 };
 
 #define RA_RA_PAGES 32      /* VM_READAHEAD_PAGES: 128 KiB of readahead */
+#define RA_MAX_RW_COUNT 0x7ffff000u   /* MAX_RW_COUNT: the most one read(2)/write(2) moves */
 
 struct ra_file {
 	uint32_t id;
@@ -68,11 +69,13 @@ struct ra_filemap {
 int  ra_file_create(ra_machine *m, const char *name, uint64_t size, bool shmem, uint32_t *id);
 /* The live file of that id, or NULL (unlinked, never created). */
 struct ra_file *ra_file_get(ra_machine *m, uint32_t id);
-/* read(2) of [off, off + len) clipped at i_size, through the page cache
+/* read(2) of [off, off + len) clipped at i_size (and len at
+ * RA_MAX_RW_COUNT), through the page cache
  * with readahead and the two-touch rule: 0, or RA_ENOMEM when a page the
  * read needs could not be allocated (pages read before stay cached). */
 int  ra_file_read(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len);
-/* write(2) of len bytes of value byte at off (the file grows): pages are
+/* write(2) of len bytes (at most RA_MAX_RW_COUNT) of value byte at off
+ * (the file grows): pages are
  * dirtied, not marked accessed: 0 or RA_ENOMEM as for reads. */
 int  ra_file_write(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len, int byte);
 /* Write every dirty page back now; returns the pages written. */
