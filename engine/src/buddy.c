@@ -383,6 +383,7 @@ static inline void account(ra_machine *m, enum ra_owner owner, int mt, int64_t p
 	case PO_USER:    mod_node_page_state(m, NR_ANON_PAGES, pages); break;
 	case PO_PGTABLE: mod_node_page_state(m, NR_PAGE_TABLE_PAGES, pages); break;
 	case PO_PCP:     mod_node_page_state(m, PCP_PAGES, pages); break;
+	case PO_FILE:    mod_node_page_state(m, NR_FILE_PAGES, pages); break;
 	default: break;
 	}
 }
@@ -753,19 +754,33 @@ static uint32_t alloc_pages_nodemask(ra_machine *m, ra_gfp_t gfp, unsigned order
 
 	/* __alloc_pages_slowpath() */
 	alloc_flags = gfp_to_alloc_flags(gfp, order);
-	if (alloc_flags & ALLOC_KSWAPD)
+	if (alloc_flags & ALLOC_KSWAPD) {
 		count_vm_event(m, KSWAPD_WAKE);
+		if (m->slowpath && m->slowpath->wakeup_kswapd)
+			m->slowpath->wakeup_kswapd(m, gfp, order, classzone);
+	}
 	bool drained = false;
 	int oom_rounds = 0;
+	uint64_t progress = 0;
 retry:
 	pfn = get_page_from_freelist(m, gfp, order, alloc_flags, classzone, mt);
 	if (pfn != RA_NOPFN)
 		return pfn;
 	if (!(gfp & RA___GFP_DIRECT_RECLAIM))
 		goto nopage;
-	/* Direct reclaim: the model has no page cache or swap; what it can give
-	 * back is per-cpu lists and highatomic reserves, once. */
+	/* __alloc_pages_direct_reclaim(): reclaim (the page cache, through the
+	 * hook), a retry, then once the highatomic reserve and the per-cpu
+	 * lists. Without page cache nothing is reclaimed and the rest goes
+	 * as it always did. */
 	count_zone_vm_events(&m->zones[classzone], ALLOCSTALL, 1);
+	progress = 0;
+	if (m->slowpath && m->slowpath->try_to_free_pages)
+		progress = m->slowpath->try_to_free_pages(m, gfp, order, classzone);
+	if (progress) {
+		pfn = get_page_from_freelist(m, gfp, order, alloc_flags, classzone, mt);
+		if (pfn != RA_NOPFN)
+			return pfn;
+	}
 	if (!drained) {
 		unreserve_highatomic_pageblock(m, classzone, false, mt);
 		ra_drain_pcp_all(m);
@@ -776,6 +791,9 @@ retry:
 		goto nopage;
 	if (order > RA_COSTLY_ORDER && !(gfp & RA___GFP_RETRY_MAYFAIL) && !(gfp & RA___GFP_NOFAIL))
 		goto nopage;
+	/* should_reclaim_retry(): reclaim progress means another round */
+	if (progress)
+		goto retry;
 	/* should_reclaim_retry(): without reclaim progress, "before OOM,
 	 * exhaust highatomic_reserve" — one pageblock per round, and every
 	 * block given back means another try before anybody is killed */

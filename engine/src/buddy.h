@@ -62,8 +62,29 @@ void ra_recompute_zone_params(ra_machine *m);   /* watermarks, reserves, pcp hig
  *   machine (vm.panic_on_oom, no killable task): the caller then fails the
  *   allocation and the replay stops.
  */
+/*
+ * try_to_free_pages — __alloc_pages_direct_reclaim(): called once per
+ *   slow-path round of an allocation that may direct-reclaim
+ *   (__GFP_DIRECT_RECLAIM), before the per-cpu lists are drained, with the
+ *   allocation's highest zone (classzone: reclaim_idx, pages of higher
+ *   zones are skipped). Pre: as for out_of_memory. Post: returns the pages
+ *   it freed to the page allocator (0: no progress); a positive return
+ *   means the caller retries the allocation and, failing again, goes
+ *   round the slow path once more (progress resets the OOM decision), so
+ *   each round must free at least one page of a finite supply (the page
+ *   cache) or return 0. It never enters the OOM killer.
+ */
+/*
+ * wakeup_kswapd — wake_all_kswapds(): called once per slow-path entry of
+ *   an allocation with __GFP_KSWAPD_RECLAIM, with its order and highest
+ *   zone. Pre: as for out_of_memory. Post: nothing is reclaimed now; the
+ *   callee only records the request (kswapd runs later, at a point its
+ *   layer documents).
+ */
 struct ra_slowpath_ops {
 	bool (*out_of_memory)(ra_machine *m, ra_gfp_t gfp, unsigned order);
+	uint64_t (*try_to_free_pages)(ra_machine *m, ra_gfp_t gfp, unsigned order, int classzone);
+	void (*wakeup_kswapd)(ra_machine *m, ra_gfp_t gfp, unsigned order, int classzone);
 };
 
 #endif /* RA_BUDDY_H */

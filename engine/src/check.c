@@ -14,6 +14,8 @@
 #include <inttypes.h>
 
 static long check_user_side(ra_machine *m, bool full);
+static long check_lru_counters(ra_machine *m);
+static long check_page_cache(ra_machine *m);
 
 static long check_counters(ra_machine *m)
 {
@@ -63,13 +65,126 @@ long ra_check_meminfo(ra_machine *m)
 	struct ra_meminfo mi;
 	ra_meminfo_compute(m, &mi);
 	uint64_t held = mi.free + mi.pcp + mi.slab_rcl + mi.slab_unrcl + mi.vmalloc + mi.pagetables + mi.anon +
-	                mi.other_kernel;
+	                mi.other_kernel + mi.file;
 	if (held != mi.total)
 		ra_problem(m, &problems, "meminfo: MemTotal %" PRIu64 " kB but free %" PRIu64 " + per-cpu %" PRIu64
 		           " + slab %" PRIu64 " + vmalloc %" PRIu64 " + page tables %" PRIu64 " + anon %" PRIu64
-		           " + alloc_pages %" PRIu64 " = %" PRIu64 " kB",
+		           " + alloc_pages %" PRIu64 " + page cache %" PRIu64 " = %" PRIu64 " kB",
 		           mi.total * 4, mi.free * 4, mi.pcp * 4, (mi.slab_rcl + mi.slab_unrcl) * 4, mi.vmalloc * 4,
-		           mi.pagetables * 4, mi.anon * 4, mi.other_kernel * 4, held * 4);
+		           mi.pagetables * 4, mi.anon * 4, mi.other_kernel * 4, mi.file * 4, held * 4);
+	return problems + check_lru_counters(m);
+}
+
+/* === The page cache and the file LRU lists =============================== */
+
+/* The per-operation tier: every page-cache page is on one file LRU list
+ * (the model applies LRU batches at once), the zone counters sum to the
+ * node's, and the dirty pages are what is pending write in the zones. */
+static long check_lru_counters(ra_machine *m)
+{
+	long problems = 0;
+	uint64_t zin = 0, zact = 0, zwp = 0;
+	for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++) {
+		zin += zone_page_state(&m->zones[zi], NR_ZONE_INACTIVE_FILE);
+		zact += zone_page_state(&m->zones[zi], NR_ZONE_ACTIVE_FILE);
+		zwp += zone_page_state(&m->zones[zi], NR_ZONE_WRITE_PENDING);
+	}
+	uint64_t in = node_page_state(m, NR_INACTIVE_FILE), act = node_page_state(m, NR_ACTIVE_FILE);
+	if (zin != in || zact != act)
+		ra_problem(m, &problems, "file LRU: the zones count %" PRIu64 " inactive and %" PRIu64 " active pages, the node %"
+		           PRIu64 " and %" PRIu64, zin, zact, in, act);
+	if (in + act + node_page_state(m, NR_SHMEM) != node_page_state(m, NR_FILE_PAGES))
+		ra_problem(m, &problems, "file LRU: %" PRIu64 " pages on the lists and %" PRIu64 " shmem pages but %" PRIu64
+		           " page-cache pages", in + act, node_page_state(m, NR_SHMEM), node_page_state(m, NR_FILE_PAGES));
+	if (zwp != node_page_state(m, NR_FILE_DIRTY) + node_page_state(m, NR_WRITEBACK))
+		ra_problem(m, &problems, "write pending: the zones count %" PRIu64 " pages, dirty + writeback %" PRIu64, zwp,
+		           node_page_state(m, NR_FILE_DIRTY) + node_page_state(m, NR_WRITEBACK));
+	return problems;
+}
+
+/* The full tier: walk both lists and every file's cache. A list holds
+ * page-cache pages whose PG_lru/PG_active agree with it, their number is
+ * the counters'; each file's cache maps an index to a page that says it
+ * is that file's page at that index; the dirty pages are the counters'. */
+static long check_page_cache(ra_machine *m)
+{
+	long problems = 0;
+	struct ra_filemap *fm = m->fm;
+	if (!fm)
+		return 0;
+	uint64_t zone_n[RA_NR_FILE_LRU][RA_NR_REAL_ZONES] = { { 0 } };
+	for (int l = 0; l < RA_NR_FILE_LRU; l++) {
+		const char *name = l == LRU_ACTIVE_FILE ? "active file" : "inactive file";
+		uint64_t n = 0;
+		uint32_t prev = RA_NOPFN;
+		for (uint32_t pfn = fm->lru[l].head; pfn != RA_NOPFN; pfn = pfn_page(m, pfn)->next) {
+			if (pfn >= m->nr_pages || ++n > m->nr_pages) {
+				ra_problem(m, &problems, "%s list broken at pfn %#x (cycle or pfn out of range)", name, pfn);
+				break;
+			}
+			struct ra_page *p = pfn_page(m, pfn);
+			if (p->owner != PO_FILE || !(p->flags & PGF_LRU) || page_lru(p) != l)
+				ra_problem(m, &problems, "%s list: pfn %#x is not a page of that list (owner %u flags %#x)", name, pfn,
+				           p->owner, p->flags);
+			if (p->prev != prev)
+				ra_problem(m, &problems, "%s list: pfn %#x links back to %#x, not %#x", name, pfn, p->prev, prev);
+			struct ra_zone *z = pfn_zone(m, pfn);
+			if (z)
+				zone_n[l][z->idx]++;
+			prev = pfn;
+		}
+		if (fm->lru[l].tail != prev)
+			ra_problem(m, &problems, "%s list: tail %#x but the last entry is %#x", name, fm->lru[l].tail, prev);
+		for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++) {
+			uint64_t counted = l == LRU_ACTIVE_FILE ? zone_page_state(&m->zones[zi], NR_ZONE_ACTIVE_FILE)
+			                                        : zone_page_state(&m->zones[zi], NR_ZONE_INACTIVE_FILE);
+			if (zone_n[l][zi] != counted)
+				ra_problem(m, &problems, "%s list: %" PRIu64 " pages of zone %s, counted %" PRIu64, name,
+				           zone_n[l][zi], m->zones[zi].name, counted);
+		}
+	}
+	uint64_t cached = 0, dirty = 0, shmem = 0;
+	for (uint32_t id = 0; id < fm->nr_files; id++) {
+		struct ra_file *f = fm->files[id];
+		if (!f)
+			continue;
+		uint64_t fdirty = 0;
+		for (uint32_t i = 0; i < f->cache.cap; i++) {
+			if (!f->cache.keys[i])
+				continue;
+			uint64_t index = f->cache.keys[i] - 1;
+			uint32_t pfn = (uint32_t)f->cache.vals[i];
+			struct ra_page *p = pfn < m->nr_pages ? pfn_page(m, pfn) : NULL;
+			if (!p || p->owner != PO_FILE || p->priv != id || p->count != index) {
+				ra_problem(m, &problems, "file %s: index %" PRIu64 " maps pfn %#x, which is not that page", f->name,
+				           index, pfn);
+				continue;
+			}
+			if (index >= (f->size + RA_PAGE_SIZE - 1) >> RA_PAGE_SHIFT)
+				ra_problem(m, &problems, "file %s: page %" PRIu64 " cached past the end (%" PRIu64 " bytes)", f->name,
+				           index, f->size);
+			fdirty += (p->flags & PGF_DIRTY) != 0;
+			if (f->shmem && (p->flags & (PGF_LRU | PGF_DIRTY)))
+				ra_problem(m, &problems, "file %s: tmpfs page %" PRIu64 " is on a file list or accounted dirty",
+				           f->name, index);
+		}
+		if (f->cache.n != f->nrpages || fdirty != f->nrdirty)
+			ra_problem(m, &problems, "file %s: %u pages cached, %" PRIu64 " dirty; counted %" PRIu64 " and %" PRIu64,
+			           f->name, f->cache.n, fdirty, f->nrpages, f->nrdirty);
+		cached += f->cache.n;
+		dirty += fdirty;
+		if (f->shmem)
+			shmem += f->cache.n;
+	}
+	if (cached != node_page_state(m, NR_FILE_PAGES))
+		ra_problem(m, &problems, "page cache: the files hold %" PRIu64 " pages, nr_file_pages %" PRIu64, cached,
+		           node_page_state(m, NR_FILE_PAGES));
+	if (shmem != node_page_state(m, NR_SHMEM))
+		ra_problem(m, &problems, "page cache: %" PRIu64 " tmpfs pages, nr_shmem %" PRIu64, shmem,
+		           node_page_state(m, NR_SHMEM));
+	if (dirty != node_page_state(m, NR_FILE_DIRTY))
+		ra_problem(m, &problems, "page cache: %" PRIu64 " dirty pages, nr_dirty %" PRIu64, dirty,
+		           node_page_state(m, NR_FILE_DIRTY));
 	return problems;
 }
 
@@ -196,6 +311,7 @@ long ra_check_buddy(ra_machine *m, bool full)
 		{ PO_PGTABLE, node_page_state(m, NR_PAGE_TABLE_PAGES), "page table" },
 		{ PO_PCP, node_page_state(m, PCP_PAGES), "per-cpu list" },
 		{ PO_ZEROPAGE, 0, "zero page" },   /* the shared zero page is no frame of the machine (mm.c) */
+		{ PO_FILE, node_page_state(m, NR_FILE_PAGES), "page cache" },
 	};
 	for (size_t i = 0; i < RA_ARRAY_SIZE(acct); i++)
 		if (owners[acct[i].owner] != acct[i].counted)
@@ -213,6 +329,8 @@ long ra_check(ra_machine *m, enum ra_check_level lvl)
 	n += ra_slab_validate(m, full);
 	n += ra_vmalloc_validate(m, full);
 	n += check_user_side(m, full);
+	if (full)
+		n += check_page_cache(m);
 	return n;
 }
 
@@ -222,6 +340,7 @@ long ra_check_structures(ra_machine *m)
 	n += ra_slab_validate_structures(m);
 	n += ra_vmalloc_validate(m, true);
 	n += check_user_side(m, true);
+	n += check_page_cache(m);
 	return n;
 }
 

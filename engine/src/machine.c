@@ -16,9 +16,12 @@
 #include "views.h"
 #include "san.h"
 
-/* __alloc_pages_slowpath()'s way up: the OOM killer (oom_kill.c). */
+/* __alloc_pages_slowpath()'s way up: direct reclaim (vmscan.c) and the
+ * OOM killer (oom_kill.c). */
 static const struct ra_slowpath_ops slowpath_ops = {
 	.out_of_memory = ra_out_of_memory,
+	.try_to_free_pages = ra_try_to_free_pages,
+	.wakeup_kswapd = ra_wakeup_kswapd,
 };
 
 static const char *const zone_names[RA_NR_ZONES] = { "DMA", "DMA32", "Normal", "Movable" };
@@ -144,6 +147,7 @@ void ra_machine_destroy(ra_machine *m)
 	if (!m)
 		return;
 	ra_mm_fini(m);
+	ra_filemap_fini(m);
 	ra_vmalloc_fini(m);
 	ra_slab_fini(m);
 	for (uint32_t i = 0; i < m->nr_balloons; i++)

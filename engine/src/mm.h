@@ -7,7 +7,7 @@
 #ifndef RA_MM_H
 #define RA_MM_H
 
-#include "vmalloc.h"
+#include "filemap.h"
 
 /* x86-64 without ASLR: the layout a program sees under `setarch -R`. */
 #define USER_HEAP_START   0x555555559000ULL

@@ -6,7 +6,7 @@
 #ifndef RA_OOM_H
 #define RA_OOM_H
 
-#include "mm.h"
+#include "vmscan.h"
 
 long ra_oom_badness(ra_machine *m, struct ra_task *t, uint64_t totalpages);   /* LONG_MIN: unkillable */
 long ra_oom_badness_of(uint64_t rss, uint64_t swapents, uint64_t pgtables_bytes, int oom_score_adj, uint64_t totalpages);

@@ -89,6 +89,8 @@ enum ra_owner {
 	PO_USER,        /* anonymous user page; count = mapcount */
 	PO_PGTABLE,     /* page-table page of a task */
 	PO_ZEROPAGE,    /* the shared zero page */
+	PO_FILE,        /* a page-cache page (filemap.h); priv = file id, count = index in the file,
+	                   next/prev = links on a file LRU list */
 	PO_NR
 };
 
@@ -96,6 +98,11 @@ enum ra_owner {
 #define PGF_ZEROED   0x01   /* contents known to be zero (fresh from the host) */
 #define PGF_MLOCKED  0x02
 #define PGF_DIRTY    0x04
+/* page-cache pages (filemap.h), as the kernel's folio flags */
+#define PGF_REFERENCED 0x08 /* PG_referenced: one access seen (folio_mark_accessed) */
+#define PGF_ACTIVE     0x10 /* PG_active: on the active file list */
+#define PGF_LRU        0x20 /* PG_lru: on a file LRU list */
+#define PGF_READAHEAD  0x40 /* PG_readahead: reading it starts the next readahead window */
 
 struct ra_page {
 	uint32_t next, prev;  /* list links (free list, pcp list), RA_NOPFN at the ends */
@@ -103,8 +110,8 @@ struct ra_page {
 	uint8_t  order;
 	uint8_t  mt;          /* migratetype: of the list it is on, or of the allocation */
 	uint8_t  flags;
-	uint32_t priv;        /* owner's id (slab, vm area, balloon, pcp cpu) */
-	uint32_t count;       /* mapcount of user pages */
+	uint32_t priv;        /* owner's id (slab, vm area, balloon, pcp cpu, file) */
+	uint32_t count;       /* mapcount of user pages; index in the file of page-cache pages */
 };
 
 /* A doubly linked list of frames by pfn. */
@@ -251,6 +258,12 @@ struct ra_machine {
 
 	/* user side (mm.h), opaque here */
 	struct ra_mm_world *mmw;
+	/* files and the page cache with its LRU lists (filemap.h), opaque
+	 * here; NULL until the first file */
+	struct ra_filemap *fm;
+	/* kswapd's wake-up state (vmscan.c): pgdat->kswapd_order,
+	 * kswapd_highest_zoneidx, kswapd_failures */
+	struct { bool pending; unsigned order; int classzone; unsigned failures; } kswapd;
 
 	/* Hooks into the layers above, registered at creation (machine.c):
 	 * the page allocator's slow path (buddy.h) and the C library a new

@@ -27,7 +27,7 @@ const char *const ra_hkind_names[HK_NR] = {
 	[HK_NONE] = "nothing", [HK_PAGES] = "alloc_pages block", [HK_KMALLOC] = "kmalloc object",
 	[HK_CACHE] = "kmem cache", [HK_CACHE_OBJ] = "kmem_cache object", [HK_VMALLOC] = "vmalloc area",
 	[HK_IOREMAP] = "ioremap area", [HK_BALLOON] = "balloon", [HK_TASK] = "task",
-	[HK_UCHUNK] = "malloc block", [HK_UMMAP] = "mapping",
+	[HK_UCHUNK] = "malloc block", [HK_UMMAP] = "mapping", [HK_FILE] = "file",
 };
 
 int rp_trace_error(struct replay *rp, const struct ra_op *op, uint32_t col, const char *fmt, ...)
@@ -224,6 +224,90 @@ static void hexdump_out(struct replay *rp, ra_addr_t addr, const uint8_t *p, siz
 	}
 }
 
+/* === Files ============================================================== */
+
+/* The live file a file operation names: OUT_OK with *fp set, OUT_FAIL for
+ * a file that is gone (unlinked) or was never made, or a trace error for a
+ * handle of another kind. */
+static int want_file(struct replay *rp, const struct ra_op *op, struct ra_file **fp)
+{
+	struct rhandle *h = kh(rp, op->h[0]);
+	if (h->state == HS_UNBOUND)
+		return rp_trace_error(rp, op, op->hcol[0], "handle '%s' names nothing (its binding did not run)",
+		                      rp->t->names[op->h[0]]);
+	if (h->kind != HK_FILE)
+		return rp_trace_error(rp, op, op->hcol[0], "handle '%s' is a %s; %s wants a file",
+		                      rp->t->names[op->h[0]], ra_hkind_names[h->kind], ra_op_names[op->code]);
+	*fp = h->state == HS_LIVE ? ra_file_get(rp->m, h->aux) : NULL;
+	return *fp ? OUT_OK : OUT_FAIL;
+}
+
+/* peek f OFFSET LEN: the bytes read(2) would return (zeros past the end
+ * of the file), without touching the page cache. */
+static int peek_file(struct replay *rp, const struct ra_op *op, struct rhandle *h)
+{
+	struct ra_file *f;
+	int r = want_file(rp, op, &f);
+	if (r != OUT_OK)
+		return r;
+	if (op->a[0] < 0)
+		return OUT_FAIL;
+	if (op->a[1] > 65536)
+		return rp_trace_error(rp, op, 0, "peek prints at most 64K");
+	size_t len = (size_t)op->a[1];
+	uint8_t *buf = malloc(RA_MAX(len, (size_t)1));
+	if (!buf)
+		return OUT_HOST_ERROR;
+	ra_file_peek(rp->m, f, (uint64_t)op->a[0], len, buf);
+	if (rp->out)
+		hexdump_out(rp, (ra_addr_t)op->a[0], buf, len);
+	free(buf);
+	(void)h;
+	return OUT_OK;
+}
+
+static int exec_file(struct replay *rp, const struct ra_op *op)
+{
+	ra_machine *m = rp->m;
+	struct ra_file *f;
+	int r;
+	if (op->code == RA_OP_FILE) {
+		uint32_t id = 0;
+		ra_file_create(m, ra_trace_strp(rp->t, op->str), (uint64_t)op->a[0], (op->flags & RA_OPF_TMPFS) != 0, &id);
+		r = rp_bind(rp, rp->kh, op, RA_NONAME, HK_FILE, 1, (uint64_t)op->a[0], id, NULL);
+		return r;
+	}
+	if ((r = want_file(rp, op, &f)) != OUT_OK)
+		return r;
+	uint64_t off = (op->flags & RA_OPF_HAS_OFF) ? (uint64_t)op->a[0] : 0;
+	switch (op->code) {
+	case RA_OP_FREAD: {
+		uint64_t len = (op->flags & RA_OPF_HAS_LEN) ? (uint64_t)op->a[1] : off < f->size ? f->size - off : 0;
+		return ra_file_read(m, f, off, len) ? OUT_FAIL : OUT_OK;
+	}
+	case RA_OP_FWRITE: {
+		uint64_t len = (op->flags & RA_OPF_HAS_LEN) ? (uint64_t)op->a[1] : off < f->size ? f->size - off : 0;
+		int byte = (op->flags & RA_OPF_HAS_BYTE) ? (int)op->a[2] : 0x46;
+		return ra_file_write(m, f, off, len, byte) ? OUT_FAIL : OUT_OK;
+	}
+	case RA_OP_FSYNC:
+		ra_file_fsync(m, f);
+		return OUT_OK;
+	case RA_OP_FTRUNCATE:
+		ra_file_truncate(m, f, (uint64_t)op->a[0]);
+		return OUT_OK;
+	case RA_OP_FUNLINK:
+		ra_file_unlink(m, f);
+		kh(rp, op->h[0])->state = HS_FREED;
+		return OUT_OK;
+	case RA_OP_FADVISE:
+		ra_file_invalidate(m, f);
+		return OUT_OK;
+	default:
+		return rp_trace_error(rp, op, 0, "internal: no executor for '%s'", ra_op_names[op->code]);
+	}
+}
+
 static int exec_kernel(struct replay *rp, const struct ra_op *op)
 {
 	ra_machine *m = rp->m;
@@ -323,6 +407,9 @@ static int exec_kernel(struct replay *rp, const struct ra_op *op)
 		h = kh(rp, op->h[0])->state == HS_UNBOUND ? rp_user_handle(rp, op->h[0], &ut) : NULL;
 		if (!h && kh(rp, op->h[0])->state == HS_UNBOUND && rp_null_current(rp))
 			return OUT_FAIL;    /* a user handle of a task that never came to be */
+		if (!h && op->code == RA_OP_PEEK && kh(rp, op->h[0])->kind == HK_FILE &&
+		    kh(rp, op->h[0])->state != HS_UNBOUND)
+			return peek_file(rp, op, kh(rp, op->h[0]));
 		if (!h && (r = want(rp, op, 0, KMEM_MASK, &h)) != OUT_OK)
 			return r;
 		if (h->state == HS_NULL || (ut && !ra_task_alive(ut)))
@@ -357,6 +444,9 @@ static int exec_kernel(struct replay *rp, const struct ra_op *op)
 		free(buf);
 		return rc ? OUT_FAIL : OUT_OK;
 	}
+	case RA_OP_FILE: case RA_OP_FREAD: case RA_OP_FWRITE: case RA_OP_FSYNC: case RA_OP_FTRUNCATE:
+	case RA_OP_FUNLINK: case RA_OP_FADVISE:
+		return exec_file(rp, op);
 	case RA_OP_BALLOON: {
 		uint32_t id = 0;
 		int rc = ra_balloon_inflate(m, (uint64_t)op->a[0], &id);
@@ -388,6 +478,10 @@ static int exec_control(struct replay *rp, const struct ra_op *op)
 		return OUT_OK;   /* applied when the machine was created */
 	case RA_OP_SYSCTL: {
 		const char *eq = strchr(str, '=');
+		if ((size_t)(eq - str) == strlen("vm.drop_caches") && !strncmp(str, "vm.drop_caches", (size_t)(eq - str))) {
+			ra_drop_caches(m, atoi(eq + 1));    /* checked 1 .. 4 by the parser */
+			return OUT_OK;
+		}
 		int id = ra_knob_lookup(str, (size_t)(eq - str));
 		if (ra_knob_set_id(m, id, eq + 1, strlen(eq + 1)) != RA_OK)
 			return rp_trace_error(rp, op, 0, "%s", ra_last_error(m));
@@ -605,6 +699,10 @@ int ra_replay_ex(const struct ra_trace *t, const struct ra_replay_opts *o, struc
 		if (hooked && hook(&rp, RA_REPLAY_BEFORE, op, i, OUT_OK))
 			break;
 		int out = exec_op(&rp, op);
+		/* kswapd runs once the operation that woke it has finished
+		 * (vmscan.c): its work counts as the operation's */
+		if (m->kswapd.pending && out <= OUT_FAIL && !ra_panicked(m))
+			ra_kswapd_run(m);
 		rp.st.ops++;
 		if (ra_panicked(m))
 			out = OUT_PANIC;

@@ -20,7 +20,7 @@ enum {
 
 enum hkind {
 	HK_NONE, HK_PAGES, HK_KMALLOC, HK_CACHE, HK_CACHE_OBJ, HK_VMALLOC, HK_IOREMAP, HK_BALLOON,
-	HK_TASK, HK_UCHUNK, HK_UMMAP, HK_NR
+	HK_TASK, HK_UCHUNK, HK_UMMAP, HK_FILE, HK_NR
 };
 enum hstate { HS_UNBOUND = 0, HS_NULL, HS_LIVE, HS_FREED };
 
@@ -29,7 +29,7 @@ extern const char *const ra_hkind_names[HK_NR];
 struct rhandle {
 	uint8_t  kind, state;
 	uint32_t line;             /* where it was bound */
-	uint32_t aux;              /* order, balloon id, cache name id, task id */
+	uint32_t aux;              /* order, balloon id, cache name id, task id, file id */
 	uint64_t val;              /* address (0 = NULL) */
 	uint64_t size;             /* requested size */
 	void    *ptr;              /* cache, task */

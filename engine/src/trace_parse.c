@@ -491,7 +491,14 @@ static int parse_op(struct pctx *c, struct ra_op *op)
 			return -1;
 		if (!kv(&tk[1], &key, &val) || !key.len || !val.len)
 			return perr(c, tk[1].col, "expected NAME=VALUE, got '%s'", TOK(&tk[1]));
-		if (ra_knob_lookup(key.s, key.len) < 0)
+		if (tok_is(&key, "vm.drop_caches")) {
+			/* an action, not a knob: fs/drop_caches.c takes 1 .. 4 */
+			int64_t mode;
+			if (parse_int(c, &val, false, false, &mode))
+				return -1;
+			if (mode < 1 || mode > 4)
+				return perr(c, val.col, "vm.drop_caches: %" PRId64 " out of range [1, 4]", mode);
+		} else if (ra_knob_lookup(key.s, key.len) < 0)
 			return perr(c, key.col, "unknown knob '%s' (see `refalloc knobs`)", TOK(&key));
 		op->str = ra_trace_str(c->t, tk[1].s, tk[1].len);
 		return 0;
@@ -797,6 +804,63 @@ static int parse_op(struct pctx *c, struct ra_op *op)
 			return 0;
 		}
 		return perr(c, tk[1].col, "expect takes ok, fail, any or oom_kill NAME, got '%s'", TOK(&tk[1]));
+	case RA_OP_FILE:
+		if (take_binding(c, op, 1) || nargs(c, 2, 3) || parse_size(c, &tk[2], &op->a[0]))
+			return -1;
+		if (op->a[0] > RA_FILE_MAX)
+			return perr(c, tk[2].col, "a file holds at most 16T");
+		if (c->ntok > 3) {
+			if (!tok_is(&tk[3], "tmpfs"))
+				return perr(c, tk[3].col, "expected tmpfs, got '%s'", TOK(&tk[3]));
+			op->flags |= RA_OPF_TMPFS;
+		}
+		op->str = ra_trace_str(c->t, tk[1].s, tk[1].len);
+		return 0;
+	case RA_OP_FREAD: case RA_OP_FWRITE: {
+		if (take_binding(c, op, -1))
+			return -1;
+		int n = c->ntok;
+		if (op->code == RA_OP_FWRITE && n > 2 && kv(&tk[n - 1], &key, &val) && tok_is(&key, "byte")) {
+			if (parse_int(c, &val, false, false, &op->a[2]))
+				return -1;
+			if (op->a[2] > 255)
+				return perr(c, val.col, "byte= must be 0 .. 255");
+			op->flags |= RA_OPF_HAS_BYTE;
+			c->ntok--;
+		}
+		if (nargs(c, 1, 3) || parse_use(c, &tk[1], &op->h[0], &op->hcol[0]))
+			return -1;
+		if (c->ntok > 2) {
+			if (parse_size(c, &tk[2], &op->a[0]))
+				return -1;
+			op->flags |= RA_OPF_HAS_OFF;
+		}
+		if (c->ntok > 3) {
+			if (parse_size(c, &tk[3], &op->a[1]))
+				return -1;
+			op->flags |= RA_OPF_HAS_LEN;
+		}
+		if (op->a[0] > RA_FILE_MAX || op->a[1] > RA_FILE_MAX - op->a[0])
+			return perr(c, tk[2].col, "a file holds at most 16T");
+		return 0;
+	}
+	case RA_OP_FSYNC: case RA_OP_FUNLINK:
+		if (take_binding(c, op, -1) || nargs(c, 1, 1))
+			return -1;
+		return parse_use(c, &tk[1], &op->h[0], &op->hcol[0]);
+	case RA_OP_FTRUNCATE:
+		if (take_binding(c, op, -1) || nargs(c, 2, 2) || parse_use(c, &tk[1], &op->h[0], &op->hcol[0]) ||
+		    parse_size(c, &tk[2], &op->a[0]))
+			return -1;
+		if (op->a[0] > RA_FILE_MAX)
+			return perr(c, tk[2].col, "a file holds at most 16T");
+		return 0;
+	case RA_OP_FADVISE:
+		if (take_binding(c, op, -1) || nargs(c, 2, 2) || parse_use(c, &tk[1], &op->h[0], &op->hcol[0]))
+			return -1;
+		if (!tok_is(&tk[2], "dontneed"))
+			return perr(c, tk[2].col, "fadvise takes dontneed, got '%s'", TOK(&tk[2]));
+		return 0;
 	default:
 		return perr(c, tk[0].col, "internal: operation without a parser");
 	}
@@ -1046,6 +1110,19 @@ void ra_op_print(const struct ra_trace *t, const struct ra_op *op, FILE *f)
 		if (op->a[4]) fprintf(f, " prob=%" PRId64, op->a[4]);
 		break;
 	case RA_OP_CHECK: if (op->flags & RA_OPF_FULL) fputs(" full", f); break;
+	case RA_OP_FILE:
+		fprintf(f, " %s ", str); print_size(f, op->a[0]);
+		if (op->flags & RA_OPF_TMPFS) fputs(" tmpfs", f);
+		break;
+	case RA_OP_FREAD: case RA_OP_FWRITE:
+		fprintf(f, " %s", h0);
+		if (op->flags & RA_OPF_HAS_OFF) { fputc(' ', f); print_size(f, op->a[0]); }
+		if (op->flags & RA_OPF_HAS_LEN) { fputc(' ', f); print_size(f, op->a[1]); }
+		if (op->flags & RA_OPF_HAS_BYTE) fprintf(f, " byte=%#" PRIx64, op->a[2]);
+		break;
+	case RA_OP_FSYNC: case RA_OP_FUNLINK: fprintf(f, " %s", h0); break;
+	case RA_OP_FTRUNCATE: fprintf(f, " %s ", h0); print_size(f, op->a[0]); break;
+	case RA_OP_FADVISE: fprintf(f, " %s dontneed", h0); break;
 	case RA_OP_EXPECT:
 		if (op->a[0] == RA_EXPECT_OOM_KILL) fprintf(f, " oom_kill %s", str);
 		else fputs(op->a[0] == RA_EXPECT_OK ? " ok" : op->a[0] == RA_EXPECT_FAIL ? " fail" : " any", f);

@@ -258,8 +258,17 @@ void ra_meminfo_compute(ra_machine *m, struct ra_meminfo *mi)
 	mi->balloon = node_page_state(m, BALLOON_PAGES);
 	mi->pcp = node_page_state(m, PCP_PAGES);
 	mi->other_kernel = node_page_state(m, PAGES_ALLOC_PAGES);
-	/* si_mem_available(): no page cache in the model */
+	mi->file = node_page_state(m, NR_FILE_PAGES);
+	mi->active_file = node_page_state(m, NR_ACTIVE_FILE);
+	mi->inactive_file = node_page_state(m, NR_INACTIVE_FILE);
+	mi->dirty = node_page_state(m, NR_FILE_DIRTY);
+	mi->writeback = node_page_state(m, NR_WRITEBACK);
+	mi->shmem = node_page_state(m, NR_SHMEM);
+	/* si_mem_available() */
 	int64_t avail = (int64_t)mi->free - (int64_t)m->totalreserve;
+	int64_t pagecache = (int64_t)(mi->active_file + mi->inactive_file);
+	pagecache -= RA_MIN(pagecache / 2, (int64_t)wmark_low);
+	avail += pagecache;
 	int64_t rcl = (int64_t)mi->slab_rcl;
 	rcl -= RA_MIN(rcl / 2, (int64_t)wmark_low);
 	avail += rcl;
@@ -283,23 +292,23 @@ static void view_meminfo(ra_machine *m)
 	kb(m, "MemFree:", mi.free);
 	kb(m, "MemAvailable:", mi.available);
 	kb(m, "Buffers:", 0);
-	kb(m, "Cached:", 0);
+	kb(m, "Cached:", mi.file);
 	kb(m, "SwapCached:", 0);
-	kb(m, "Active:", mi.anon);
-	kb(m, "Inactive:", 0);
+	kb(m, "Active:", mi.anon + mi.active_file);
+	kb(m, "Inactive:", mi.inactive_file);
 	kb(m, "Active(anon):", mi.anon);
 	kb(m, "Inactive(anon):", 0);
-	kb(m, "Active(file):", 0);
-	kb(m, "Inactive(file):", 0);
+	kb(m, "Active(file):", mi.active_file);
+	kb(m, "Inactive(file):", mi.inactive_file);
 	kb(m, "Unevictable:", mi.mlocked);
 	kb(m, "Mlocked:", mi.mlocked);
 	kb(m, "SwapTotal:", 0);
 	kb(m, "SwapFree:", 0);
-	kb(m, "Dirty:", 0);
-	kb(m, "Writeback:", 0);
+	kb(m, "Dirty:", mi.dirty);
+	kb(m, "Writeback:", mi.writeback);
 	kb(m, "AnonPages:", mi.anon);
 	kb(m, "Mapped:", 0);
-	kb(m, "Shmem:", 0);
+	kb(m, "Shmem:", mi.shmem);
 	kb(m, "KReclaimable:", mi.slab_rcl);
 	kb(m, "Slab:", mi.slab_rcl + mi.slab_unrcl);
 	kb(m, "SReclaimable:", mi.slab_rcl);
@@ -331,6 +340,27 @@ static void view_meminfo(ra_machine *m)
 	kb(m, "DirectMap4k:", 0);
 	kb(m, "DirectMap2M:", 0);
 	kb(m, "DirectMap1G:", 0);
+}
+
+/* === free ============================================================== */
+
+/* procps-ng 4.0's `free` (src/free.c, library/meminfo.c), in KiB, from the
+ * meminfo fields: used = MemTotal - MemAvailable (MemFree stands in for a
+ * MemAvailable of 0 or above MemTotal; MemTotal - MemFree when that comes
+ * out negative), buff/cache = Buffers + Cached + SReclaimable. */
+static void view_free(ra_machine *m)
+{
+	struct ra_meminfo mi;
+	ra_meminfo_compute(m, &mi);
+	uint64_t total = mi.total << 2, freekb = mi.free << 2, avail = mi.available << 2;
+	uint64_t cache = (mi.file + mi.slab_rcl) << 2;
+	if (!avail || avail > total)
+		avail = freekb;
+	uint64_t used = total >= avail ? total - avail : total - freekb;
+	fprintf(OUT, "               total        used        free      shared  buff/cache   available\n");
+	fprintf(OUT, "Mem:     %11" PRIu64 " %11" PRIu64 " %11" PRIu64 " %11" PRIu64 " %11" PRIu64 " %11" PRIu64 "\n",
+	        total, used, freekb, mi.shmem << 2, cache, avail);
+	fprintf(OUT, "Swap:    %11d %11d %11d\n", 0, 0, 0);
 }
 
 /* === vmstat ============================================================= */
@@ -589,13 +619,14 @@ static const struct view kernel_views[] = {
 	{ "vmallocinfo", view_vmallocinfo },
 	{ "meminfo", view_meminfo },
 	{ "vmstat", view_vmstat },
+	{ "free", view_free },
 	{ "extfrag_index", view_extfrag },
 	{ "unusable_index", view_unusable },
 };
 
 static const char *const all_view_names[] = {
 	"buddyinfo", "pagetypeinfo", "zoneinfo", "slabinfo", "slabtop", "vmallocinfo", "meminfo", "vmstat",
-	"extfrag_index", "unusable_index", "status", "maps", "smaps_rollup", "oom_score", "oom_score_adj",
+	"free", "extfrag_index", "unusable_index", "status", "maps", "smaps_rollup", "oom_score", "oom_score_adj",
 	"oom_adj", "malloc_stats", "malloc_info", "leaks", NULL
 };
 

@@ -5,7 +5,7 @@
 #ifndef RA_VIEWS_H
 #define RA_VIEWS_H
 
-#include "mm.h"
+#include "vmscan.h"
 
 /* === views.c, check.c =================================================== */
 
@@ -24,7 +24,8 @@ long ra_check_structures(ra_machine *m);
 struct ra_meminfo {
 	uint64_t total, free, available, slab_rcl, slab_unrcl, vmalloc, pagetables,
 	         anon, mlocked, kernel_stack, percpu, commit_limit, committed_as,
-	         balloon, cma_total, cma_free, other_kernel, pcp;
+	         balloon, cma_total, cma_free, other_kernel, pcp,
+	         file, active_file, inactive_file, dirty, writeback, shmem;
 };
 void ra_meminfo_compute(ra_machine *m, struct ra_meminfo *mi);
 /* leak.c: the `leaks` view */

@@ -789,6 +789,69 @@ static void engine_vmalloc(void)
 	tm_free(&t);
 }
 
+/* The page cache and the file LRU lists: 8 pages of one file, pages 0..3
+ * active (read twice), 4..7 inactive, page 5 dirty. Every damage is
+ * repaired before the next, and the count is exact. */
+static void engine_page_cache(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, NULL);
+	uint32_t id;
+	CHECK_EQ(ra_file_create(m, "victim", 64 << 10, false, &id), RA_OK);
+	struct ra_file *f = ra_file_get(m, id);
+	CHECK_EQ(ra_file_read(m, f, 0, 16 << 10), 0);    /* a window of 8 pages, 0..3 referenced */
+	CHECK_EQ(ra_file_read(m, f, 0, 16 << 10), 0);    /* 0..3 activated */
+	CHECK_EQ(ra_file_write(m, f, 5 << 12, 100, 0x41), 0);
+	CHECK_EQ(node_page_state(m, NR_ACTIVE_FILE), 4);
+	CHECK_EQ(node_page_state(m, NR_INACTIVE_FILE), 4);
+	CHECK_EQ(node_page_state(m, NR_FILE_DIRTY), 1);
+	unsigned lines;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	uint32_t p7 = (uint32_t)*pcm_find(&f->cache, 7), p5 = (uint32_t)*pcm_find(&f->cache, 5);
+	uint32_t p6 = (uint32_t)*pcm_find(&f->cache, 6);
+	struct ra_page *pg7 = pfn_page(m, p7), *pg5 = pfn_page(m, p5), *pg6 = pfn_page(m, p6);
+	/* PG_active on a page of the inactive list: the walk finds it (1) */
+	pg7->flags |= PGF_ACTIVE;
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	CHECK_EQ(lines, 1);
+	pg7->flags &= (uint8_t)~PGF_ACTIVE;
+	/* the node's inactive count one too many: the zones disagree (1) and
+	 * the lists hold more than the page cache (1), in both tiers */
+	m->vm_stat[RA_STAT_NR_INACTIVE_FILE]++;
+	CHECK_EQ(ra_check(m, RA_CHECK_OP), 2);
+	CHECK_EQ(problems(&t, m, &lines), 2);
+	m->vm_stat[RA_STAT_NR_INACTIVE_FILE]--;
+	/* page 6 unlinked from the inactive list, counters untouched: its
+	 * zone's walk comes out one short (1) */
+	uint32_t prev = pg6->prev, next = pg6->next;
+	if (prev != RA_NOPFN) pfn_page(m, prev)->next = next; else m->fm->lru[LRU_INACTIVE_FILE].head = next;
+	if (next != RA_NOPFN) pfn_page(m, next)->prev = prev; else m->fm->lru[LRU_INACTIVE_FILE].tail = prev;
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	if (prev != RA_NOPFN) pfn_page(m, prev)->next = p6; else m->fm->lru[LRU_INACTIVE_FILE].head = p6;
+	if (next != RA_NOPFN) pfn_page(m, next)->prev = p6; else m->fm->lru[LRU_INACTIVE_FILE].tail = p6;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	/* a page that says it is another index: the file's map no longer
+	 * finds itself (1) */
+	pg7->count = 9;
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	pg7->count = 7;
+	/* the dirty page's PG_dirty cleared behind the counters: the file's
+	 * dirty count (1) and nr_dirty (1) */
+	pg5->flags &= (uint8_t)~PGF_DIRTY;
+	CHECK_EQ(problems(&t, m, &lines), 2);
+	pg5->flags |= PGF_DIRTY;
+	/* a page-cache frame turned alloc_pages: the frame census twice (page
+	 * cache one short, alloc_pages one over), the list walk (1) and the
+	 * file's map (1) */
+	pg7->owner = PO_PAGES;
+	CHECK_EQ(problems(&t, m, &lines), 4);
+	CHECK_EQ(lines, 4);
+	pg7->owner = PO_FILE;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	CHECK_EQ(ra_reports(m), 0);
+	tm_free(&t);
+}
+
 static const struct unit_test tests[] = {
 	{ "redzone_right", redzone_right },
 	{ "redzone_left", redzone_left },
@@ -810,5 +873,6 @@ static const struct unit_test tests[] = {
 	{ "engine_zone_counters", engine_zone_counters },
 	{ "engine_slab", engine_slab },
 	{ "engine_vmalloc", engine_vmalloc },
+	{ "engine_page_cache", engine_page_cache },
 };
 UNIT_MAIN("corrupt", tests)

@@ -39,6 +39,7 @@ struct ra_config {
 
 #define RA_MEM_MIN   (16ULL << 20)
 #define RA_MEM_MAX   (64ULL << 30)
+#define RA_FILE_MAX  (16LL << 40)   /* bytes of one file (a page index fits in 32 bits) */
 #define RA_CPUS_MAX  64
 
 void ra_config_default(struct ra_config *cfg);

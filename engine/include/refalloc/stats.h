@@ -39,20 +39,47 @@ enum ra_stat_kind { RA_SK_ZONE, RA_SK_NODE, RA_SK_EVENT, RA_SK_ZEVENT };
 #define RA_STAT_LIST(X) \
 	/* zone_stat_item */ \
 	X(NR_FREE_PAGES,        "nr_free_pages",        RA_SK_ZONE,  RA_SF_VMSTAT) \
+	X(NR_ZONE_INACTIVE_FILE, "nr_zone_inactive_file", RA_SK_ZONE, RA_SF_VMSTAT) \
+	X(NR_ZONE_ACTIVE_FILE,  "nr_zone_active_file",  RA_SK_ZONE,  RA_SF_VMSTAT) \
+	X(NR_ZONE_WRITE_PENDING, "nr_zone_write_pending", RA_SK_ZONE, RA_SF_VMSTAT) \
 	X(NR_MLOCK,             "nr_mlock",             RA_SK_ZONE,  RA_SF_VMSTAT) \
 	X(NR_FREE_CMA,          "nr_free_cma",          RA_SK_ZONE,  RA_SF_VMSTAT) \
 	/* node_stat_item */ \
+	X(NR_INACTIVE_FILE,     "nr_inactive_file",     RA_SK_NODE,  RA_SF_VMSTAT) \
+	X(NR_ACTIVE_FILE,       "nr_active_file",       RA_SK_NODE,  RA_SF_VMSTAT) \
 	X(NR_SLAB_RECLAIMABLE,  "nr_slab_reclaimable",  RA_SK_NODE,  RA_SF_VMSTAT | RA_SF_PEAK) \
 	X(NR_SLAB_UNRECLAIMABLE, "nr_slab_unreclaimable", RA_SK_NODE, RA_SF_VMSTAT | RA_SF_PEAK) \
 	X(NR_ANON_PAGES,        "nr_anon_pages",        RA_SK_NODE,  RA_SF_VMSTAT | RA_SF_PEAK) \
+	X(NR_FILE_PAGES,        "nr_file_pages",        RA_SK_NODE,  RA_SF_VMSTAT | RA_SF_PEAK) \
+	X(NR_FILE_DIRTY,        "nr_dirty",             RA_SK_NODE,  RA_SF_VMSTAT) \
+	X(NR_WRITEBACK,         "nr_writeback",         RA_SK_NODE,  RA_SF_VMSTAT) \
+	X(NR_SHMEM,             "nr_shmem",             RA_SK_NODE,  RA_SF_VMSTAT) \
+	X(NR_VMSCAN_WRITE,      "nr_vmscan_write",      RA_SK_NODE,  RA_SF_VMSTAT) \
+	X(NR_DIRTIED,           "nr_dirtied",           RA_SK_NODE,  RA_SF_VMSTAT) \
+	X(NR_WRITTEN,           "nr_written",           RA_SK_NODE,  RA_SF_VMSTAT) \
 	X(NR_KERNEL_STACK,      "nr_kernel_stack",      RA_SK_NODE,  RA_SF_VMSTAT) \
 	X(NR_PAGE_TABLE_PAGES,  "nr_page_table_pages",  RA_SK_NODE,  RA_SF_VMSTAT | RA_SF_PEAK) \
 	/* vm_event_item */ \
+	X(PGPGIN,               "pgpgin",               RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(PGPGOUT,              "pgpgout",              RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGALLOC,              "pgalloc",              RA_SK_ZEVENT, RA_SF_VMSTAT) \
 	X(ALLOCSTALL,           "allocstall",           RA_SK_ZEVENT, RA_SF_VMSTAT) \
+	X(PGSKIP,               "pgskip",               RA_SK_ZEVENT, RA_SF_VMSTAT) \
 	X(PGFREE,               "pgfree",               RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(PGACTIVATE,           "pgactivate",           RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(PGDEACTIVATE,         "pgdeactivate",         RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGFAULT,              "pgfault",              RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGMAJFAULT,           "pgmajfault",           RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(PGREFILL,             "pgrefill",             RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(PGSTEAL_KSWAPD,       "pgsteal_kswapd",       RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(PGSTEAL_DIRECT,       "pgsteal_direct",       RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(PGSCAN_KSWAPD,        "pgscan_kswapd",        RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(PGSCAN_DIRECT,        "pgscan_direct",        RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(PGSCAN_FILE,          "pgscan_file",          RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(PGSTEAL_FILE,         "pgsteal_file",         RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(PAGEOUTRUN,           "pageoutrun",           RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(DROP_PAGECACHE,       "drop_pagecache",       RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(DROP_SLAB,            "drop_slab",            RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(OOM_KILL,             "oom_kill",             RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(BALLOON_INFLATE,      "balloon_inflate",      RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(BALLOON_DEFLATE,      "balloon_deflate",      RA_SK_EVENT, RA_SF_VMSTAT) \

@@ -31,7 +31,9 @@ extern "C" {
 	X(MLOCKALL, "mlockall", 'U') X(TOUCH, "touch", 'U') X(READ, "read", 'U') \
 	X(OOM_SCORE_ADJ, "oom_score_adj", 'U') X(OOM_ADJ, "oom_adj", 'U') \
 	X(FAIL, "fail", 'C') X(BALLOON, "balloon", 'K') X(UNBALLOON, "unballoon", 'K') \
-	X(CHECK, "check", 'C') X(DUMP, "dump", 'C') X(EXPECT, "expect", 'C')
+	X(CHECK, "check", 'C') X(DUMP, "dump", 'C') X(EXPECT, "expect", 'C') \
+	X(FILE, "file", 'K') X(FREAD, "fread", 'K') X(FWRITE, "fwrite", 'K') X(FSYNC, "fsync", 'K') \
+	X(FTRUNCATE, "ftruncate", 'K') X(FUNLINK, "funlink", 'K') X(FADVISE, "fadvise", 'K')
 
 enum ra_opcode {
 #define RA_OP_ENUM(code, name, side) RA_OP_##code,
@@ -56,7 +58,8 @@ extern const char ra_op_side[RA_OP_NR];
 #define RA_OPF_HAS_LEN    0x40   /* touch/read with LEN */
 #define RA_OPF_HAS_ALIGN  0x80
 #define RA_OPF_HAS_ADJ    0x100  /* task oom_score_adj= */
-#define RA_OPF_HAS_BYTE   0x200  /* poke byte= */
+#define RA_OPF_HAS_BYTE   0x200  /* poke byte=, fwrite byte= */
+#define RA_OPF_TMPFS      0x400  /* file ... tmpfs */
 
 /* expect kinds (a[0]) */
 /* expect any (extension): the previous operation is deliberate misuse; a

@@ -1,0 +1,29 @@
+/*
+ * vmscan.h — reclaim (vmscan.c, the kernel's mm/vmscan.c and
+ * fs/drop_caches.c): direct reclaim of the file LRU lists, which the page
+ * allocator's slow path enters through buddy.h's hook, and drop_caches.
+ * It is policy above mm; the lists themselves are filemap.h's.
+ */
+#ifndef RA_VMSCAN_H
+#define RA_VMSCAN_H
+
+#include "mm.h"
+
+#define SWAP_CLUSTER_MAX 32
+#define DEF_PRIORITY     12
+
+/* try_to_free_pages(): struct ra_slowpath_ops.try_to_free_pages (buddy.h). */
+uint64_t ra_try_to_free_pages(ra_machine *m, ra_gfp_t gfp, unsigned order, int classzone);
+/* wakeup_kswapd(): struct ra_slowpath_ops.wakeup_kswapd (buddy.h). */
+void ra_wakeup_kswapd(ra_machine *m, ra_gfp_t gfp, unsigned order, int classzone);
+/* kswapd's turn: balance_pgdat() if a wake-up is pending. The replay
+ * calls it once the operation that woke kswapd has finished. */
+void ra_kswapd_run(ra_machine *m);
+#define MAX_RECLAIM_RETRIES 16
+
+/* echo mode > /proc/sys/vm/drop_caches (mode 1 .. 4): bit 1 drops the
+ * clean page cache, bit 2 shrinks the slab caches, bit 4 only silences
+ * the kernel's log line. */
+void ra_drop_caches(ra_machine *m, int mode);
+
+#endif /* RA_VMSCAN_H */

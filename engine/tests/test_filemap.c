@@ -1,0 +1,160 @@
+/*
+ * test_filemap.c — the page cache (filemap.c), the file LRU (swap.c) and
+ * reclaim (vmscan.c), as docs/kernel-model.md "Files and the page cache"
+ * and "Reclaim" state them:
+ *   - readahead: get_init_ra_size (4x up to max/32, 2x up to max/4, else
+ *     max), get_next_ra_size (4x below max/16, 2x up to max/2, else max),
+ *     max = 32 pages; a window is read when its PG_readahead page is hit;
+ *   - folio_mark_accessed: the second touch activates, the first page of
+ *     a read is exempt when the last read ended in it; writes never mark;
+ *   - try_to_free_pages: clean inactive pages go first, SWAP_CLUSTER_MAX
+ *     at a time; a dirty page is written back and freed, unless it was
+ *     referenced; nothing cached, nothing reclaimed.
+ */
+#include "unit.h"
+
+static uint64_t cached(ra_machine *m) { return node_page_state(m, NR_FILE_PAGES); }
+
+/* 4K reads one after the other: windows of 4, 8, 16, 32, 32 pages. */
+static void readahead_windows(void)
+{
+	struct tm t;
+	ra_machine *m = tm_new(&t, "64M", 1);
+	uint32_t id;
+	ra_file_create(m, "seq", 1 << 20, false, &id);
+	struct ra_file *f = ra_file_get(m, id);
+	static const struct { uint64_t page, cached, start, size, async; } steps[] = {
+		{ 0, 4, 0, 4, 3 },       /* init(1) = 4, marker at 1 */
+		{ 1, 12, 4, 8, 8 },      /* marker hit: next(4) = 8, marker at 4 */
+		{ 3, 12, 4, 8, 8 },
+		{ 4, 28, 12, 16, 16 },   /* next(8) = 16, marker at 12 */
+		{ 12, 60, 28, 32, 32 },  /* next(16) = 32, marker at 28 */
+		{ 28, 92, 60, 32, 32 },  /* max */
+	};
+	for (size_t i = 0; i < RA_ARRAY_SIZE(steps); i++) {
+		CHECK_EQ(ra_file_read(m, f, steps[i].page << 12, 4096), 0);
+		CHECK_EQ(cached(m), steps[i].cached);
+		CHECK_EQ(f->ra_start, steps[i].start);
+		CHECK_EQ(f->ra_size, steps[i].size);
+		CHECK_EQ(f->ra_async, steps[i].async);
+	}
+	/* a random read far away: as is, the window state untouched */
+	CHECK_EQ(ra_file_read(m, f, 200 << 12, 8192), 0);
+	CHECK_EQ(cached(m), 94);
+	CHECK_EQ(f->ra_start, 60);
+	/* a read of 256K from a fresh file: oversize, the window is max */
+	ra_file_create(m, "big", 1 << 20, false, &id);
+	CHECK_EQ(ra_file_read(m, ra_file_get(m, id), 0, 256 << 10), 0);
+	CHECK_EQ(ra_file_get(m, id)->nrpages, 64 + 32);   /* read 64, one more window of 32 */
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	tm_free(&t);
+}
+
+static void two_touch(void)
+{
+	struct tm t;
+	ra_machine *m = tm_new(&t, "64M", 1);
+	uint32_t id;
+	ra_file_create(m, "f", 64 << 10, false, &id);
+	struct ra_file *f = ra_file_get(m, id);
+	CHECK_EQ(ra_file_write(m, f, 0, 8192, 1), 0);      /* writes do not mark */
+	CHECK_EQ(ra_file_write(m, f, 0, 8192, 2), 0);
+	CHECK_EQ(node_page_state(m, NR_ACTIVE_FILE), 0);
+	CHECK_EQ(ra_file_read(m, f, 0, 100), 0);           /* first touch */
+	CHECK_EQ(ra_file_read(m, f, 100, 100), 0);         /* the same page as the last read: exempt */
+	CHECK_EQ(node_page_state(m, NR_ACTIVE_FILE), 0);
+	CHECK_EQ(ra_file_read(m, f, 4096, 100), 0);        /* page 1, first touch */
+	CHECK_EQ(ra_file_read(m, f, 0, 100), 0);           /* page 0, second touch */
+	CHECK_EQ(node_page_state(m, NR_ACTIVE_FILE), 1);
+	CHECK_EQ(vm_event(m, PGACTIVATE), 1);
+	CHECK(pfn_page(m, (uint32_t)*pcm_find(&f->cache, 0))->flags & PGF_ACTIVE);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	tm_free(&t);
+}
+
+static void reclaim(void)
+{
+	struct tm t;
+	ra_machine *m = tm_new(&t, "64M", 1);
+	/* nothing cached: no progress */
+	CHECK_EQ(ra_try_to_free_pages(m, RA_GFP_KERNEL, 0, ZONE_NORMAL), 0);
+	uint32_t id;
+	ra_file_create(m, "f", 4 << 20, false, &id);
+	struct ra_file *f = ra_file_get(m, id);
+	CHECK_EQ(ra_file_read(m, f, 0, 4 << 20), 0);       /* 1024 pages, inactive, referenced */
+	CHECK_EQ(cached(m), 1024);
+	/* the target is size >> priority of what is left, summed over the
+	 * priorities until 32 are freed: 0 down to priority 10; then
+	 * 1024 >> 9 = 2, 1022 >> 8 = 3,
+	 * 1019 >> 7 = 7, 1012 >> 6 = 15 (27 so far), 997 >> 5 = 31: 58 */
+	CHECK_EQ(ra_try_to_free_pages(m, RA_GFP_KERNEL, 0, ZONE_NORMAL), 58);
+	CHECK_EQ(cached(m), 1024 - 58);
+	CHECK_EQ(vm_event(m, PGSCAN_DIRECT), 58);
+	CHECK_EQ(vm_event(m, PGSTEAL_DIRECT), 58);
+	/* the oldest pages went: 0..57 */
+	CHECK(!pcm_find(&f->cache, 57));
+	CHECK(pcm_find(&f->cache, 58));
+	/* dirty pages: written back and freed; dirty and referenced: kept */
+	uint32_t id2;
+	ra_file_create(m, "d", 0, false, &id2);
+	struct ra_file *d = ra_file_get(m, id2);
+	ra_drop_caches(m, 1);
+	CHECK_EQ(cached(m), 0);
+	CHECK_EQ(ra_file_write(m, d, 0, 64 << 12, 0x5a), 0);    /* 64 dirty, unreferenced */
+	CHECK_EQ(ra_file_read(m, d, 0, 4096), 0);               /* page 0 referenced */
+	/* priority 6: 64 >> 6 = 1, page 0: dirty and referenced, kept (to
+	 * the head, PG_referenced cleared); then 64 >> 5 = 2, 62 >> 4 = 3,
+	 * 59 >> 3 = 7, 52 >> 2 = 13 (25), 39 >> 1 = 19: 44 written and freed */
+	CHECK_EQ(ra_try_to_free_pages(m, RA_GFP_KERNEL, 0, ZONE_NORMAL), 44);
+	CHECK_EQ(node_page_state(m, NR_VMSCAN_WRITE), 44);
+	CHECK_EQ(cached(m), 64 - 44);
+	CHECK(pcm_find(&d->cache, 0));
+	uint8_t buf[4];
+	ra_file_peek(m, d, 5 << 12, 4, buf);                     /* evicted, read from the disk */
+	CHECK(!pcm_find(&d->cache, 5));
+	CHECK_EQ(buf[0], 0x5a);
+	CHECK_EQ(buf[3], 0x5a);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	tm_free(&t);
+}
+
+/* kswapd: a wake-up from the slow path, then balance_pgdat() when the
+ * replay says so; it stops once a zone meets its high watermark. */
+static void kswapd(void)
+{
+	struct tm t;
+	ra_machine *m = tm_new(&t, "64M", 1);
+	uint32_t id;
+	ra_file_create(m, "f", 64 << 20, false, &id);
+	CHECK_EQ(ra_file_read(m, ra_file_get(m, id), 0, 64 << 20), 0);   /* fills memory, reclaiming as it goes */
+	CHECK(m->kswapd.pending);
+	ra_kswapd_run(m);
+	CHECK(!m->kswapd.pending);
+	CHECK_EQ(vm_event(m, PAGEOUTRUN), 1);
+	CHECK(vm_event(m, PGSTEAL_KSWAPD) > 0);
+	CHECK_EQ(vm_event(m, PGSTEAL_KSWAPD), vm_event(m, PGSCAN_KSWAPD));
+	bool balanced = false;
+	for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++)
+		if (m->populated[zi])
+			balanced |= ra_zone_watermark_ok(m, &m->zones[zi], 0, m->zones[zi].wmark[2], ZONE_NORMAL, 0,
+			                                 (int64_t)zone_page_state(&m->zones[zi], NR_FREE_PAGES));
+	CHECK(balanced);
+	/* nothing pending: a second run does nothing */
+	ra_kswapd_run(m);
+	CHECK_EQ(vm_event(m, PAGEOUTRUN), 1);
+	/* no page cache: a wake-up does not run it */
+	ra_drop_caches(m, 1);
+	ra_wakeup_kswapd(m, RA_GFP_KERNEL, 0, ZONE_NORMAL);
+	ra_kswapd_run(m);
+	CHECK_EQ(vm_event(m, PAGEOUTRUN), 1);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	tm_free(&t);
+}
+
+static const struct unit_test tests[] = {
+	{ "readahead_windows", readahead_windows },
+	{ "two_touch", two_touch },
+	{ "reclaim", reclaim },
+	{ "kswapd", kswapd },
+};
+UNIT_MAIN("filemap", tests)
