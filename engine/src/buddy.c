@@ -598,7 +598,10 @@ int ra_gfp_migratetype(ra_gfp_t gfp)
 	return MT_UNMOVABLE;
 }
 
-/* gfp_to_alloc_flags() for the slow path */
+/* gfp_to_alloc_flags() for the slow path, as 6.1.y has it since 6.1.119
+ * backported the reserve rework: __GFP_HIGH and "cannot sleep" (no
+ * __GFP_DIRECT_RECLAIM) decide reserve access; __GFP_ATOMIC (0x200, part of
+ * GFP_ATOMIC = 0xa20) is not looked at. */
 static unsigned gfp_to_alloc_flags(ra_gfp_t gfp, unsigned order)
 {
 	unsigned f = ALLOC_WMARK_MIN | ALLOC_CPUSET;

@@ -7,7 +7,11 @@
 
 struct gfp_name { const char *name; ra_gfp_t bits; };
 
-/* Composites in the order %pGg tries them (largest first), then bits. */
+/* The order of 6.1's __def_gfpflag_names (include/trace/events/mmflags.h),
+ * which %pGg walks: composites, largest first, then the single bits. The
+ * THP composites (GFP_TRANSHUGE, GFP_TRANSHUGE_LIGHT) are left out: the
+ * model has no THP. __GFP_DMA and __GFP_DMA32 are parsed only (GFP_DMA and
+ * GFP_DMA32, the same bits, print first). */
 static const struct gfp_name gfp_names[] = {
 	{ "GFP_HIGHUSER_MOVABLE", RA_GFP_HIGHUSER_MOVABLE },
 	{ "GFP_HIGHUSER", RA_GFP_HIGHUSER },
@@ -18,29 +22,30 @@ static const struct gfp_name gfp_names[] = {
 	{ "GFP_ATOMIC", RA_GFP_ATOMIC },
 	{ "GFP_NOIO", RA_GFP_NOIO },
 	{ "GFP_NOWAIT", RA_GFP_NOWAIT },
-	{ "GFP_DMA32", RA_GFP_DMA32 },
 	{ "GFP_DMA", RA_GFP_DMA },
 	{ "__GFP_HIGHMEM", RA___GFP_HIGHMEM },
-	{ "__GFP_MOVABLE", RA___GFP_MOVABLE },
-	{ "__GFP_RECLAIMABLE", RA___GFP_RECLAIMABLE },
+	{ "GFP_DMA32", RA_GFP_DMA32 },
 	{ "__GFP_HIGH", RA___GFP_HIGH },
+	{ "__GFP_ATOMIC", RA___GFP_ATOMIC },
 	{ "__GFP_IO", RA___GFP_IO },
 	{ "__GFP_FS", RA___GFP_FS },
-	{ "__GFP_ZERO", RA___GFP_ZERO },
-	{ "__GFP_RECLAIM", RA___GFP_RECLAIM },
-	{ "__GFP_DIRECT_RECLAIM", RA___GFP_DIRECT_RECLAIM },
-	{ "__GFP_KSWAPD_RECLAIM", RA___GFP_KSWAPD_RECLAIM },
-	{ "__GFP_WRITE", RA___GFP_WRITE },
 	{ "__GFP_NOWARN", RA___GFP_NOWARN },
 	{ "__GFP_RETRY_MAYFAIL", RA___GFP_RETRY_MAYFAIL },
 	{ "__GFP_NOFAIL", RA___GFP_NOFAIL },
 	{ "__GFP_NORETRY", RA___GFP_NORETRY },
-	{ "__GFP_MEMALLOC", RA___GFP_MEMALLOC },
 	{ "__GFP_COMP", RA___GFP_COMP },
+	{ "__GFP_ZERO", RA___GFP_ZERO },
 	{ "__GFP_NOMEMALLOC", RA___GFP_NOMEMALLOC },
+	{ "__GFP_MEMALLOC", RA___GFP_MEMALLOC },
 	{ "__GFP_HARDWALL", RA___GFP_HARDWALL },
 	{ "__GFP_THISNODE", RA___GFP_THISNODE },
+	{ "__GFP_RECLAIMABLE", RA___GFP_RECLAIMABLE },
+	{ "__GFP_MOVABLE", RA___GFP_MOVABLE },
 	{ "__GFP_ACCOUNT", RA___GFP_ACCOUNT },
+	{ "__GFP_WRITE", RA___GFP_WRITE },
+	{ "__GFP_RECLAIM", RA___GFP_RECLAIM },
+	{ "__GFP_DIRECT_RECLAIM", RA___GFP_DIRECT_RECLAIM },
+	{ "__GFP_KSWAPD_RECLAIM", RA___GFP_KSWAPD_RECLAIM },
 	{ "__GFP_DMA", RA___GFP_DMA },
 	{ "__GFP_DMA32", RA___GFP_DMA32 },
 };

@@ -431,10 +431,12 @@ static uint32_t new_slab(ra_machine *m, struct ra_cache *s, ra_gfp_t gfp)
 {
 	/* new_slab(s, flags & (GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK)): the
 	 * caller's zone and mobility bits do not reach the page allocator; the
-	 * cache's own (DMA, reclaimable) do. */
+	 * cache's own (DMA, reclaimable) do. 6.1's GFP_RECLAIM_MASK keeps
+	 * __GFP_ATOMIC: it grants nothing since 6.1.119, but a GFP_ATOMIC slab's
+	 * page request is still GFP_ATOMIC in a failure message. */
 	const ra_gfp_t keep = RA___GFP_RECLAIM | RA___GFP_HIGH | RA___GFP_IO | RA___GFP_FS | RA___GFP_NOWARN |
 	                      RA___GFP_RETRY_MAYFAIL | RA___GFP_NOFAIL | RA___GFP_NORETRY | RA___GFP_MEMALLOC |
-	                      RA___GFP_NOMEMALLOC | RA___GFP_HARDWALL | RA___GFP_THISNODE;
+	                      RA___GFP_NOMEMALLOC | RA___GFP_ATOMIC | RA___GFP_HARDWALL | RA___GFP_THISNODE;
 	gfp = (gfp & keep) | s->allocflags | RA___GFP_COMP;
 	unsigned order = s->order;
 	ra_gfp_t first = (gfp | RA___GFP_NOWARN | RA___GFP_NORETRY) & ~RA___GFP_NOFAIL;

@@ -582,6 +582,17 @@ static void failure_is_an_outcome(void)
 	CHECK_EQ(ra_alloc_pages(m, RA_GFP_KERNEL | RA___GFP_NOWARN, 10), 0);
 	CHECK_STR(tm_err(&t), "");
 	CHECK_EQ(ra_reports(m), 0);
+	/* GFP_ATOMIC is 6.1's 0xa20 (__GFP_HIGH|__GFP_ATOMIC|__GFP_KSWAPD_RECLAIM):
+	 * the lowered min still exceeds 1024 - 1023 = 1, and without
+	 * __GFP_DIRECT_RECLAIM it goes to nopage; %pGg names the whole mask */
+	CHECK_EQ(ra_alloc_pages(m, RA_GFP_ATOMIC, 10), 0);
+	CHECK_STR(tm_err(&t), "refalloc: page allocation failure: order:10, mode:0xa20(GFP_ATOMIC)\n");
+	/* __GFP_NORETRY fails after the drain; mmflags.h's order puts
+	 * __GFP_NORETRY before __GFP_ZERO: 0xcc0 + 0x10000 + 0x100 */
+	CHECK_EQ(ra_alloc_pages(m, RA_GFP_KERNEL | RA___GFP_ZERO | RA___GFP_NORETRY, 10), 0);
+	CHECK_STR(tm_err(&t),
+	          "refalloc: page allocation failure: order:10, mode:0x10dc0(GFP_KERNEL|__GFP_NORETRY|__GFP_ZERO)\n");
+	CHECK_EQ(node_page_state(m, ALLOC_FAIL), 4);
 	/* orders above MAX_ORDER fail at once */
 	CHECK_EQ(ra_alloc_pages(m, RA_GFP_KERNEL, 11), 0);
 	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);

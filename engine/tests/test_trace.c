@@ -430,6 +430,49 @@ static void peek_output(void)
 	free(o), free(e);
 }
 
+/* === GFP names =========================================================== */
+
+static const char *gfp_str(ra_gfp_t gfp)
+{
+	static char buf[256];
+	ra_gfp_format(gfp, buf, sizeof(buf));
+	return buf;
+}
+
+static ra_gfp_t gfp_val(const char *s)
+{
+	ra_gfp_t v = 0;
+	size_t bad = 0;
+	CHECK_EQ(ra_gfp_parse(s, strlen(s), &v, &bad), 0);
+	return v;
+}
+
+/* %pGg as 6.1 prints it: its name table (mmflags.h) walked in order, a
+ * name taken when all its bits are still unclaimed, leftovers in hex. */
+static void gfp_names(void)
+{
+	/* 6.1's GFP_ATOMIC is __GFP_HIGH|__GFP_ATOMIC|__GFP_KSWAPD_RECLAIM */
+	CHECK_EQ(gfp_val("GFP_ATOMIC"), 0xa20u);
+	CHECK_EQ(gfp_val("__GFP_ATOMIC"), 0x200u);
+	CHECK_EQ(gfp_val("GFP_NOWAIT|__GFP_HIGH|__GFP_ATOMIC"), 0xa20u);
+	CHECK_STR(gfp_str(0xa20), "GFP_ATOMIC");
+	CHECK_STR(gfp_str(0x200), "__GFP_ATOMIC");
+	/* 6.3's GFP_ATOMIC value: GFP_NOWAIT (0x800) fits, then __GFP_HIGH */
+	CHECK_STR(gfp_str(0x820), "GFP_NOWAIT|__GFP_HIGH");
+	CHECK_STR(gfp_str(0xa00), "GFP_NOWAIT|__GFP_ATOMIC");
+	/* single bits in the table's order: __GFP_NOWARN before __GFP_ZERO,
+	 * __GFP_ZERO before __GFP_MOVABLE, __GFP_IO before __GFP_FS */
+	CHECK_STR(gfp_str(RA_GFP_KERNEL | RA___GFP_ZERO | RA___GFP_NOWARN), "GFP_KERNEL|__GFP_NOWARN|__GFP_ZERO");
+	CHECK_STR(gfp_str(RA_GFP_USER | RA___GFP_MOVABLE | RA___GFP_ZERO), "GFP_USER|__GFP_ZERO|__GFP_MOVABLE");
+	CHECK_STR(gfp_str(RA_GFP_KERNEL & ~RA___GFP_DIRECT_RECLAIM), "GFP_NOWAIT|__GFP_IO|__GFP_FS");
+	/* __page_frag_cache_refill()'s mask */
+	CHECK_STR(gfp_str(RA_GFP_ATOMIC | RA___GFP_COMP | RA___GFP_NOWARN | RA___GFP_NORETRY | RA___GFP_NOMEMALLOC),
+	          "GFP_ATOMIC|__GFP_NOWARN|__GFP_NORETRY|__GFP_COMP|__GFP_NOMEMALLOC");
+	CHECK_STR(gfp_str(RA_GFP_HIGHUSER_MOVABLE | RA___GFP_ZERO), "GFP_HIGHUSER_MOVABLE|__GFP_ZERO");
+	/* a bit without a name stays a number */
+	CHECK_STR(gfp_str(0x200 | 0x4000000), "__GFP_ATOMIC|0x4000000");
+}
+
 static const struct unit_test tests[] = {
 	{ "round_trip_every_op", round_trip_every_op },
 	{ "lexical_rules", lexical_rules },
@@ -439,5 +482,6 @@ static const struct unit_test tests[] = {
 	{ "handle_semantics", handle_semantics },
 	{ "user_op_without_task", user_op_without_task },
 	{ "peek_output", peek_output },
+	{ "gfp_names", gfp_names },
 };
 UNIT_MAIN("trace", tests)

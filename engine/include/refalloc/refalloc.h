@@ -75,7 +75,7 @@ void ra_set_site(ra_machine *m, const char *file, uint32_t line);
 /* Select the simulated cpu for kernel-side operations (per-cpu lists, slabs). */
 void ra_set_cpu(ra_machine *m, unsigned cpu);
 
-/* === GFP flags (bit values as Linux 6.1, without ___GFP_ATOMIC) ========= */
+/* === GFP flags (bit values as Linux 6.1's include/linux/gfp_types.h) ==== */
 
 #define RA___GFP_DMA            0x01u
 #define RA___GFP_HIGHMEM        0x02u
@@ -86,6 +86,7 @@ void ra_set_cpu(ra_machine *m, unsigned cpu);
 #define RA___GFP_IO             0x40u
 #define RA___GFP_FS             0x80u
 #define RA___GFP_ZERO           0x100u
+#define RA___GFP_ATOMIC         0x200u  /* in GFP_ATOMIC; grants nothing since 6.1.119 */
 #define RA___GFP_DIRECT_RECLAIM 0x400u
 #define RA___GFP_KSWAPD_RECLAIM 0x800u
 #define RA___GFP_WRITE          0x1000u
@@ -101,7 +102,7 @@ void ra_set_cpu(ra_machine *m, unsigned cpu);
 #define RA___GFP_ACCOUNT        0x400000u
 
 #define RA___GFP_RECLAIM        (RA___GFP_DIRECT_RECLAIM | RA___GFP_KSWAPD_RECLAIM)
-#define RA_GFP_ATOMIC           (RA___GFP_HIGH | RA___GFP_KSWAPD_RECLAIM)
+#define RA_GFP_ATOMIC           (RA___GFP_HIGH | RA___GFP_ATOMIC | RA___GFP_KSWAPD_RECLAIM)
 #define RA_GFP_KERNEL           (RA___GFP_RECLAIM | RA___GFP_IO | RA___GFP_FS)
 #define RA_GFP_KERNEL_ACCOUNT   (RA_GFP_KERNEL | RA___GFP_ACCOUNT)
 #define RA_GFP_NOWAIT           (RA___GFP_KSWAPD_RECLAIM)
