@@ -755,7 +755,11 @@ static uint32_t alloc_pages_nodemask(ra_machine *m, ra_gfp_t gfp, unsigned order
 	if (likely(pfn != RA_NOPFN))
 		return pfn;
 
-	/* __alloc_pages_slowpath() */
+	/* __alloc_pages_slowpath(). A caller that may sleep asking for atomic
+	 * reserves: the kernel warns once and clears __GFP_ATOMIC (the warning
+	 * itself is not printed; the cleared bit shows in later messages). */
+	if ((gfp & (RA___GFP_ATOMIC | RA___GFP_DIRECT_RECLAIM)) == (RA___GFP_ATOMIC | RA___GFP_DIRECT_RECLAIM))
+		gfp &= ~RA___GFP_ATOMIC;
 	alloc_flags = gfp_to_alloc_flags(gfp, order);
 	if (alloc_flags & ALLOC_KSWAPD) {
 		count_vm_event(m, KSWAPD_WAKE);
