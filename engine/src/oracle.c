@@ -20,7 +20,16 @@
  *   - slab metadata in RAM (free pointers, red zones, poison, padding) is
  *     reported damaged only after the trace wrote outside its objects;
  *   - at the end, each slab cache holds exactly the objects the shadow
- *     says are live (the engine's own objects, marked internal, aside).
+ *     says are live (the engine's own objects, marked internal, aside);
+ *   - nothing is lost: the oracle shadows every file's bytes (what fwrite
+ *     wrote where, what ftruncate cut off or zeroed, funlink dropping the
+ *     name) as extents of one byte value over holes of zeros, and checks
+ *     that the file's size and bytes, as a read would return them, match
+ *     the shadow after every fread and `peek` of a file and, for every live
+ *     file, at the end, whatever reclaim, writeback, eviction, fadvise and
+ *     drop_caches did in between. A write that failed (no memory for a
+ *     page) changed an unknown prefix: those bytes are unknown until
+ *     written again.
  *
  * Deliberate misuse (a write after free or out of bounds) may damage live
  * objects or in-band metadata: the oracle marks what such a write covers as
@@ -30,6 +39,7 @@
  */
 #include "replay.h"
 #include "mm.h"
+#include "filemap.h"
 #include "umalloc.h"
 #include <inttypes.h>
 
@@ -45,7 +55,19 @@ struct sobj {
 	uint32_t rcache;      /* HK_CACHE_OBJ: the id of the cache that holds it (an alias's target) */
 };
 
+/* A file's shadow: sorted disjoint extents of one byte value (-1:
+ * unknown, a failed write's range) over holes that read as zeros. */
+struct sext { uint64_t start, end; int byte; };
+struct sfile {
+	bool live;
+	uint64_t size;
+	struct sext *x;
+	uint32_t n, cap;
+};
+
 struct oracle {
+	struct sfile *files;               /* by engine file id */
+	uint32_t nfiles;
 	struct sobj *v;
 	uint32_t n, cap;
 	bool taint_kernel;                 /* a misuse write landed outside live objects */
@@ -386,6 +408,215 @@ static void taint_range(struct replay *rp, uint32_t as, uint64_t a, uint64_t len
 	}
 }
 
+/* === Files ============================================================== */
+
+static struct sfile *sfile(struct replay *rp, uint32_t id)
+{
+	struct oracle *or = rp->oracle;
+	if (id >= or->nfiles) {
+		uint32_t n = RA_MAX(id + 1, or->nfiles * 2);
+		struct sfile *v = realloc(or->files, n * sizeof(*v));
+		RA_BUG_ON(rp->m, !v);
+		memset(v + or->nfiles, 0, (n - or->nfiles) * sizeof(*v));
+		or->files = v;
+		or->nfiles = n;
+	}
+	return &or->files[id];
+}
+
+/* Remove [a, b) from the extents (splitting those that straddle it). */
+static void sf_cut(struct replay *rp, struct sfile *s, uint64_t a, uint64_t b)
+{
+	uint32_t k = 0;
+	struct sext keep[2];
+	unsigned nk = 0;
+	for (uint32_t i = 0; i < s->n; i++) {
+		struct sext e = s->x[i];
+		if (e.end <= a || e.start >= b) {
+			s->x[k++] = e;
+			continue;
+		}
+		if (e.start < a)
+			keep[nk++] = (struct sext){ e.start, a, e.byte };
+		if (e.end > b)
+			keep[nk++] = (struct sext){ b, e.end, e.byte };
+	}
+	s->n = k;
+	for (unsigned j = 0; j < nk; j++) {
+		if (s->n == s->cap) {
+			s->cap = s->cap ? s->cap * 2 : 8;
+			s->x = realloc(s->x, s->cap * sizeof(*s->x));
+			RA_BUG_ON(rp->m, !s->x);
+		}
+		uint32_t i = s->n;
+		while (i && s->x[i - 1].start > keep[j].start) {
+			s->x[i] = s->x[i - 1];
+			i--;
+		}
+		s->x[i] = keep[j];
+		s->n++;
+	}
+}
+
+static void sf_put(struct replay *rp, struct sfile *s, uint64_t a, uint64_t b, int byte)
+{
+	if (a >= b)
+		return;
+	sf_cut(rp, s, a, b);
+	if (!byte)
+		return;    /* zeros are what a hole reads as */
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 8;
+		s->x = realloc(s->x, s->cap * sizeof(*s->x));
+		RA_BUG_ON(rp->m, !s->x);
+	}
+	uint32_t i = s->n;
+	while (i && s->x[i - 1].start > a) {
+		s->x[i] = s->x[i - 1];
+		i--;
+	}
+	s->x[i] = (struct sext){ a, b, byte };
+	s->n++;
+}
+
+/* The shadow's byte at pos (< size): -1 unknown. */
+static int sf_byte(const struct sfile *s, uint64_t pos, uint32_t *hint)
+{
+	uint32_t i = *hint;
+	while (i < s->n && s->x[i].end <= pos)
+		i++;
+	*hint = i;
+	return i < s->n && s->x[i].start <= pos ? s->x[i].byte : 0;
+}
+
+/* Compare [a, b) of file id with its shadow: the first and last SAMPLE
+ * bytes of each extent and hole the range covers (at most 1024 of them). */
+static void sf_check(struct replay *rp, const struct ra_op *op, uint32_t name, uint32_t id, uint64_t a, uint64_t b)
+{
+	struct oracle *or = rp->oracle;
+	if (or->taint_kernel || id >= or->nfiles || !or->files[id].live)
+		return;
+	struct sfile *s = &or->files[id];
+	struct ra_file *f = ra_file_get(rp->m, id);
+	if (!f) {
+		fail(rp, op, "file '%s' is gone although the trace never unlinked it", rp->t->names[name]);
+		s->live = false;
+		return;
+	}
+	if (f->size != s->size) {
+		fail(rp, op, "file '%s' is %" PRIu64 " bytes long; the trace made it %" PRIu64, rp->t->names[name],
+		     f->size, s->size);
+		s->size = f->size;   /* once */
+		return;
+	}
+	b = RA_MIN(b, s->size);
+	uint64_t pts[2 * 1024 + 2];
+	unsigned np = 0;
+	/* segment boundaries inside [a, b) */
+	pts[np++] = a;
+	for (uint32_t i = 0; i < s->n && np < RA_ARRAY_SIZE(pts) - 3; i++) {
+		if (s->x[i].end <= a || s->x[i].start >= b)
+			continue;
+		if (s->x[i].start > a)
+			pts[np++] = s->x[i].start;
+		if (s->x[i].end < b)
+			pts[np++] = s->x[i].end;
+	}
+	pts[np++] = b;
+	uint8_t buf[SAMPLE];
+	uint32_t hint = 0;
+	for (unsigned j = 0; j + 1 < np; j++) {
+		uint64_t lo = pts[j], hi = pts[j + 1];
+		if (lo >= hi)
+			continue;
+		for (int part = 0; part < 2; part++) {
+			uint64_t n = RA_MIN(hi - lo, (uint64_t)SAMPLE);
+			uint64_t at = part ? hi - n : lo;
+			if (part && hi - lo <= SAMPLE)
+				break;   /* the head covered it */
+			ra_file_peek(rp->m, f, at, n, buf);
+			hint = 0;
+			for (uint64_t k = 0; k < n; k++) {
+				int want = sf_byte(s, at + k, &hint);
+				if (want >= 0 && buf[k] != (uint8_t)want) {
+					fail(rp, op, "file '%s' lost its bytes: offset %" PRIu64 " reads 0x%02x, the trace "
+					     "left 0x%02x there", rp->t->names[name], at + k, buf[k], want);
+					sf_put(rp, s, 0, s->size, -1);   /* report once */
+					return;
+				}
+			}
+		}
+	}
+}
+
+static void files_after(struct replay *rp, const struct ra_op *op, int outcome)
+{
+	struct oracle *or = rp->oracle;
+	if (op->code == RA_OP_FILE) {
+		if (outcome != OUT_OK || op->out == RA_NONAME)
+			return;
+		struct rhandle *h = &rp->kh[op->out];
+		if (h->state != HS_LIVE || h->kind != HK_FILE)
+			return;
+		struct sfile *s = sfile(rp, h->aux);
+		s->live = true;
+		s->size = (uint64_t)op->a[0];
+		s->n = 0;
+		return;
+	}
+	struct rhandle *h = &rp->kh[op->h[0]];
+	if (h->kind != HK_FILE || h->aux >= or->nfiles || !or->files[h->aux].live)
+		return;
+	uint32_t id = h->aux;
+	struct sfile *s = &or->files[id];
+	uint64_t off = (op->flags & RA_OPF_HAS_OFF) ? (uint64_t)op->a[0] : 0;
+	switch (op->code) {
+	case RA_OP_FUNLINK:
+		if (outcome == OUT_OK) {
+			s->live = false;
+			s->n = 0;
+		}
+		return;
+	case RA_OP_FTRUNCATE:
+		if (outcome == OUT_OK) {
+			sf_cut(rp, s, (uint64_t)op->a[0], UINT64_MAX);
+			s->size = (uint64_t)op->a[0];
+		}
+		return;
+	case RA_OP_FWRITE: {
+		/* the engine's state before the write is what `s` says */
+		uint64_t len = (op->flags & RA_OPF_HAS_LEN) ? (uint64_t)op->a[1] : off < s->size ? s->size - off : 0;
+		len = RA_MIN(len, (uint64_t)RA_MAX_RW_COUNT);
+		int byte = (op->flags & RA_OPF_HAS_BYTE) ? (int)op->a[2] : 0x46;
+		if (outcome == OUT_OK) {
+			sf_put(rp, s, off, off + len, byte);
+			if (len && off + len > s->size)
+				s->size = off + len;
+			return;
+		}
+		/* a prefix was written, page by page: unknown bytes, and the
+		 * size somewhere between what it was and the write's end */
+		sf_put(rp, s, off, off + len, -1);
+		struct ra_file *f = ra_file_get(rp->m, id);
+		if (f && f->size >= s->size && f->size <= RA_MAX(s->size, off + len))
+			s->size = f->size;
+		return;
+	}
+	case RA_OP_FREAD: {
+		uint64_t len = (op->flags & RA_OPF_HAS_LEN) ? (uint64_t)op->a[1] : off < s->size ? s->size - off : 0;
+		len = RA_MIN(len, (uint64_t)RA_MAX_RW_COUNT);
+		sf_check(rp, op, op->h[0], id, off, off + len);
+		return;
+	}
+	case RA_OP_PEEK:
+		if (op->a[0] >= 0)
+			sf_check(rp, op, op->h[0], id, (uint64_t)op->a[0], (uint64_t)op->a[0] + (uint64_t)op->a[1]);
+		return;
+	default:
+		return;
+	}
+}
+
 /* === Hooks =============================================================== */
 
 void or_init(struct replay *rp)
@@ -398,6 +629,9 @@ void or_fini(struct replay *rp)
 {
 	if (!rp->oracle)
 		return;
+	for (uint32_t i = 0; i < rp->oracle->nfiles; i++)
+		free(rp->oracle->files[i].x);
+	free(rp->oracle->files);
 	free(rp->oracle->v);
 	free(rp->oracle);
 	rp->oracle = NULL;
@@ -568,6 +802,13 @@ void or_after(struct replay *rp, const struct ra_op *op, int outcome, unsigned l
 		fail(rp, op, "%s failed%s", or->why, new_reports ? " with a report" : "");
 	or->expect = 0;
 	switch (op->code) {
+	case RA_OP_FILE: case RA_OP_FREAD: case RA_OP_FWRITE: case RA_OP_FTRUNCATE: case RA_OP_FUNLINK:
+		files_after(rp, op, outcome);
+		break;
+	case RA_OP_PEEK:
+		if (op->h[0] < rp->t->nnames && rp->kh[op->h[0]].kind == HK_FILE && rp->kh[op->h[0]].state == HS_LIVE)
+			files_after(rp, op, outcome);
+		break;
 	case RA_OP_ALLOC_PAGES: case RA_OP_KMALLOC: case RA_OP_KZALLOC: case RA_OP_KREALLOC: case RA_OP_CACHE_ALLOC:
 	case RA_OP_VMALLOC: case RA_OP_VZALLOC: case RA_OP_IOREMAP: {
 		struct sobj kept = { .kind = HK_NONE };
@@ -677,6 +918,14 @@ void or_end(struct replay *rp)
 	struct oracle *or = rp->oracle;
 	if (or->taint_kernel)
 		return;
+	/* nothing is lost: every live file reads back what the trace left */
+	for (uint32_t i = 0; i < rp->t->nnames; i++) {
+		struct rhandle *h = &rp->kh[i];
+		if (h->kind == HK_FILE && h->state == HS_LIVE && h->aux < or->nfiles && or->files[h->aux].live) {
+			struct ra_op end = { .line = 0 };
+			sf_check(rp, &end, i, h->aux, 0, or->files[h->aux].size);
+		}
+	}
 	ra_machine *m = rp->m;
 	uint64_t *want = calloc(m->nr_caches + 1, sizeof(uint64_t));
 	RA_BUG_ON(m, !want);
