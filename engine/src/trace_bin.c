@@ -39,6 +39,8 @@ enum cls {
 	C_MALLOC_TRIM, C_MMAP, C_MUNMAP, C_BRK, C_MLOCKALL, C_TOUCH, C_READ, C_OOM_SCORE_ADJ, C_OOM_ADJ,
 	C_SYSCTL, C_FAIL, C_CHECK, C_DUMP,
 	C_M_DOUBLE_FREE, C_M_UAF, C_M_OOB, C_M_WRONG_FREE, C_M_WRONG_CACHE, C_M_BUSY_DESTROY, C_M_BRK_SHRINK,
+	/* files and the page cache: only the pressure profile draws them */
+	C_FILE, C_FREAD, C_FWRITE, C_FSYNC, C_FTRUNCATE, C_FUNLINK, C_FADVISE, C_FPEEK, C_DROP_CACHES,
 	C_NR
 };
 
@@ -77,12 +79,28 @@ static const uint8_t prof_umalloc[] = {
 	C_M_DOUBLE_FREE, C_M_UAF, C_M_OOB, C_M_BRK_SHRINK,
 };
 
+/* Memory pressure on purpose: files on disk and tmpfs read, written,
+ * synced, truncated, unlinked and dropped at page and readahead-window
+ * boundaries, among kernel allocations, balloons and tasks touching
+ * memory, on 16..64 MiB machines (header), so that direct reclaim, kswapd
+ * and the OOM killer run. No misuse: the oracle's shadow of every file
+ * stays exact. */
+static const uint8_t prof_pressure[] = {
+	C_FILE, C_FILE, C_FILE, C_FREAD, C_FREAD, C_FREAD, C_FREAD, C_FWRITE, C_FWRITE, C_FWRITE, C_FWRITE,
+	C_FSYNC, C_FSYNC, C_FTRUNCATE, C_FTRUNCATE, C_FUNLINK, C_FADVISE, C_FADVISE, C_FPEEK, C_FPEEK,
+	C_DROP_CACHES, C_DROP_CACHES, C_ALLOC_PAGES, C_ALLOC_PAGES, C_FREE_PAGES, C_KMALLOC, C_KMALLOC, C_KFREE,
+	C_VMALLOC, C_VMALLOC, C_VFREE, C_BALLOON, C_UNBALLOON, C_TASK, C_TASK, C_SWITCH, C_FORK, C_EXIT,
+	C_MMAP, C_MMAP, C_MUNMAP, C_MALLOC, C_FREE, C_TOUCH, C_TOUCH, C_READ, C_MLOCKALL, C_OOM_SCORE_ADJ,
+	C_SYSCTL, C_CPU, C_FAIL, C_CHECK,
+};
+
 struct profile { const char *name; const uint8_t *cls; unsigned n; };
 static const struct profile profiles[] = {
 	{ "engine", prof_engine, sizeof(prof_engine) }, { "buddy", prof_buddy, sizeof(prof_buddy) },
 	{ "slab", prof_slab, sizeof(prof_slab) }, { "vmalloc", prof_vmalloc, sizeof(prof_vmalloc) },
-	{ "umalloc", prof_umalloc, sizeof(prof_umalloc) },
+	{ "umalloc", prof_umalloc, sizeof(prof_umalloc) }, { "pressure", prof_pressure, sizeof(prof_pressure) },
 };
+#define PROF_PRESSURE 5
 
 int ra_trace_profile(const char *name)
 {
@@ -143,6 +161,22 @@ static const int knob_ids[] = { K_VM_MIN_FREE_KBYTES, K_VM_WATERMARK_SCALE_FACTO
                                 K_VM_PANIC_ON_OOM, K_VM_OOM_KILL_ALLOCATING_TASK };
 static const int64_t knob_vals[16] = { 0, 1, 2, 8, 10, 32, 50, 100, 128, 256, 1000, 1024, 3000, 4096, 65536, 262144 };
 
+/* Files (pressure profile): sizes, and offsets and lengths at page and
+ * readahead-window (32 pages, 128 KiB) boundaries. A read or write moves
+ * at most 64 MiB: more costs time, not coverage, on these machines. */
+static const uint64_t fsizes[8] = { 0, 4095, 4096, 65536, 1 << 20, 4 << 20, 16 << 20, 64 << 20 };
+static const uint64_t foffs[32] = {
+	0, 1, 511, 4095, 4096, 4097, 8191, 8192, 12288, 65535, 65536, 65537, 126976, 131071, 131072, 131073,
+	135168, 262143, 262144, 524288, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 2 << 20, (4 << 20) - 4096,
+	4 << 20, 8 << 20, 12 << 20, (16 << 20) - 1, 16 << 20, 32 << 20, 64 << 20,
+};
+static const uint64_t flens[32] = {
+	0, 1, 100, 4095, 4096, 4097, 8191, 8192, 8193, 16384, 65536, 122880, 131071, 131072, 131073, 135168,
+	262144, 393216, 524288, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 2 << 20, 4 << 20, (4 << 20) + 4096,
+	6 << 20, 8 << 20, 12 << 20, 16 << 20, 24 << 20, 32 << 20, 48 << 20,
+};
+#define FILE_IO_MAX (64ULL << 20)
+
 /* === The walker ========================================================== */
 
 struct list { uint32_t *v; uint32_t n, cap; };
@@ -172,6 +206,8 @@ struct walker {
 	int cur;                           /* current task index, -1 none */
 	uint32_t counter[KK_NR + 3];
 	unsigned ncpus;
+	struct list files;                 /* live files (pressure profile) */
+	uint32_t nfiles;                   /* files made: names f1, f2 ... */
 };
 
 static bool eof(struct walker *w) { return w->p >= w->end; }
@@ -1181,6 +1217,93 @@ static int m_misuse(struct walker *w, enum cls c, const struct ra_op *in)
 	}
 }
 
+/* === Files ================================================================ */
+
+static int f_file(struct walker *w, enum cls c, const struct ra_op *in)
+{
+	struct ra_op *op;
+	uint32_t i;
+	if (c == C_FILE) {
+		op = emit(w, RA_OP_FILE, in);
+		uint64_t size = c_tab(w, fsizes, 8, (uint64_t)op->a[0]);   /* RA_MIN evaluates twice */
+		op->a[0] = (int64_t)RA_MIN(size, (uint64_t)RA_FILE_MAX);
+		if (c_sel(w, 2, in ? !!(in->flags & RA_OPF_TMPFS) : 0))
+			op->flags |= RA_OPF_TMPFS;
+		if (w->enc && (uint64_t)in->a[0] > RA_FILE_MAX)
+			return -1;
+		w->nfiles++;
+		if (w->enc)
+			op->out = in->out;
+		else {
+			char buf[32];
+			int n = snprintf(buf, sizeof(buf), "f%u", w->nfiles);
+			op->out = ra_trace_name(w->t, buf, (size_t)n);
+			n = snprintf(buf, sizeof(buf), "file%u", w->nfiles);
+			op->str = ra_trace_str(w->t, buf, (size_t)n);
+		}
+		return lpush(&w->files, op->out) ? 0 : -1;
+	}
+	if (c == C_DROP_CACHES) {
+		unsigned v = 0;
+		if (w->enc)
+			v = (unsigned)atoi(ra_trace_strp(w->t, in->str) + strlen("vm.drop_caches=")) - 1;
+		if (w->enc && v >= 4)
+			return -1;
+		v = c_sel(w, 4, v);
+		op = emit(w, RA_OP_SYSCTL, in);
+		if (!w->enc) {
+			char buf[32];
+			int n = snprintf(buf, sizeof(buf), "vm.drop_caches=%u", v + 1);
+			op->str = ra_trace_str(w->t, buf, (size_t)n);
+		}
+		return 0;
+	}
+	if (c_pick(w, &w->files, in ? in->h[0] : 0, &i))
+		return w->enc ? -1 : 0;
+	static const uint8_t codes[] = { [C_FREAD] = RA_OP_FREAD, [C_FWRITE] = RA_OP_FWRITE, [C_FSYNC] = RA_OP_FSYNC,
+	                                 [C_FTRUNCATE] = RA_OP_FTRUNCATE, [C_FUNLINK] = RA_OP_FUNLINK,
+	                                 [C_FADVISE] = RA_OP_FADVISE, [C_FPEEK] = RA_OP_PEEK };
+	op = emit(w, (enum ra_opcode)codes[c], in);
+	op->h[0] = w->files.v[i];
+	switch (c) {
+	case C_FREAD: case C_FWRITE: case C_FPEEK: {
+		uint64_t max = c == C_FPEEK ? 65536 : FILE_IO_MAX;
+		if (w->enc && c != C_FPEEK && (in->flags & (RA_OPF_HAS_OFF | RA_OPF_HAS_LEN)) != (RA_OPF_HAS_OFF | RA_OPF_HAS_LEN))
+			return -1;
+		uint64_t off = c_tab(w, foffs, 32, (uint64_t)op->a[0]);
+		uint64_t len = c_tab(w, flens, 32, (uint64_t)op->a[1]);
+		off = RA_MIN(off, (uint64_t)RA_FILE_MAX);
+		len = RA_MIN(len, max);
+		len = RA_MIN(len, (uint64_t)RA_FILE_MAX - off);
+		if (w->enc && ((uint64_t)in->a[0] != off || (uint64_t)in->a[1] != len))
+			return -1;
+		op->a[0] = (int64_t)off;
+		op->a[1] = (int64_t)len;
+		if (c != C_FPEEK)
+			op->flags |= RA_OPF_HAS_OFF | RA_OPF_HAS_LEN;
+		if (c == C_FWRITE) {
+			unsigned b = c_sel(w, 256, (in && (in->flags & RA_OPF_HAS_BYTE)) ? (unsigned)in->a[2] : 0x46);
+			op->a[2] = b;
+			op->flags |= RA_OPF_HAS_BYTE;
+		}
+		return 0;
+	}
+	case C_FTRUNCATE: {
+		uint64_t size = c_tab(w, foffs, 32, (uint64_t)op->a[0]);
+		size = RA_MIN(size, (uint64_t)RA_FILE_MAX);
+		if (w->enc && (uint64_t)in->a[0] != size)
+			return -1;
+		op->a[0] = (int64_t)size;
+		return 0;
+	}
+	case C_FUNLINK:
+		ldel(&w->files, i);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 /* === Dispatch ============================================================= */
 
 static int walk_class(struct walker *w, enum cls c, const struct ra_op *in)
@@ -1208,6 +1331,9 @@ static int walk_class(struct walker *w, enum cls c, const struct ra_op *in)
 	case C_MALLOPT: case C_MALLOC_TRIM: case C_BRK: case C_MLOCKALL: case C_OOM_SCORE_ADJ: case C_OOM_ADJ:
 		return u_misc(w, c, in);
 	case C_CPU: case C_SYSCTL: case C_FAIL: case C_CHECK: case C_DUMP: return x_control(w, c, in);
+	case C_FILE: case C_FREAD: case C_FWRITE: case C_FSYNC: case C_FTRUNCATE: case C_FUNLINK: case C_FADVISE:
+	case C_FPEEK: case C_DROP_CACHES:
+		return f_file(w, c, in);
 	default: return m_misuse(w, c, in);
 	}
 }
@@ -1226,6 +1352,7 @@ static void walker_free(struct walker *w)
 	}
 	free(w->tasks);
 	free(w->recs);
+	free(w->files.v);
 }
 
 /* The header: byte 0 machine, byte 1 options. */
@@ -1233,7 +1360,8 @@ static void header(struct walker *w, uint8_t b0, uint8_t b1)
 {
 	struct ra_config *cfg = &w->t->cfg;
 	ra_config_default(cfg);
-	cfg->mem = mems[b0 & 7];
+	/* the pressure profile's machines are the small ones: 16 .. 64 MiB */
+	cfg->mem = mems[b0 & (w->prof == &profiles[PROF_PRESSURE] ? 3 : 7)];
 	cfg->cpus = 1 + ((b0 >> 3) & 3);
 	cfg->cma = (b0 & 0x20) ? cfg->mem / 8 : 0;
 	if ((b1 & 4) && cfg->mem >= (64ULL << 20))
@@ -1293,7 +1421,7 @@ static int classify(struct walker *w, const struct ra_op *op, const struct ra_op
 	case RA_OP_CACHE_CREATE: return C_CACHE_CREATE;
 	case RA_OP_CACHE_ALLOC: return C_CACHE_ALLOC;
 	case RA_OP_CACHE_SHRINK: return C_CACHE_SHRINK;
-	case RA_OP_PEEK: return C_PEEK;
+	case RA_OP_PEEK: return lfind(&w->files, op->h[0]) >= 0 ? C_FPEEK : C_PEEK;
 	case RA_OP_CPU: return C_CPU;
 	case RA_OP_TASK: return C_TASK;
 	case RA_OP_SWITCH: return C_SWITCH;
@@ -1309,7 +1437,15 @@ static int classify(struct walker *w, const struct ra_op *op, const struct ra_op
 	case RA_OP_MLOCKALL: return C_MLOCKALL;
 	case RA_OP_OOM_SCORE_ADJ: return C_OOM_SCORE_ADJ;
 	case RA_OP_OOM_ADJ: return C_OOM_ADJ;
-	case RA_OP_SYSCTL: return C_SYSCTL;
+	case RA_OP_SYSCTL:
+		return strncmp(ra_trace_strp(w->t, op->str), "vm.drop_caches=", 15) ? C_SYSCTL : C_DROP_CACHES;
+	case RA_OP_FILE: return C_FILE;
+	case RA_OP_FREAD: return C_FREAD;
+	case RA_OP_FWRITE: return C_FWRITE;
+	case RA_OP_FSYNC: return C_FSYNC;
+	case RA_OP_FTRUNCATE: return C_FTRUNCATE;
+	case RA_OP_FUNLINK: return C_FUNLINK;
+	case RA_OP_FADVISE: return C_FADVISE;
 	case RA_OP_FAIL: return C_FAIL;
 	case RA_OP_CHECK: return C_CHECK;
 	case RA_OP_DUMP: return C_DUMP;
@@ -1365,7 +1501,7 @@ int ra_trace_encode(const struct ra_trace *t, int profile, uint8_t **out, size_t
 		if (mems[i] == t->cfg.mem)
 			b0 = (uint8_t)i;
 	bool half = t->cfg.dma32 == t->cfg.mem / 2 && t->cfg.mem >= (64ULL << 20);
-	if (mems[b0 & 7] != t->cfg.mem || t->cfg.cpus > 4 || (t->cfg.cma && t->cfg.cma != t->cfg.mem / 8) ||
+	if (mems[b0 & 7] != t->cfg.mem || (profile == PROF_PRESSURE && b0 > 3) || t->cfg.cpus > 4 || (t->cfg.cma && t->cfg.cma != t->cfg.mem / 8) ||
 	    t->cfg.dma != 16ULL << 20 || (t->cfg.dma32 != 4ULL << 30 && !half)) {
 		snprintf(err->msg, sizeof(err->msg), "machine not expressible in the binary header (mem 16M, 32M, 48M, "
 		         "64M, 96M, 128M, 256M or 512M; cpus 1..4; cma 0 or mem/8; dma 16M; dma32 4G or mem/2)");

@@ -22,7 +22,7 @@ static void usage(FILE *f)
 	      "       refalloc trace decode [--profile=P] IN.bin [OUT.trace]\n"
 	      "       refalloc trace print IN.trace\n"
 	      "       refalloc trace import-mtrace MTRACE_FILE [OUT.trace]\n"
-	      "profiles: engine (default), buddy, slab, vmalloc, umalloc\n", f);
+	      "profiles: engine (default), buddy, slab, vmalloc, umalloc, pressure\n", f);
 }
 
 static int read_all(const char *path, uint8_t **buf, size_t *len)

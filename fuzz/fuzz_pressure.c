@@ -1,0 +1,19 @@
+/*
+ * fuzz_pressure — files, the page cache and reclaim under memory pressure.
+ *
+ * Property: on 16..64 MiB machines, files on disk and on tmpfs read,
+ * written, synced, truncated, unlinked, invalidated and dropped at page and
+ * readahead-window boundaries, among kernel allocations, balloons and tasks
+ * touching memory, replay with every invariant holding after every
+ * operation and at the end, whatever direct reclaim, kswapd and the OOM
+ * killer do; and nothing is lost: every file reads back, after every fread
+ * and peek and at the end, the bytes the trace left in it (the oracle's
+ * shadow of each file).
+ */
+#include "fuzzer.h"
+
+const char *ra_fuzz_target = "fuzz_pressure";
+const char *ra_fuzz_profile = "pressure";
+int FuzzerInitialize(int *argc, char ***argv) { (void)argc; (void)argv; return 0; }
+int FuzzerTestOneInput(const uint8_t *buf, size_t len) { return ra_fuzz_replay(buf, len, ra_fuzz_profile); }
+void FuzzerCleanup(void) {}
