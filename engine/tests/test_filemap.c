@@ -151,7 +151,57 @@ static void kswapd(void)
 	tm_free(&t);
 }
 
+/* domain_dirty_limits(): ratios in parts per page size (20 -> 819, 10 ->
+ * 409), bytes rounded up to pages, bg >= thresh halved. */
+static void dirty_limits(void)
+{
+	static const struct { uint64_t avail, r, b, bgr, bgb, thresh, bg; } c[] = {
+		{ 262144, 20, 0, 10, 0, 52416, 26176 },       /* 819 * 262144 / 4096, 409 * 262144 / 4096 */
+		{ 1000000, 20, 0, 10, 0, 199951, 99853 },
+		{ 259589, 20, 0, 10, 0, 51905, 25920 },       /* a 1 GiB machine at boot */
+		{ 259589, 0, 104857600, 10, 0, 25600, 12800 },/* bytes; bg 25920 >= 25600: halved */
+		{ 259589, 0, 104857601, 10, 0, 25601, 12800 },/* rounded up; 25601 / 2 */
+		{ 259589, 20, 0, 0, 52428801, 51905, 12801 },
+		{ 1000, 10, 0, 20, 0, 99, 49 },               /* ratios crossed: bg = thresh / 2 */
+		{ 1000, 0, 0, 0, 0, 0, 0 },
+		{ 1, 20, 0, 10, 0, 0, 0 },
+		{ 0, 20, 1ull << 62, 10, 0, UINT32_MAX, 0 },     /* thresh capped at UINT_MAX */
+	};
+	for (size_t i = 0; i < RA_ARRAY_SIZE(c); i++) {
+		uint64_t t = 1, bg = 1;
+		domain_dirty_limits(c[i].avail, c[i].r, c[i].b, c[i].bgr, c[i].bgb, &t, &bg);
+		CHECK_EQ(t, c[i].thresh);
+		CHECK_EQ(bg, c[i].bg);
+	}
+	/* global_dirtyable_memory: free - totalreserve + file LRU + 1; and the
+	 * knob pairs: a changed ratio zeroes the bytes and back */
+	struct tm tt;
+	ra_machine *m = tm_new(&tt, "1G", 2);
+	CHECK_EQ(m->totalreserve, 2556);
+	CHECK_EQ(global_dirtyable_memory(m), 262144 - 2556 + 1);
+	CHECK_EQ(ra_stat(m, RA_STAT_NR_DIRTY_THRESHOLD), 51905);
+	CHECK_EQ(ra_stat(m, RA_STAT_NR_DIRTY_BG_THRESHOLD), 25920);
+	CHECK_EQ(ra_knob_set(m, "vm.dirty_bytes", "4096"), RA_EINVAL);     /* below 2 pages */
+	CHECK_EQ(ra_knob_set(m, "vm.dirty_background_bytes", "0"), RA_EINVAL);
+	CHECK_EQ(KNOB(m, VM_DIRTY_RATIO), 20);
+	CHECK_EQ(ra_knob_set(m, "vm.dirty_bytes", "8192"), RA_OK);
+	CHECK_EQ(KNOB(m, VM_DIRTY_RATIO), 0);
+	CHECK_EQ(ra_stat(m, RA_STAT_NR_DIRTY_THRESHOLD), 2);
+	CHECK_EQ(ra_stat(m, RA_STAT_NR_DIRTY_BG_THRESHOLD), 1);
+	CHECK_EQ(ra_knob_set(m, "vm.dirty_ratio", "0"), RA_OK);           /* unchanged: bytes stay */
+	CHECK_EQ(KNOB(m, VM_DIRTY_BYTES), 8192);
+	CHECK_EQ(ra_knob_set(m, "vm.dirty_ratio", "20"), RA_OK);
+	CHECK_EQ(KNOB(m, VM_DIRTY_BYTES), 0);
+	CHECK_EQ(ra_knob_set(m, "vm.dirty_background_bytes", "1"), RA_OK);
+	CHECK_EQ(KNOB(m, VM_DIRTY_BACKGROUND_RATIO), 0);
+	CHECK_EQ(ra_stat(m, RA_STAT_NR_DIRTY_BG_THRESHOLD), 1);
+	CHECK_EQ(ra_knob_set(m, "vm.dirty_background_ratio", "10"), RA_OK);
+	CHECK_EQ(KNOB(m, VM_DIRTY_BACKGROUND_BYTES), 0);
+	tm_free(&tt);
+}
+
 static const struct unit_test tests[] = {
+	{ "dirty_limits", dirty_limits },
 	{ "readahead_windows", readahead_windows },
 	{ "two_touch", two_touch },
 	{ "reclaim", reclaim },
