@@ -431,7 +431,8 @@ static void set_dirty(ra_machine *m, struct ra_file *f, uint32_t pfn)
 	if (p->flags & PGF_DIRTY)
 		return;
 	p->flags |= PGF_DIRTY;
-	f->nrdirty++;
+	if (!f->nrdirty++)
+		f->dirtied_when = m->now_ms;   /* __mark_inode_dirty: a clean inode goes dirty now */
 	mod_node_page_state(m, NR_FILE_DIRTY, 1);
 	mod_zone_page_state(pfn_zone(m, pfn), NR_ZONE_WRITE_PENDING, 1);
 	mod_node_page_state(m, NR_DIRTIED, 1);

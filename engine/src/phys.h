@@ -261,6 +261,10 @@ struct ra_machine {
 	/* files and the page cache with its LRU lists (filemap.h), opaque
 	 * here; NULL until the first file */
 	struct ra_filemap *fm;
+	/* The simulated clock, in ms since boot: only `sleep` moves it
+	 * (operations cost no time). wb_last_flush: when the flusher's
+	 * periodic (kupdate) writeback last ran (page_writeback.c). */
+	uint64_t now_ms, wb_last_flush;
 	/* kswapd's wake-up state (vmscan.c): pgdat->kswapd_order,
 	 * kswapd_highest_zoneidx, kswapd_failures */
 	struct { bool pending; unsigned order; int classzone; unsigned failures; } kswapd;
