@@ -200,7 +200,46 @@ static void dirty_limits(void)
 	tm_free(&tt);
 }
 
+/* The flusher: per-file expiry from the first dirty page, periodic passes
+ * at multiples of the interval, background writeback oldest first. */
+static void flusher(void)
+{
+	struct tm t;
+	ra_machine *m = tm_new(&t, "64M", 1);
+	uint32_t a, b;
+	ra_file_create(m, "a", 1 << 20, false, &a);
+	ra_file_create(m, "b", 1 << 20, false, &b);
+	CHECK_EQ(ra_file_write(m, ra_file_get(m, a), 0, 8192, 1), 0);
+	ra_sleep(m, 2500);
+	CHECK_EQ(ra_file_write(m, ra_file_get(m, b), 0, 4096, 1), 0);
+	CHECK_EQ(ra_file_write(m, ra_file_get(m, a), 8192, 4096, 1), 0);
+	CHECK_EQ(ra_file_get(m, a)->dirtied_when, 0);
+	CHECK_EQ(ra_file_get(m, b)->dirtied_when, 2500);
+	ra_sleep(m, 27499);                         /* 29999: nothing 30 s old at 5000 .. 25000 */
+	CHECK_EQ(node_page_state(m, NR_FILE_DIRTY), 4);
+	ra_sleep(m, 1);                             /* 30000: a */
+	CHECK_EQ(node_page_state(m, NR_FILE_DIRTY), 1);
+	CHECK_EQ(node_page_state(m, NR_WRITTEN), 3);
+	CHECK_EQ(m->wb_last_flush, 30000);
+	ra_sleep(m, 5000);                          /* 35000: b (2500 <= 5000) */
+	CHECK_EQ(node_page_state(m, NR_FILE_DIRTY), 0);
+	CHECK_EQ(vm_event(m, PGPGOUT), 16);
+	ra_sleep(m, 1000000);                       /* nothing dirty: the passes are skipped over */
+	CHECK_EQ(m->now_ms, 1035000);
+	CHECK_EQ(m->wb_last_flush, 1035000);
+	/* background: b dirty first, then a; 1 byte of background bytes */
+	CHECK_EQ(ra_file_write(m, ra_file_get(m, b), 0, 4096, 1), 0);
+	ra_sleep(m, 1);                             /* 1 page is below the ratio's threshold */
+	CHECK_EQ(ra_file_write(m, ra_file_get(m, a), 0, 8192, 1), 0);
+	CHECK_EQ(ra_knob_set(m, "vm.dirty_background_bytes", "8192"), RA_OK);   /* 2 pages */
+	CHECK_EQ(wb_background_flush(m), 1);        /* b goes: 2 <= 2 */
+	CHECK_EQ(node_page_state(m, NR_FILE_DIRTY), 2);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	tm_free(&t);
+}
+
 static const struct unit_test tests[] = {
+	{ "flusher", flusher },
 	{ "dirty_limits", dirty_limits },
 	{ "readahead_windows", readahead_windows },
 	{ "two_touch", two_touch },
