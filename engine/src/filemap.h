@@ -108,6 +108,10 @@ uint64_t wb_background_flush(ra_machine *m);
  * at least dirty_expire_centisecs; returns pages written. */
 uint64_t wb_old_data_flush(ra_machine *m);
 
+/* balance_dirty_pages() after a write(2) that dirtied pages (see
+ * page_writeback.c): counts the writer's throttling, never writes. */
+void balance_dirty_pages(ra_machine *m, uint64_t pages);
+
 /* pc_map (filemap.c): find returns a pointer to the value or NULL. */
 uint64_t *pcm_find(const struct pc_map *h, uint64_t key);
 /* The keys in increasing order (malloc'd, *n set); NULL when empty. */

@@ -75,6 +75,37 @@ uint64_t wb_old_data_flush(ra_machine *m)
 	return written;
 }
 
+/* balance_dirty_pages(), the model's deterministic rule, once per write(2)
+ * that dirtied pages, after it: below the free-run ceiling (thresh +
+ * bg_thresh) / 2 nothing happens. Above it the writer is throttled
+ * (ra_dirty_throttle) for a pause counted in ra_dirty_pause_ms: 200 ms
+ * (MAX_PAUSE) at or above thresh, else 1000 × pages / task_ratelimit ms
+ * rounded up, at most 200, where task_ratelimit = 25600 pages/s (INIT_BW)
+ * × pos_ratio / 1024 and pos_ratio is the global pos_ratio_polynom() (one
+ * device: no wb part). The pause is counted, not slept: the clock moves
+ * only by `sleep`, and the flusher does the writing there. */
+void balance_dirty_pages(ra_machine *m, uint64_t pages)
+{
+	uint64_t bg, thresh, dirty = node_page_state(m, NR_FILE_DIRTY);
+	global_dirty_limits(m, &bg, &thresh);
+	uint64_t freerun = (thresh + bg) / 2;
+	if (!pages || dirty <= freerun)
+		return;
+	uint64_t pause = 200;
+	if (dirty < thresh) {
+		int64_t setpoint = (int64_t)(freerun + thresh) / 2;
+		int64_t x = (setpoint - (int64_t)dirty) * 1024 / (((int64_t)thresh - setpoint) | 1);
+		int64_t t = ((x * x) >> 10) * x;
+		int64_t pos = 1024 + (t >= 0 ? t >> 10 : -((-t + 1023) >> 10));   /* an arithmetic shift */
+		pos = RA_MAX(RA_MIN(pos, (int64_t)2048), (int64_t)0);
+		uint64_t rate = 25600 * (uint64_t)pos / 1024;
+		if (rate)
+			pause = RA_MIN((1000 * pages + rate - 1) / rate, (uint64_t)200);
+	}
+	count_vm_event(m, DIRTY_THROTTLE);
+	count_vm_events(m, DIRTY_PAUSE_MS, pause);
+}
+
 void ra_sleep(ra_machine *m, uint64_t ms)
 {
 	uint64_t target = m->now_ms + ms;

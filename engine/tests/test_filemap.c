@@ -238,7 +238,33 @@ static void flusher(void)
 	tm_free(&t);
 }
 
+/* balance_dirty_pages: free-run below (thresh + bg) / 2; above, a pause
+ * from pos_ratio; at thresh, 200 ms. 64M: thresh 3189, bg 1592, freerun
+ * 2390, setpoint 2789. */
+static void dirty_throttle(void)
+{
+	struct tm t;
+	ra_machine *m = tm_new(&t, "64M", 1);
+	uint32_t a;
+	ra_file_create(m, "a", 64 << 20, false, &a);
+	CHECK_EQ(ra_file_write(m, ra_file_get(m, a), 0, 2390 << 12, 1), 0);   /* at freerun: free */
+	CHECK_EQ(ra_stat(m, RA_STAT_NR_DIRTY_THRESHOLD), 3189);
+	CHECK_EQ(ra_stat(m, RA_STAT_NR_DIRTY_BG_THRESHOLD), 1592);
+	CHECK_EQ(vm_event(m, DIRTY_THROTTLE), 0);
+	/* 10 more: dirty 2400; x = 389 * 1024 / 401 = 993, pos_ratio = 1024 +
+	 * (962 * 993 >> 10) = 1956, rate 25600 * 1956 / 1024 = 48900 pages/s,
+	 * pause = ceil(1000 * 10 / 48900) = 1 ms */
+	CHECK_EQ(ra_file_write(m, ra_file_get(m, a), 2390 << 12, 10 << 12, 1), 0);
+	CHECK_EQ(vm_event(m, DIRTY_THROTTLE), 1);
+	CHECK_EQ(vm_event(m, DIRTY_PAUSE_MS), 1);
+	CHECK_EQ(ra_file_write(m, ra_file_get(m, a), 2400 << 12, 800 << 12, 1), 0);  /* 3200 >= thresh */
+	CHECK_EQ(vm_event(m, DIRTY_PAUSE_MS), 201);
+	CHECK_EQ(m->now_ms, 0);                     /* counted, not slept */
+	tm_free(&t);
+}
+
 static const struct unit_test tests[] = {
+	{ "dirty_throttle", dirty_throttle },
 	{ "flusher", flusher },
 	{ "dirty_limits", dirty_limits },
 	{ "readahead_windows", readahead_windows },

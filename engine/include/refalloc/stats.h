@@ -99,7 +99,9 @@ enum ra_stat_kind { RA_SK_ZONE, RA_SK_NODE, RA_SK_EVENT, RA_SK_ZEVENT };
 	X(WMARK_FAIL,           "ra_wmark_fail",        RA_SK_ZEVENT, 0) \
 	X(STEAL,                "ra_steal",             RA_SK_ZEVENT, 0) \
 	X(FALLBACK,             "ra_fallback",          RA_SK_ZEVENT, 0) \
-	X(REPORTS,              "ra_reports",           RA_SK_EVENT, 0)
+	X(REPORTS,              "ra_reports",           RA_SK_EVENT, 0) \
+	X(DIRTY_THROTTLE,       "ra_dirty_throttle",    RA_SK_EVENT, 0) \
+	X(DIRTY_PAUSE_MS,       "ra_dirty_pause_ms",    RA_SK_EVENT, 0)
 
 enum ra_stat_item {
 #define RA_STAT_ENUM(item, name, kind, flags) RA_STAT_##item,
