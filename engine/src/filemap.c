@@ -431,7 +431,8 @@ static void set_dirty(ra_machine *m, struct ra_file *f, uint32_t pfn)
 	if (p->flags & PGF_DIRTY)
 		return;
 	p->flags |= PGF_DIRTY;
-	f->nrdirty++;
+	if (!f->nrdirty++)
+		f->dirtied_when = m->now_ms;   /* __mark_inode_dirty: a clean inode goes dirty now */
 	mod_node_page_state(m, NR_FILE_DIRTY, 1);
 	mod_zone_page_state(pfn_zone(m, pfn), NR_ZONE_WRITE_PENDING, 1);
 	mod_node_page_state(m, NR_DIRTIED, 1);
@@ -451,7 +452,7 @@ static void clear_dirty(ra_machine *m, struct ra_file *f, uint32_t pfn)
 int ra_file_write(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len, int byte)
 {
 	len = RA_MIN(len, (uint64_t)RA_MAX_RW_COUNT);
-	uint64_t done = 0;
+	uint64_t done = 0, pages = 0;
 	while (done < len) {
 		uint64_t pos = off + done, index = pos >> RA_PAGE_SHIFT;
 		size_t in = (size_t)(pos & (RA_PAGE_SIZE - 1));
@@ -465,12 +466,15 @@ int ra_file_write(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len, 
 				return RA_ENOMEM;
 		}
 		memset(pfn_host(m, pfn) + in, byte, n);
-		if (!f->shmem)
+		if (!f->shmem) {
 			set_dirty(m, f, pfn);     /* shmem's dirtying is not accounted */
+			pages++;
+		}
 		done += n;
 		if (pos + n > f->size)
 			f->size = pos + n;
 	}
+	balance_dirty_pages(m, pages);
 	return 0;
 }
 

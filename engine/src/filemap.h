@@ -47,6 +47,7 @@ struct ra_file {
 	struct pc_map cache;        /* page index -> pfn */
 	struct pc_map disk;         /* page index -> host block of RA_PAGE_SIZE bytes */
 	uint64_t nrpages, nrdirty;
+	uint64_t dirtied_when;      /* ms: when the file went from clean to dirty (inode->dirtied_when) */
 	bool     shmem;             /* tmpfs: no disk, pages only in the cache (see filemap.c) */
 	/* struct file_ra_state */
 	uint64_t ra_start;
@@ -94,6 +95,22 @@ void ra_filemap_fini(ra_machine *m);
  * page out of its file's cache and off the LRU, and free it. */
 void filemap_writeback_page(ra_machine *m, uint32_t pfn);
 void filemap_remove_page(ra_machine *m, uint32_t pfn);
+
+/* === page_writeback.c: the clock and the flusher ====================== */
+
+/* Advance the clock by ms, doing the flusher's work due on the way in
+ * deadline order (see page_writeback.c). */
+void ra_sleep(ra_machine *m, uint64_t ms);
+/* wb_check_background_flush(): while nr_dirty > the background threshold,
+ * write back whole files, the longest dirty first; returns pages written. */
+uint64_t wb_background_flush(ra_machine *m);
+/* wb_check_old_data_flush() at time now: write back every file dirty for
+ * at least dirty_expire_centisecs; returns pages written. */
+uint64_t wb_old_data_flush(ra_machine *m);
+
+/* balance_dirty_pages() after a write(2) that dirtied pages (see
+ * page_writeback.c): counts the writer's throttling, never writes. */
+void balance_dirty_pages(ra_machine *m, uint64_t pages);
 
 /* pc_map (filemap.c): find returns a pointer to the value or NULL. */
 uint64_t *pcm_find(const struct pc_map *h, uint64_t key);

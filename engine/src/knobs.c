@@ -116,6 +116,25 @@ int ra_knob_set_id(ra_machine *m, int id, const char *value, size_t len)
 		ra_set_error(m, "%s: must be 0 or at least 8", d->name);
 		return RA_EINVAL;
 	}
+	/* dirty_bytes_handler(): proc_doulongvec_minmax with dirty_bytes_min */
+	if (id == K_VM_DIRTY_BYTES && vals[0] < 2 * (int64_t)RA_PAGE_SIZE) {
+		ra_set_error(m, "%s: must be at least %d", d->name, 2 * (int)RA_PAGE_SIZE);
+		return RA_EINVAL;
+	}
+	if (id == K_VM_DIRTY_BACKGROUND_BYTES && vals[0] < 1) {
+		ra_set_error(m, "%s: must be at least 1", d->name);
+		return RA_EINVAL;
+	}
+	/* A ratio and its bytes form a pair, only one of them set (the
+	 * handlers of mm/page-writeback.c): writing a changed dirty_ratio or
+	 * dirty_bytes zeroes the other; writing either background knob zeroes
+	 * the other unconditionally. */
+	if ((id == K_VM_DIRTY_RATIO || id == K_VM_DIRTY_BYTES) && vals[0] != m->knobs.v[id][0])
+		m->knobs.v[id == K_VM_DIRTY_RATIO ? K_VM_DIRTY_BYTES : K_VM_DIRTY_RATIO][0] = 0;
+	if (id == K_VM_DIRTY_BACKGROUND_RATIO)
+		KNOB(m, VM_DIRTY_BACKGROUND_BYTES) = 0;
+	if (id == K_VM_DIRTY_BACKGROUND_BYTES)
+		KNOB(m, VM_DIRTY_BACKGROUND_RATIO) = 0;
 	if (id == K_SLUB_MIN_ORDER && vals[0] > KNOB(m, SLUB_MAX_ORDER)) {
 		ra_set_error(m, "%s: above slub_max_order", d->name);
 		return RA_EINVAL;

@@ -43,6 +43,18 @@
 	  "0 kill a task, 1 panic unless the OOM is constrained, 2 always panic") \
 	X(VM_OOM_KILL_ALLOCATING_TASK, "vm.oom_kill_allocating_task", 0, 0, 1, 1, 0, "oom", \
 	  "1: kill the task that triggered the OOM instead of scanning") \
+	X(VM_DIRTY_RATIO, "vm.dirty_ratio", 20, 0, 100, 1, 0, "writeback", \
+	  "percent of dirtyable memory at which a writer is throttled; writing it zeroes vm.dirty_bytes") \
+	X(VM_DIRTY_BYTES, "vm.dirty_bytes", 0, 0, 4611686018427387903LL, 1, 0, "writeback", \
+	  "the throttling threshold in bytes instead of the ratio (0 = use the ratio; else >= 8192); writing it zeroes vm.dirty_ratio") \
+	X(VM_DIRTY_BACKGROUND_RATIO, "vm.dirty_background_ratio", 10, 0, 100, 1, 0, "writeback", \
+	  "percent of dirtyable memory above which the flusher writes back; writing it zeroes vm.dirty_background_bytes") \
+	X(VM_DIRTY_BACKGROUND_BYTES, "vm.dirty_background_bytes", 0, 0, 4611686018427387903LL, 1, 0, "writeback", \
+	  "the background threshold in bytes instead of the ratio (0 = use the ratio); writing it zeroes vm.dirty_background_ratio") \
+	X(VM_DIRTY_EXPIRE_CENTISECS, "vm.dirty_expire_centisecs", 3000, 0, 2147483647, 1, 0, "writeback", \
+	  "age in 1/100 s at which a file's dirty pages are written back by the periodic flusher") \
+	X(VM_DIRTY_WRITEBACK_CENTISECS, "vm.dirty_writeback_centisecs", 500, 0, 2147483647, 1, 0, "writeback", \
+	  "period of the flusher in 1/100 s; 0 disables periodic writeback") \
 	X(SLUB_MAX_ORDER, "slub_max_order", 3, 0, 10, 1, KF_BOOT, "slab", \
 	  "largest slab order tried for a cache (boot parameter)") \
 	X(SLUB_MIN_ORDER, "slub_min_order", 0, 0, 10, 1, KF_BOOT, "slab", \

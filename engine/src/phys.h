@@ -261,6 +261,10 @@ struct ra_machine {
 	/* files and the page cache with its LRU lists (filemap.h), opaque
 	 * here; NULL until the first file */
 	struct ra_filemap *fm;
+	/* The simulated clock, in ms since boot: only `sleep` moves it
+	 * (operations cost no time). wb_last_flush: when the flusher's
+	 * periodic (kupdate) writeback last ran (page_writeback.c). */
+	uint64_t now_ms, wb_last_flush;
 	/* kswapd's wake-up state (vmscan.c): pgdat->kswapd_order,
 	 * kswapd_highest_zoneidx, kswapd_failures */
 	struct { bool pending; unsigned order; int classzone; unsigned failures; } kswapd;
@@ -301,6 +305,20 @@ static inline void ra_node_stat_mod(ra_machine *m, enum ra_stat_item i, int64_t 
 #define zone_page_state(z, item)            ((z)->vm_stat[RA_STAT_##item])
 #define mod_zone_page_state(z, item, delta) ((z)->vm_stat[RA_STAT_##item] += (uint64_t)(int64_t)(delta))
 #define count_zone_vm_events(z, item, n)    ((z)->vm_stat[RA_STAT_##item] += (uint64_t)(n))
+
+/* === Dirty limits (vmstat.c; mm/page-writeback.c's arithmetic) ========== */
+
+/* domain_dirty_limits() for the global domain, a task that is not RT:
+ * avail dirtyable pages; ratios in percent, bytes 0 when the ratio
+ * applies. Sets *thresh (the throttling threshold) and *bg_thresh (the
+ * background threshold), in pages. Pure arithmetic, for unit tests. */
+void domain_dirty_limits(uint64_t avail, uint64_t ratio, uint64_t bytes, uint64_t bg_ratio, uint64_t bg_bytes,
+                         uint64_t *thresh, uint64_t *bg_thresh);
+/* global_dirtyable_memory(): free pages above totalreserve plus the file
+ * LRU lists, plus 1. */
+uint64_t global_dirtyable_memory(const ra_machine *m);
+/* global_dirty_limits(): the machine's thresholds now, from its knobs. */
+void global_dirty_limits(const ra_machine *m, uint64_t *bg_thresh, uint64_t *thresh);
 
 /* === Valgrind blocks (the macros are in san.h) ========================== */
 

@@ -493,6 +493,9 @@ static int exec_control(struct replay *rp, const struct ra_op *op)
 			return rp_trace_error(rp, op, 0, "%s", err);
 		return OUT_OK;
 	}
+	case RA_OP_SLEEP:
+		ra_sleep(m, (uint64_t)op->a[0]);
+		return OUT_OK;
 	case RA_OP_CPU:
 		if ((unsigned)op->a[0] >= m->ncpus)
 			return rp_trace_error(rp, op, 0, "cpu %" PRId64 ": the machine has %u cpus", op->a[0], m->ncpus);
@@ -531,7 +534,7 @@ static int exec_op(struct replay *rp, const struct ra_op *op)
 {
 	switch (op->code) {
 	case RA_OP_MACHINE: case RA_OP_SYSCTL: case RA_OP_SLUB_DEBUG: case RA_OP_CPU: case RA_OP_FAIL:
-	case RA_OP_CHECK: case RA_OP_DUMP:
+	case RA_OP_CHECK: case RA_OP_DUMP: case RA_OP_SLEEP:
 		return exec_control(rp, op);
 	default:
 		break;

@@ -594,6 +594,12 @@ static int parse_op(struct pctx *c, struct ra_op *op)
 			op->flags |= RA_OPF_HAS_BYTE;
 		}
 		return 0;
+	case RA_OP_SLEEP:
+		if (take_binding(c, op, -1) || nargs(c, 1, 1) || parse_int(c, &tk[1], false, false, &op->a[0]))
+			return -1;
+		if (op->a[0] > RA_SLEEP_MAX_MS)
+			return perr(c, tk[1].col, "sleep %" PRId64 ": at most %" PRId64 " ms", op->a[0], (int64_t)RA_SLEEP_MAX_MS);
+		return 0;
 	case RA_OP_CPU:
 		if (take_binding(c, op, -1) || nargs(c, 1, 1) || parse_int(c, &tk[1], false, false, &op->a[0]))
 			return -1;
@@ -1061,7 +1067,7 @@ void ra_op_print(const struct ra_trace *t, const struct ra_op *op, FILE *f)
 		fprintf(f, " %s %" PRId64 " %" PRId64, h0, op->a[0], op->a[1]);
 		if (op->flags & RA_OPF_HAS_BYTE) fprintf(f, " byte=%#" PRIx64, op->a[2]);
 		break;
-	case RA_OP_CPU: fprintf(f, " %" PRId64, op->a[0]); break;
+	case RA_OP_CPU: case RA_OP_SLEEP: fprintf(f, " %" PRId64, op->a[0]); break;
 	case RA_OP_TASK:
 		fprintf(f, " %s", str);
 		if (op->flags & RA_OPF_HAS_ADJ) fprintf(f, " oom_score_adj=%" PRId64, op->a[0]);

@@ -394,6 +394,31 @@ static void view_vmstat(ra_machine *m)
 	fprintf(OUT, "nr_unstable 0\n");
 }
 
+/* === vmstat1 ============================================================ */
+
+/* The first row of procps-ng 4.0.2's `vmstat 1` (src/vmstat.c) with its two
+ * header lines. The first row is since boot: the rates are value × HZ /
+ * Div, Div the cpu ticks of all cpus (USER_HZ 100). The model's cpus are
+ * idle all the time, so Div = now_ms / 10 × cpus (1 at boot, as vmstat
+ * makes a Div of 0 into 1 with one idle tick), and us/sy/wa/st are 0, id
+ * 100. r counts the reader (vmstat itself runs), b 0; no swap: swpd, si,
+ * so 0; no Buffers; cache = Cached + SReclaimable; bi, bo from pgpgin,
+ * pgpgout (KiB); in, cs 0. */
+static void view_vmstat1(ra_machine *m)
+{
+	struct ra_meminfo mi;
+	ra_meminfo_compute(m, &mi);
+	uint64_t div = m->now_ms / 10 * m->ncpus;
+	if (!div)
+		div = 1;
+	uint64_t bi = (vm_event(m, PGPGIN) * 100 + div / 2) / div;
+	uint64_t bo = (vm_event(m, PGPGOUT) * 100 + div / 2) / div;
+	fprintf(OUT, "procs -----------memory---------- ---swap-- -----io---- -system-- ------cpu-----\n");
+	fprintf(OUT, " r  b   swpd   free   buff  cache   si   so    bi    bo   in   cs us sy id wa st\n");
+	fprintf(OUT, "%2u %2u %6u %6" PRIu64 " %6u %6" PRIu64 " %4u %4u %5" PRIu64 " %5" PRIu64 " %4u %4u %2u %2u %2u %2u %2u\n",
+	        1, 0, 0, mi.free << 2, 0, (mi.file + mi.slab_rcl) << 2, 0, 0, bi, bo, 0, 0, 0, 0, 100, 0, 0);
+}
+
 /* === extfrag_index, unusable_index ====================================== */
 
 struct contig_info { uint64_t blocks_total, free_pages, blocks_suitable; };
@@ -620,13 +645,14 @@ static const struct view kernel_views[] = {
 	{ "meminfo", view_meminfo },
 	{ "vmstat", view_vmstat },
 	{ "free", view_free },
+	{ "vmstat1", view_vmstat1 },
 	{ "extfrag_index", view_extfrag },
 	{ "unusable_index", view_unusable },
 };
 
 static const char *const all_view_names[] = {
 	"buddyinfo", "pagetypeinfo", "zoneinfo", "slabinfo", "slabtop", "vmallocinfo", "meminfo", "vmstat",
-	"free", "extfrag_index", "unusable_index", "status", "maps", "smaps_rollup", "oom_score", "oom_score_adj",
+	"free", "vmstat1", "extfrag_index", "unusable_index", "status", "maps", "smaps_rollup", "oom_score", "oom_score_adj",
 	"oom_adj", "malloc_stats", "malloc_info", "leaks", NULL
 };
 

@@ -151,7 +151,122 @@ static void kswapd(void)
 	tm_free(&t);
 }
 
+/* domain_dirty_limits(): ratios in parts per page size (20 -> 819, 10 ->
+ * 409), bytes rounded up to pages, bg >= thresh halved. */
+static void dirty_limits(void)
+{
+	static const struct { uint64_t avail, r, b, bgr, bgb, thresh, bg; } c[] = {
+		{ 262144, 20, 0, 10, 0, 52416, 26176 },       /* 819 * 262144 / 4096, 409 * 262144 / 4096 */
+		{ 1000000, 20, 0, 10, 0, 199951, 99853 },
+		{ 259589, 20, 0, 10, 0, 51905, 25920 },       /* a 1 GiB machine at boot */
+		{ 259589, 0, 104857600, 10, 0, 25600, 12800 },/* bytes; bg 25920 >= 25600: halved */
+		{ 259589, 0, 104857601, 10, 0, 25601, 12800 },/* rounded up; 25601 / 2 */
+		{ 259589, 20, 0, 0, 52428801, 51905, 12801 },
+		{ 1000, 10, 0, 20, 0, 99, 49 },               /* ratios crossed: bg = thresh / 2 */
+		{ 1000, 0, 0, 0, 0, 0, 0 },
+		{ 1, 20, 0, 10, 0, 0, 0 },
+		{ 0, 20, 1ull << 62, 10, 0, UINT32_MAX, 0 },     /* thresh capped at UINT_MAX */
+	};
+	for (size_t i = 0; i < RA_ARRAY_SIZE(c); i++) {
+		uint64_t t = 1, bg = 1;
+		domain_dirty_limits(c[i].avail, c[i].r, c[i].b, c[i].bgr, c[i].bgb, &t, &bg);
+		CHECK_EQ(t, c[i].thresh);
+		CHECK_EQ(bg, c[i].bg);
+	}
+	/* global_dirtyable_memory: free - totalreserve + file LRU + 1; and the
+	 * knob pairs: a changed ratio zeroes the bytes and back */
+	struct tm tt;
+	ra_machine *m = tm_new(&tt, "1G", 2);
+	CHECK_EQ(m->totalreserve, 2556);
+	CHECK_EQ(global_dirtyable_memory(m), 262144 - 2556 + 1);
+	CHECK_EQ(ra_stat(m, RA_STAT_NR_DIRTY_THRESHOLD), 51905);
+	CHECK_EQ(ra_stat(m, RA_STAT_NR_DIRTY_BG_THRESHOLD), 25920);
+	CHECK_EQ(ra_knob_set(m, "vm.dirty_bytes", "4096"), RA_EINVAL);     /* below 2 pages */
+	CHECK_EQ(ra_knob_set(m, "vm.dirty_background_bytes", "0"), RA_EINVAL);
+	CHECK_EQ(KNOB(m, VM_DIRTY_RATIO), 20);
+	CHECK_EQ(ra_knob_set(m, "vm.dirty_bytes", "8192"), RA_OK);
+	CHECK_EQ(KNOB(m, VM_DIRTY_RATIO), 0);
+	CHECK_EQ(ra_stat(m, RA_STAT_NR_DIRTY_THRESHOLD), 2);
+	CHECK_EQ(ra_stat(m, RA_STAT_NR_DIRTY_BG_THRESHOLD), 1);
+	CHECK_EQ(ra_knob_set(m, "vm.dirty_ratio", "0"), RA_OK);           /* unchanged: bytes stay */
+	CHECK_EQ(KNOB(m, VM_DIRTY_BYTES), 8192);
+	CHECK_EQ(ra_knob_set(m, "vm.dirty_ratio", "20"), RA_OK);
+	CHECK_EQ(KNOB(m, VM_DIRTY_BYTES), 0);
+	CHECK_EQ(ra_knob_set(m, "vm.dirty_background_bytes", "1"), RA_OK);
+	CHECK_EQ(KNOB(m, VM_DIRTY_BACKGROUND_RATIO), 0);
+	CHECK_EQ(ra_stat(m, RA_STAT_NR_DIRTY_BG_THRESHOLD), 1);
+	CHECK_EQ(ra_knob_set(m, "vm.dirty_background_ratio", "10"), RA_OK);
+	CHECK_EQ(KNOB(m, VM_DIRTY_BACKGROUND_BYTES), 0);
+	tm_free(&tt);
+}
+
+/* The flusher: per-file expiry from the first dirty page, periodic passes
+ * at multiples of the interval, background writeback oldest first. */
+static void flusher(void)
+{
+	struct tm t;
+	ra_machine *m = tm_new(&t, "64M", 1);
+	uint32_t a, b;
+	ra_file_create(m, "a", 1 << 20, false, &a);
+	ra_file_create(m, "b", 1 << 20, false, &b);
+	CHECK_EQ(ra_file_write(m, ra_file_get(m, a), 0, 8192, 1), 0);
+	ra_sleep(m, 2500);
+	CHECK_EQ(ra_file_write(m, ra_file_get(m, b), 0, 4096, 1), 0);
+	CHECK_EQ(ra_file_write(m, ra_file_get(m, a), 8192, 4096, 1), 0);
+	CHECK_EQ(ra_file_get(m, a)->dirtied_when, 0);
+	CHECK_EQ(ra_file_get(m, b)->dirtied_when, 2500);
+	ra_sleep(m, 27499);                         /* 29999: nothing 30 s old at 5000 .. 25000 */
+	CHECK_EQ(node_page_state(m, NR_FILE_DIRTY), 4);
+	ra_sleep(m, 1);                             /* 30000: a */
+	CHECK_EQ(node_page_state(m, NR_FILE_DIRTY), 1);
+	CHECK_EQ(node_page_state(m, NR_WRITTEN), 3);
+	CHECK_EQ(m->wb_last_flush, 30000);
+	ra_sleep(m, 5000);                          /* 35000: b (2500 <= 5000) */
+	CHECK_EQ(node_page_state(m, NR_FILE_DIRTY), 0);
+	CHECK_EQ(vm_event(m, PGPGOUT), 16);
+	ra_sleep(m, 1000000);                       /* nothing dirty: the passes are skipped over */
+	CHECK_EQ(m->now_ms, 1035000);
+	CHECK_EQ(m->wb_last_flush, 1035000);
+	/* background: b dirty first, then a; 1 byte of background bytes */
+	CHECK_EQ(ra_file_write(m, ra_file_get(m, b), 0, 4096, 1), 0);
+	ra_sleep(m, 1);                             /* 1 page is below the ratio's threshold */
+	CHECK_EQ(ra_file_write(m, ra_file_get(m, a), 0, 8192, 1), 0);
+	CHECK_EQ(ra_knob_set(m, "vm.dirty_background_bytes", "8192"), RA_OK);   /* 2 pages */
+	CHECK_EQ(wb_background_flush(m), 1);        /* b goes: 2 <= 2 */
+	CHECK_EQ(node_page_state(m, NR_FILE_DIRTY), 2);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	tm_free(&t);
+}
+
+/* balance_dirty_pages: free-run below (thresh + bg) / 2; above, a pause
+ * from pos_ratio; at thresh, 200 ms. 64M: thresh 3189, bg 1592, freerun
+ * 2390, setpoint 2789. */
+static void dirty_throttle(void)
+{
+	struct tm t;
+	ra_machine *m = tm_new(&t, "64M", 1);
+	uint32_t a;
+	ra_file_create(m, "a", 64 << 20, false, &a);
+	CHECK_EQ(ra_file_write(m, ra_file_get(m, a), 0, 2390 << 12, 1), 0);   /* at freerun: free */
+	CHECK_EQ(ra_stat(m, RA_STAT_NR_DIRTY_THRESHOLD), 3189);
+	CHECK_EQ(ra_stat(m, RA_STAT_NR_DIRTY_BG_THRESHOLD), 1592);
+	CHECK_EQ(vm_event(m, DIRTY_THROTTLE), 0);
+	/* 10 more: dirty 2400; x = 389 * 1024 / 401 = 993, pos_ratio = 1024 +
+	 * (962 * 993 >> 10) = 1956, rate 25600 * 1956 / 1024 = 48900 pages/s,
+	 * pause = ceil(1000 * 10 / 48900) = 1 ms */
+	CHECK_EQ(ra_file_write(m, ra_file_get(m, a), 2390 << 12, 10 << 12, 1), 0);
+	CHECK_EQ(vm_event(m, DIRTY_THROTTLE), 1);
+	CHECK_EQ(vm_event(m, DIRTY_PAUSE_MS), 1);
+	CHECK_EQ(ra_file_write(m, ra_file_get(m, a), 2400 << 12, 800 << 12, 1), 0);  /* 3200 >= thresh */
+	CHECK_EQ(vm_event(m, DIRTY_PAUSE_MS), 201);
+	CHECK_EQ(m->now_ms, 0);                     /* counted, not slept */
+	tm_free(&t);
+}
+
 static const struct unit_test tests[] = {
+	{ "dirty_throttle", dirty_throttle },
+	{ "flusher", flusher },
+	{ "dirty_limits", dirty_limits },
 	{ "readahead_windows", readahead_windows },
 	{ "two_touch", two_touch },
 	{ "reclaim", reclaim },

@@ -118,6 +118,7 @@ static void round_trip_every_op(void)
 		"dump free\n"
 		"ftruncate f 100\n"
 		"funlink f\n"
+		"sleep 1000\n"
 		"expect ok\n"
 		"expect fail\n"
 		"expect any\n"

@@ -59,6 +59,9 @@ enum ra_stat_kind { RA_SK_ZONE, RA_SK_NODE, RA_SK_EVENT, RA_SK_ZEVENT };
 	X(NR_WRITTEN,           "nr_written",           RA_SK_NODE,  RA_SF_VMSTAT) \
 	X(NR_KERNEL_STACK,      "nr_kernel_stack",      RA_SK_NODE,  RA_SF_VMSTAT) \
 	X(NR_PAGE_TABLE_PAGES,  "nr_page_table_pages",  RA_SK_NODE,  RA_SF_VMSTAT | RA_SF_PEAK) \
+	/* writeback_stat_item: computed when read (global_dirty_limits()) */ \
+	X(NR_DIRTY_THRESHOLD,   "nr_dirty_threshold",   RA_SK_NODE,  RA_SF_VMSTAT) \
+	X(NR_DIRTY_BG_THRESHOLD, "nr_dirty_background_threshold", RA_SK_NODE, RA_SF_VMSTAT) \
 	/* vm_event_item */ \
 	X(PGPGIN,               "pgpgin",               RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGPGOUT,              "pgpgout",              RA_SK_EVENT, RA_SF_VMSTAT) \
@@ -96,7 +99,9 @@ enum ra_stat_kind { RA_SK_ZONE, RA_SK_NODE, RA_SK_EVENT, RA_SK_ZEVENT };
 	X(WMARK_FAIL,           "ra_wmark_fail",        RA_SK_ZEVENT, 0) \
 	X(STEAL,                "ra_steal",             RA_SK_ZEVENT, 0) \
 	X(FALLBACK,             "ra_fallback",          RA_SK_ZEVENT, 0) \
-	X(REPORTS,              "ra_reports",           RA_SK_EVENT, 0)
+	X(REPORTS,              "ra_reports",           RA_SK_EVENT, 0) \
+	X(DIRTY_THROTTLE,       "ra_dirty_throttle",    RA_SK_EVENT, 0) \
+	X(DIRTY_PAUSE_MS,       "ra_dirty_pause_ms",    RA_SK_EVENT, 0)
 
 enum ra_stat_item {
 #define RA_STAT_ENUM(item, name, kind, flags) RA_STAT_##item,

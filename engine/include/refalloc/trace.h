@@ -33,7 +33,8 @@ extern "C" {
 	X(FAIL, "fail", 'C') X(BALLOON, "balloon", 'K') X(UNBALLOON, "unballoon", 'K') \
 	X(CHECK, "check", 'C') X(DUMP, "dump", 'C') X(EXPECT, "expect", 'C') \
 	X(FILE, "file", 'K') X(FREAD, "fread", 'K') X(FWRITE, "fwrite", 'K') X(FSYNC, "fsync", 'K') \
-	X(FTRUNCATE, "ftruncate", 'K') X(FUNLINK, "funlink", 'K') X(FADVISE, "fadvise", 'K')
+	X(FTRUNCATE, "ftruncate", 'K') X(FUNLINK, "funlink", 'K') X(FADVISE, "fadvise", 'K') \
+	X(SLEEP, "sleep", 'C')
 
 enum ra_opcode {
 #define RA_OP_ENUM(code, name, side) RA_OP_##code,
@@ -46,6 +47,7 @@ extern const char *const ra_op_names[RA_OP_NR];
 extern const char ra_op_side[RA_OP_NR];
 
 #define RA_NONAME UINT32_MAX
+#define RA_SLEEP_MAX_MS (1ll << 40)   /* one sleep: about 35 years of simulated time */
 #define RA_OP_NARGS 6
 
 /* Flags of an op (op.flags) */
