@@ -26,46 +26,6 @@
 #include "buddy.h"
 #include "san.h"
 
-/* === Lists of frames ==================================================== */
-
-static inline void plist_add_head(ra_machine *m, struct ra_plist *l, uint32_t pfn)
-{
-	struct ra_page *p = pfn_page(m, pfn);
-	p->prev = RA_NOPFN;
-	p->next = l->head;
-	if (l->head != RA_NOPFN)
-		pfn_page(m, l->head)->prev = pfn;
-	else
-		l->tail = pfn;
-	l->head = pfn;
-}
-
-static inline void plist_add_tail(ra_machine *m, struct ra_plist *l, uint32_t pfn)
-{
-	struct ra_page *p = pfn_page(m, pfn);
-	p->next = RA_NOPFN;
-	p->prev = l->tail;
-	if (l->tail != RA_NOPFN)
-		pfn_page(m, l->tail)->next = pfn;
-	else
-		l->head = pfn;
-	l->tail = pfn;
-}
-
-static inline void plist_del(ra_machine *m, struct ra_plist *l, uint32_t pfn)
-{
-	struct ra_page *p = pfn_page(m, pfn);
-	if (p->prev != RA_NOPFN)
-		pfn_page(m, p->prev)->next = p->next;
-	else
-		l->head = p->next;
-	if (p->next != RA_NOPFN)
-		pfn_page(m, p->next)->prev = p->prev;
-	else
-		l->tail = p->prev;
-	p->next = p->prev = 0;
-}
-
 static inline void clear_head(struct ra_page *p) { memset(p, 0, sizeof(*p)); }
 
 /* === Free lists ========================================================= */

@@ -335,6 +335,45 @@ void ra_vg_forget_(ra_machine *m, void *p, size_t n);
 static inline struct ra_page *pfn_page(ra_machine *m, uint32_t pfn) { return &m->pages[pfn]; }
 static inline uint32_t page_pfn(ra_machine *m, const struct ra_page *p) { return (uint32_t)(p - m->pages); }
 static inline ra_addr_t pfn_to_kaddr(uint32_t pfn) { return RA_DIRECT_MAP_BASE + ((ra_addr_t)pfn << RA_PAGE_SHIFT); }
+/* Lists of frames (struct ra_plist): the buddy and per-cpu lists, the LRU. */
+static inline void plist_add_head(ra_machine *m, struct ra_plist *l, uint32_t pfn)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	p->prev = RA_NOPFN;
+	p->next = l->head;
+	if (l->head != RA_NOPFN)
+		pfn_page(m, l->head)->prev = pfn;
+	else
+		l->tail = pfn;
+	l->head = pfn;
+}
+
+static inline void plist_add_tail(ra_machine *m, struct ra_plist *l, uint32_t pfn)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	p->next = RA_NOPFN;
+	p->prev = l->tail;
+	if (l->tail != RA_NOPFN)
+		pfn_page(m, l->tail)->next = pfn;
+	else
+		l->head = pfn;
+	l->tail = pfn;
+}
+
+static inline void plist_del(ra_machine *m, struct ra_plist *l, uint32_t pfn)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	if (p->prev != RA_NOPFN)
+		pfn_page(m, p->prev)->next = p->next;
+	else
+		l->head = p->next;
+	if (p->next != RA_NOPFN)
+		pfn_page(m, p->next)->prev = p->prev;
+	else
+		l->tail = p->prev;
+	p->next = p->prev = 0;
+}
+
 /* Pageblocks of the machine (the last one may be partial). */
 static inline size_t ra_nr_pageblocks(const ra_machine *m)
 {

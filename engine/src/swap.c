@@ -29,13 +29,7 @@ void lru_add(ra_machine *m, uint32_t pfn, int lru)
 	struct ra_plist *l = &m->fm->lru[lru];
 	struct ra_page *p = pfn_page(m, pfn);
 	RA_BUG_ON(m, p->owner != PO_FILE || (p->flags & PGF_LRU));
-	p->prev = RA_NOPFN;
-	p->next = l->head;
-	if (l->head != RA_NOPFN)
-		pfn_page(m, l->head)->prev = pfn;
-	else
-		l->tail = pfn;
-	l->head = pfn;
+	plist_add_head(m, l, pfn);
 	p->flags |= PGF_LRU;
 	if (lru == LRU_ACTIVE_FILE)
 		p->flags |= PGF_ACTIVE;
@@ -49,16 +43,7 @@ void lru_del(ra_machine *m, uint32_t pfn)
 	struct ra_page *p = pfn_page(m, pfn);
 	RA_BUG_ON(m, p->owner != PO_FILE || !(p->flags & PGF_LRU));
 	int lru = page_lru(p);
-	struct ra_plist *l = &m->fm->lru[lru];
-	if (p->prev != RA_NOPFN)
-		pfn_page(m, p->prev)->next = p->next;
-	else
-		l->head = p->next;
-	if (p->next != RA_NOPFN)
-		pfn_page(m, p->next)->prev = p->prev;
-	else
-		l->tail = p->prev;
-	p->next = p->prev = 0;
+	plist_del(m, &m->fm->lru[lru], pfn);
 	p->flags &= (uint8_t)~PGF_LRU;
 	count_lru(m, pfn, lru, -1);
 }
