@@ -5,13 +5,14 @@
  * funnel, fault injection, knobs and counters). phys.c, report.c, fail.c
  * and gfp.c implement it.
  *
- * Layering (engine/src/layers.txt, checked in make test): phys <- buddy <-
- * slab <- vmalloc <- mm <- oom <- user runtime <- the machine, the views,
- * the checkers and the replay. A file includes only the headers of its own
- * layer and the ones below; where the kernel calls upward (the page
- * allocator's slow path entering the OOM killer, a new task starting its C
- * library), the lower layer calls a hook the upper one registers at machine
- * creation (buddy.h, mm.h).
+ * Layering (engine/src/layers.txt is the one statement of the order,
+ * checked in make test): phys <- buddy <- slab <- vmalloc <- filemap <- mm
+ * <- vmscan <- oom <- user runtime <- the machine, the views, the checkers
+ * and the replay. A file includes only the headers of its own layer and the
+ * ones below; where the kernel calls upward (the page allocator's slow path
+ * entering reclaim and the OOM killer, a new task starting its C library),
+ * the lower layer calls a hook the upper one registers at machine creation
+ * (buddy.h, mm.h).
  *
  * Page frames: one struct ra_page per 4 KiB frame, in an array reserved
  * lazily from the host (MAP_NORESERVE), so untouched frames of a large
