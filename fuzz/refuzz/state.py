@@ -20,7 +20,7 @@ import os
 import re
 import sys
 
-from .util import InputError, write_atomic
+from .util import InputError, read_input, write_atomic
 
 ENV_KEYS = ('DURATION', 'JOBS', 'ENGINE', 'TARGETS', 'STARTED', 'FZ_MUTANT')
 _ENV_LINE = re.compile(r'^([A-Za-z_][A-Za-z0-9_]*)=(.*)$')
@@ -65,14 +65,8 @@ def format_env(d):
 
 
 def read_env(path):
-    try:
-        with open(path) as f:
-            text = f.read()
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(path, 0, 'cannot read: %s' % e) from None
-    return parse_env(text, path)
+    text = read_input(path)
+    return None if text is None else parse_env(text, path)
 
 
 def parse_kv(text):
@@ -109,13 +103,9 @@ class State:
 
     def get_int(self, name, default=0):
         p = self.path(name)
-        try:
-            with open(p) as f:
-                text = f.read()
-        except FileNotFoundError:
+        text = read_input(p)
+        if text is None:
             return default
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(p, 0, 'cannot read: %s' % e) from None
         s = text.strip()
         if s == '':
             print('campaign: %s is empty (killed while it was written?): counting %d' % (p, default), file=sys.stderr)

@@ -20,7 +20,7 @@ names the file and the line.
 import os
 import re
 
-from .util import ROOT, InputError, UsageError
+from .util import ROOT, InputError, UsageError, read_input
 
 TARGETS_FILE = os.path.join(ROOT, 'fuzz', 'targets')
 
@@ -156,13 +156,9 @@ def options_path(target):
 
 def read_options(path):
     """An options file's sections; {} when there is no such file."""
-    try:
-        with open(path) as f:
-            text = f.read()
-    except FileNotFoundError:
+    text = read_input(path)
+    if text is None:
         return {}
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(path, 0, 'cannot read: %s' % e) from None
     return parse_options(text, path)
 
 

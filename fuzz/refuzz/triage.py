@@ -28,7 +28,7 @@ import time
 from . import targets as targets_mod
 from .build import Builds
 from .signature import run, signature
-from .util import InputError, UsageError, chdir_root, env_int, is_exe, to_root, which
+from .util import InputError, UsageError, chdir_root, read_input, env_int, is_exe, to_root, which
 
 INDEX_HEADER = ['id', 'target', 'class', 'signature', 'count', 'first_seen']
 
@@ -39,13 +39,10 @@ class Index:
     def __init__(self, path):
         self.path = path
         self.rows = []
-        try:
-            with open(path) as f:
-                lines = f.read().split('\n')
-        except FileNotFoundError:
+        text = read_input(path)
+        if text is None:
             return
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(path, 0, 'cannot read: %s' % e) from None
+        lines = text.split('\n')
         for n, line in enumerate(lines, 1):
             if n == 1 or not line:
                 continue

@@ -33,6 +33,19 @@ class InputError(Exception):
         super().__init__('%s: %s' % (where, what))
 
 
+def read_input(path):
+    """An input file's text, or None when there is no such file; any other
+    failure to read it is an InputError naming the file (read_text, below,
+    is for logs, where any failure reads as the default)."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(path, 0, 'cannot read: %s' % e) from None
+
+
 def run_main(prog, main, argv=None):
     """Run main(argv) and turn the package's errors into messages and exit
     codes: nothing a user gives crashes with a traceback."""
