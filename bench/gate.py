@@ -51,8 +51,8 @@ def main():
     base = load(a.baseline) if os.path.exists(a.baseline) else {}
     tol = dict(DEFAULT_TOL, **base.get("tolerance", {}))
     if a.update:
-        base.setdefault("about", "Reference figures of the regression gate (bench/gate.sh). Instructions: callgrind Ir of "
-                        "`refalloc replay --check=off` on fixed traces, built as the release variant; ir_per_op "
+        base.setdefault("about", "Reference figures of the regression gate (bench/gate.sh). Instructions: callgrind Ir, from main() on in an empty "
+                        "environment, of `refalloc replay --check=off` on fixed traces, built as the release variant; ir_per_op "
                         "takes away the boot of an empty machine measured in the same run. Figures: `refalloc bench "
                         "figures`, deterministic. Update with bench/gate.sh [--fast] --update after an intended change.")
         base["tolerance"] = tol

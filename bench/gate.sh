@@ -5,7 +5,9 @@
 #   bench/gate.sh [--fast] [--bin PATH] [--update] [--baseline FILE]
 #
 # Figures: (1) instructions executed by the engine replaying fixed traces
-# (valgrind --tool=callgrind, "Collected" Ir of `refalloc replay --check=off`),
+# (valgrind --tool=callgrind, "Collected" Ir of `refalloc replay --check=off`
+# from main() on, in an empty environment: the dynamic loader's and libc's
+# start-up depend on the caller's environment and are not the engine's),
 # and the instructions per operation once the boot of an empty machine,
 # measured in the same run, is taken away; (2) the engine's deterministic
 # memory figures on fixed seeded workloads (`refalloc bench figures`):
@@ -32,7 +34,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-command -v valgrind >/dev/null || { echo "gate: valgrind is not installed (ci/deps.sh)" >&2; exit 2; }
+VALGRIND=$(command -v valgrind) || { echo "gate: valgrind is not installed (ci/deps.sh)" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "gate: $BIN missing (make release)" >&2; exit 2; }
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -66,8 +68,8 @@ done
 	for t in "${traces[@]}"; do
 		name=${t%%:*} file=${t#*:}
 		log="$WORK/$name.vg"
-		valgrind --tool=callgrind --callgrind-out-file=/dev/null --log-file="$log" \
-			"$BIN" replay --check=off "$file" >/dev/null 2>"$WORK/$name.err"
+		env -i PATH=/usr/bin:/bin LC_ALL=C "$VALGRIND" --tool=callgrind --toggle-collect=main \
+			--callgrind-out-file=/dev/null --log-file="$log" "$BIN" replay --check=off "$file" >/dev/null 2>"$WORK/$name.err"
 		rc=$?
 		ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$log" | tail -1)
 		ops=$(grep -cvE '^[[:space:]]*(#|$)' "$file")
