@@ -102,9 +102,9 @@ static long check_lru_counters(ra_machine *m)
 	return problems;
 }
 
-/* The full tier: walk both lists and every file's cache. A list holds
- * page-cache pages whose PG_lru/PG_active agree with it, their number is
- * the counters'; each file's cache maps an index to a page that says it
+/* The full tier: walk the LRU lists and every file's cache. A list holds
+ * pages whose PG_lru/PG_active/PG_swapbacked/PG_unevictable agree with it,
+ * their number is the counters'; each file's cache maps an index to a page that says it
  * is that file's page at that index; the dirty pages are the counters'. */
 static long check_page_cache(ra_machine *m)
 {
@@ -112,9 +112,9 @@ static long check_page_cache(ra_machine *m)
 	struct ra_filemap *fm = m->fm;
 	if (!fm)
 		return 0;
-	uint64_t zone_n[RA_NR_FILE_LRU][RA_NR_REAL_ZONES] = { { 0 } };
-	for (int l = 0; l < RA_NR_FILE_LRU; l++) {
-		const char *name = l == LRU_ACTIVE_FILE ? "active file" : "inactive file";
+	uint64_t zone_n[NR_LRU_LISTS][RA_NR_REAL_ZONES] = { { 0 } };
+	for (int l = 0; l < NR_LRU_LISTS; l++) {
+		const char *name = lru_name(l);
 		uint64_t n = 0;
 		uint32_t prev = RA_NOPFN;
 		for (uint32_t pfn = fm->lru[l].head; pfn != RA_NOPFN; pfn = pfn_page(m, pfn)->next) {
@@ -123,7 +123,7 @@ static long check_page_cache(ra_machine *m)
 				break;
 			}
 			struct ra_page *p = pfn_page(m, pfn);
-			if (p->owner != PO_FILE || !(p->flags & PGF_LRU) || page_lru(p) != l)
+			if ((p->owner != PO_FILE && p->owner != PO_USER) || !(p->flags & PGF_LRU) || page_lru(p) != l)
 				ra_problem(m, &problems, "%s list: pfn %#x is not a page of that list (owner %u flags %#x)", name, pfn,
 				           p->owner, p->flags);
 			if (p->prev != prev)
@@ -136,8 +136,7 @@ static long check_page_cache(ra_machine *m)
 		if (fm->lru[l].tail != prev)
 			ra_problem(m, &problems, "%s list: tail %#x but the last entry is %#x", name, fm->lru[l].tail, prev);
 		for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++) {
-			uint64_t counted = l == LRU_ACTIVE_FILE ? zone_page_state(&m->zones[zi], NR_ZONE_ACTIVE_FILE)
-			                                        : zone_page_state(&m->zones[zi], NR_ZONE_INACTIVE_FILE);
+			uint64_t counted = zone_lru_pages(&m->zones[zi], l);
 			if (zone_n[l][zi] != counted)
 				ra_problem(m, &problems, "%s list: %" PRIu64 " pages of zone %s, counted %" PRIu64, name,
 				           zone_n[l][zi], m->zones[zi].name, counted);

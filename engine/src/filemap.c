@@ -146,7 +146,7 @@ static struct ra_filemap *filemap(ra_machine *m)
 		m->fm = calloc(1, sizeof(*m->fm));
 		if (!m->fm)
 			abort();
-		for (int l = 0; l < RA_NR_FILE_LRU; l++)
+		for (int l = 0; l < NR_LRU_LISTS; l++)
 			m->fm->lru[l].head = m->fm->lru[l].tail = RA_NOPFN;
 	}
 	return m->fm;
@@ -412,7 +412,7 @@ int ra_file_read(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len)
 			if (pfn == RA_NOPFN)
 				return RA_ENOMEM;
 		} else if (pfn_page(m, pfn)->flags & PGF_READAHEAD) {
-			pfn_page(m, pfn)->flags &= (uint8_t)~PGF_READAHEAD;
+			pfn_page(m, pfn)->flags &= (uint16_t)~PGF_READAHEAD;
 			ondemand_readahead(m, f, true, i, end - i);
 			pfn = cache_lookup(f, i);
 			if (pfn == RA_NOPFN && (pfn = add_page(m, f, i, GFP_PAGECACHE, true)) == RA_NOPFN)
@@ -443,7 +443,7 @@ static void clear_dirty(ra_machine *m, struct ra_file *f, uint32_t pfn)
 	struct ra_page *p = pfn_page(m, pfn);
 	if (!(p->flags & PGF_DIRTY))
 		return;
-	p->flags &= (uint8_t)~PGF_DIRTY;
+	p->flags &= (uint16_t)~PGF_DIRTY;
 	f->nrdirty--;
 	mod_node_page_state(m, NR_FILE_DIRTY, -1);
 	mod_zone_page_state(pfn_zone(m, pfn), NR_ZONE_WRITE_PENDING, -1);

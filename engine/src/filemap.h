@@ -55,12 +55,22 @@ struct ra_file {
 	int64_t  prev_pos;          /* end of the last read (-1: none) */
 };
 
-enum { LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, RA_NR_FILE_LRU };
+/* The kernel's enum lru_list: the LRU lists of the node, in its order.
+ * A page is on the anon lists when PG_swapbacked (anonymous and shmem
+ * pages), on the file lists otherwise, on the unevictable list when
+ * PG_unevictable; PG_active picks the active list of the pair. */
+enum lru_list {
+	LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, LRU_UNEVICTABLE,
+	NR_LRU_LISTS
+};
+#define LRU_ACTIVE 1    /* added to an inactive list: its active partner */
+static inline bool is_file_lru(int lru) { return lru == LRU_INACTIVE_FILE || lru == LRU_ACTIVE_FILE; }
+static inline bool is_active_lru(int lru) { return lru == LRU_ACTIVE_ANON || lru == LRU_ACTIVE_FILE; }
 
 struct ra_filemap {
 	struct ra_file **files;     /* by id; NULL once unlinked */
 	uint32_t nr_files, cap;
-	struct ra_plist lru[RA_NR_FILE_LRU];
+	struct ra_plist lru[NR_LRU_LISTS];
 };
 
 /* === filemap.c: files ==================================================== */
@@ -117,12 +127,21 @@ uint64_t *pcm_find(const struct pc_map *h, uint64_t key);
 /* The keys in increasing order (malloc'd, *n set); NULL when empty. */
 uint64_t *pcm_sorted_keys(const struct pc_map *h, uint32_t *n);
 
-/* === swap.c: the file LRU lists ========================================== */
+/* === swap.c: the LRU lists ============================================== */
 
-/* On the list's head (PG_lru set; PG_active for the active list). */
+/* On the list's head (PG_lru set; PG_active for an active list,
+ * PG_unevictable for the unevictable one). The page's PG_swapbacked must
+ * agree with the list (anon lists: set; file lists: clear). */
 void lru_add(ra_machine *m, uint32_t pfn, int lru);
 void lru_del(ra_machine *m, uint32_t pfn);
-static inline int page_lru(const struct ra_page *p) { return (p->flags & PGF_ACTIVE) ? LRU_ACTIVE_FILE : LRU_INACTIVE_FILE; }
+/* folio_lru_list(): the list the page's flags say it belongs on. */
+static inline int page_lru(const struct ra_page *p)
+{
+	if (p->flags & PGF_UNEVICTABLE)
+		return LRU_UNEVICTABLE;
+	int lru = (p->flags & PGF_SWAPBACKED) ? LRU_INACTIVE_ANON : LRU_INACTIVE_FILE;
+	return (p->flags & PGF_ACTIVE) ? lru + LRU_ACTIVE : lru;
+}
 /* folio_mark_accessed(): the first touch sets PG_referenced, the second
  * moves an inactive page to the active list (pgactivate). */
 void folio_mark_accessed(ra_machine *m, uint32_t pfn);
@@ -132,5 +151,9 @@ void folio_mark_accessed(ra_machine *m, uint32_t pfn);
 void lru_deactivate_file(ra_machine *m, uint32_t pfn);
 /* Pages on a list in the zones 0 .. zidx (lruvec_lru_size). */
 uint64_t lru_size(ra_machine *m, int lru, int zidx);
+/* Pages of zone z on a list, as the zone's counter says. */
+uint64_t zone_lru_pages(const struct ra_zone *z, int lru);
+/* The list's name as the kernel spells it ("inactive_anon", ...). */
+const char *lru_name(int lru);
 
 #endif /* RA_FILEMAP_H */

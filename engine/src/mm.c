@@ -580,8 +580,12 @@ uint8_t *mm_translate(ra_machine *m, struct ra_task *t, uint64_t va, bool write,
 		uint64_t *pte = mm_pte_lookup(mm, va);
 		uint64_t e = pte ? *pte : 0;
 		if ((e & PTE_PRESENT) && (!write || (e & PTE_WRITE))) {
+			/* the hardware's accessed and dirty bits: set by the walk;
+			 * a TLB entry allows writes only once the pte is dirty, so
+			 * the first write through a read-filled entry walks again */
+			*pte = e |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
 			tl->vpn = vpn;
-			tl->writable = (e & PTE_WRITE) != 0;
+			tl->writable = (e & PTE_WRITE) && (e & PTE_DIRTY);
 			tl->host = (e & PTE_ZERO) ? (uint8_t *)zero_page : pfn_host(m, PTE_PFN(e));
 			return tl->host + (va & (RA_PAGE_SIZE - 1));
 		}

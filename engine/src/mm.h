@@ -32,6 +32,8 @@
 #define PTE_PRESENT   0x1ULL
 #define PTE_WRITE     0x2ULL          /* writable now (clear when COW-shared) */
 #define PTE_ZERO      0x4ULL          /* maps the shared zero page */
+#define PTE_YOUNG     0x8ULL          /* accessed: set when the CPU walks to it (TLB fill) */
+#define PTE_DIRTY     0x10ULL         /* written: set when a write walks to it */
 #define PTE_PFN(e)    ((uint32_t)((e) >> 12))
 
 struct ra_vma { uint64_t start, end; uint32_t flags; ra_addr_t obj; /* its vm_area_struct */ };

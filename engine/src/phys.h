@@ -104,13 +104,19 @@ enum ra_owner {
 #define PGF_ACTIVE     0x10 /* PG_active: on the active file list */
 #define PGF_LRU        0x20 /* PG_lru: on a file LRU list */
 #define PGF_READAHEAD  0x40 /* PG_readahead: reading it starts the next readahead window */
+/* LRU pages in general (anon, shmem and file), swap and the workingset */
+#define PGF_SWAPBACKED  0x080 /* PG_swapbacked: anon or shmem; on the anon lists */
+#define PGF_SWAPCACHE   0x100 /* PG_swapcache: in the swap cache (a slot holds a copy) */
+#define PGF_WORKINGSET  0x200 /* PG_workingset: was active before it was evicted */
+#define PGF_UNEVICTABLE 0x400 /* PG_unevictable: on the unevictable list (mlocked) */
+#define PGF_RECLAIM     0x800 /* PG_reclaim: under writeback for reclaim */
 
 struct ra_page {
 	uint32_t next, prev;  /* list links (free list, pcp list), RA_NOPFN at the ends */
 	uint8_t  owner;       /* enum ra_owner */
 	uint8_t  order;
 	uint8_t  mt;          /* migratetype: of the list it is on, or of the allocation */
-	uint8_t  flags;
+	uint16_t flags;       /* PGF_* */
 	uint32_t priv;        /* owner's id (slab, vm area, balloon, pcp cpu, file) */
 	uint32_t count;       /* mapcount of user pages; index in the file of page-cache pages */
 };

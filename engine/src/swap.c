@@ -1,5 +1,5 @@
 /*
- * swap.c — the file LRU lists, named after the kernel's mm/swap.c (which
+ * swap.c — the LRU lists, named after the kernel's mm/swap.c (which
  * despite its name holds the LRU code): adding and removing pages,
  * folio_mark_accessed()'s two-touch rule, and deactivation. The kernel
  * batches these per cpu (PAGEVEC_SIZE 15) and applies them at drain time;
@@ -12,39 +12,46 @@
  */
 #include "filemap.h"
 
+/* The node and zone counters of each list (NR_LRU_BASE + lru and
+ * NR_ZONE_LRU_BASE + lru in the kernel). */
+static const enum ra_stat_item node_lru_stat[NR_LRU_LISTS] = {
+	RA_STAT_NR_INACTIVE_ANON, RA_STAT_NR_ACTIVE_ANON, RA_STAT_NR_INACTIVE_FILE, RA_STAT_NR_ACTIVE_FILE,
+	RA_STAT_NR_UNEVICTABLE,
+};
+static const enum ra_stat_item zone_lru_stat[NR_LRU_LISTS] = {
+	RA_STAT_NR_ZONE_INACTIVE_ANON, RA_STAT_NR_ZONE_ACTIVE_ANON, RA_STAT_NR_ZONE_INACTIVE_FILE,
+	RA_STAT_NR_ZONE_ACTIVE_FILE, RA_STAT_NR_ZONE_UNEVICTABLE,
+};
+
 static void count_lru(ra_machine *m, uint32_t pfn, int lru, int64_t d)
 {
-	struct ra_zone *z = pfn_zone(m, pfn);
-	if (lru == LRU_ACTIVE_FILE) {
-		mod_node_page_state(m, NR_ACTIVE_FILE, d);
-		mod_zone_page_state(z, NR_ZONE_ACTIVE_FILE, d);
-	} else {
-		mod_node_page_state(m, NR_INACTIVE_FILE, d);
-		mod_zone_page_state(z, NR_ZONE_INACTIVE_FILE, d);
-	}
+	ra_node_stat_mod(m, node_lru_stat[lru], d);
+	pfn_zone(m, pfn)->vm_stat[zone_lru_stat[lru]] += (uint64_t)d;
 }
 
 void lru_add(ra_machine *m, uint32_t pfn, int lru)
 {
 	struct ra_plist *l = &m->fm->lru[lru];
 	struct ra_page *p = pfn_page(m, pfn);
-	RA_BUG_ON(m, p->owner != PO_FILE || (p->flags & PGF_LRU));
+	RA_BUG_ON(m, (p->owner != PO_FILE && p->owner != PO_USER) || (p->flags & PGF_LRU));
+	RA_BUG_ON(m, lru != LRU_UNEVICTABLE && !(p->flags & PGF_SWAPBACKED) != is_file_lru(lru));
 	plist_add_head(m, l, pfn);
 	p->flags |= PGF_LRU;
-	if (lru == LRU_ACTIVE_FILE)
+	p->flags &= (uint16_t)~(PGF_ACTIVE | PGF_UNEVICTABLE);
+	if (is_active_lru(lru))
 		p->flags |= PGF_ACTIVE;
-	else
-		p->flags &= (uint8_t)~PGF_ACTIVE;
+	else if (lru == LRU_UNEVICTABLE)
+		p->flags |= PGF_UNEVICTABLE;
 	count_lru(m, pfn, lru, 1);
 }
 
 void lru_del(ra_machine *m, uint32_t pfn)
 {
 	struct ra_page *p = pfn_page(m, pfn);
-	RA_BUG_ON(m, p->owner != PO_FILE || !(p->flags & PGF_LRU));
+	RA_BUG_ON(m, (p->owner != PO_FILE && p->owner != PO_USER) || !(p->flags & PGF_LRU));
 	int lru = page_lru(p);
 	plist_del(m, &m->fm->lru[lru], pfn);
-	p->flags &= (uint8_t)~PGF_LRU;
+	p->flags &= (uint16_t)~PGF_LRU;
 	count_lru(m, pfn, lru, -1);
 }
 
@@ -55,33 +62,47 @@ void folio_mark_accessed(ra_machine *m, uint32_t pfn)
 		p->flags |= PGF_REFERENCED;
 		return;
 	}
-	if (!(p->flags & PGF_ACTIVE) && (p->flags & PGF_LRU)) {    /* shmem pages: on no file list */
+	if (!(p->flags & (PGF_ACTIVE | PGF_UNEVICTABLE)) && (p->flags & PGF_LRU)) {
 		/* folio_activate(): to the active list's head */
+		int lru = page_lru(p);
 		lru_del(m, pfn);
-		lru_add(m, pfn, LRU_ACTIVE_FILE);
+		lru_add(m, pfn, lru + LRU_ACTIVE);
 		count_vm_event(m, PGACTIVATE);
-		p->flags &= (uint8_t)~PGF_REFERENCED;
+		p->flags &= (uint16_t)~PGF_REFERENCED;
 	}
 }
 
 void lru_deactivate_file(ra_machine *m, uint32_t pfn)
 {
 	struct ra_page *p = pfn_page(m, pfn);
-	if (!(p->flags & PGF_LRU))
+	if (!(p->flags & PGF_LRU) || (p->flags & PGF_UNEVICTABLE))
 		return;
 	bool active = p->flags & PGF_ACTIVE;
+	int lru = page_lru(p) & ~LRU_ACTIVE;
 	lru_del(m, pfn);
-	p->flags &= (uint8_t)~PGF_REFERENCED;
-	lru_add(m, pfn, LRU_INACTIVE_FILE);
+	p->flags &= (uint16_t)~PGF_REFERENCED;
+	lru_add(m, pfn, lru);
 	if (active)
 		count_vm_event(m, PGDEACTIVATE);
+}
+
+uint64_t zone_lru_pages(const struct ra_zone *z, int lru)
+{
+	return z->vm_stat[zone_lru_stat[lru]];
+}
+
+const char *lru_name(int lru)
+{
+	static const char *const names[NR_LRU_LISTS] = {
+		"inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable",
+	};
+	return (unsigned)lru < NR_LRU_LISTS ? names[lru] : "?";
 }
 
 uint64_t lru_size(ra_machine *m, int lru, int zidx)
 {
 	uint64_t n = 0;
 	for (int z = 0; z <= zidx && z < RA_NR_REAL_ZONES; z++)
-		n += lru == LRU_ACTIVE_FILE ? zone_page_state(&m->zones[z], NR_ZONE_ACTIVE_FILE)
-		                            : zone_page_state(&m->zones[z], NR_ZONE_INACTIVE_FILE);
+		n += m->zones[z].vm_stat[zone_lru_stat[lru]];
 	return n;
 }

@@ -114,7 +114,7 @@ static uint64_t shrink_inactive_list(ra_machine *m, struct scan_control *sc, uin
 		uint32_t pfn = taken[i];
 		struct ra_page *p = pfn_page(m, pfn);
 		bool referenced = p->flags & PGF_REFERENCED;
-		p->flags &= (uint8_t)~PGF_REFERENCED;
+		p->flags &= (uint16_t)~PGF_REFERENCED;
 		if (p->flags & PGF_DIRTY) {
 			if (referenced || !(sc->gfp & RA___GFP_FS)) {
 				lru_add(m, pfn, LRU_INACTIVE_FILE);    /* keep */
@@ -154,13 +154,13 @@ static void shrink_active_list(ra_machine *m, struct scan_control *sc, uint64_t 
 static void shrink_node(ra_machine *m, struct scan_control *sc)
 {
 	sc->may_deactivate = sc->force_deactivate || inactive_is_low(m);
-	uint64_t nr[RA_NR_FILE_LRU];
-	for (int l = 0; l < RA_NR_FILE_LRU; l++)
+	uint64_t nr[NR_LRU_LISTS] = { 0 };
+	for (int l = LRU_INACTIVE_FILE; l <= LRU_ACTIVE_FILE; l++)
 		nr[l] = lru_size(m, l, sc->reclaim_idx) >> sc->priority;
 	bool proportional = !sc->kswapd && sc->priority == DEF_PRIORITY;
 	uint64_t reclaimed = 0;    /* shrink_lruvec()'s own count decides when it stops */
 	while (nr[LRU_INACTIVE_FILE] || nr[LRU_ACTIVE_FILE]) {
-		for (int l = 0; l < RA_NR_FILE_LRU; l++) {
+		for (int l = LRU_INACTIVE_FILE; l <= LRU_ACTIVE_FILE; l++) {
 			if (!nr[l])
 				continue;
 			uint64_t n = RA_MIN(nr[l], (uint64_t)SWAP_CLUSTER_MAX);

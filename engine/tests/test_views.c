@@ -65,8 +65,9 @@ static void zoneinfo_text(void)
 	(void)m;
 	/* 16M: min 128 low 160 high 192; pcp high 160/2 = 80, batch 1; the
 	 * zone items of 6.1's zone_stat_item order the engine keeps
-	 * (nr_free_pages, nr_zone_inactive_file, nr_zone_active_file,
-	 * nr_zone_write_pending, nr_mlock, nr_free_cma) as "%-12s %lu"; per cpu
+	 * (nr_free_pages, nr_zone_inactive_anon, nr_zone_active_anon,
+	 * nr_zone_inactive_file, nr_zone_active_file, nr_zone_unevictable,
+	 * nr_zone_write_pending, nr_mlock, nr_zspages, nr_free_cma) as "%-12s %lu"; per cpu
 	 * "count: %i", "high:  %i", "batch: %i"; the empty zones print up to
 	 * protection and stop */
 	CHECK_STR(tm_view(&t, "zoneinfo"),
@@ -81,10 +82,14 @@ static void zoneinfo_text(void)
 	          "        cma      0\n"
 	          "        protection: (0, 0, 0, 0)\n"
 	          "      nr_free_pages 4096\n"
+	          "      nr_zone_inactive_anon 0\n"
+	          "      nr_zone_active_anon 0\n"
 	          "      nr_zone_inactive_file 0\n"
 	          "      nr_zone_active_file 0\n"
+	          "      nr_zone_unevictable 0\n"
 	          "      nr_zone_write_pending 0\n"
 	          "      nr_mlock     0\n"
+	          "      nr_zspages   0\n"
 	          "      nr_free_cma  0\n"
 	          "  pagesets\n"
 	          "    cpu: 0\n"

@@ -39,17 +39,33 @@ enum ra_stat_kind { RA_SK_ZONE, RA_SK_NODE, RA_SK_EVENT, RA_SK_ZEVENT };
 #define RA_STAT_LIST(X) \
 	/* zone_stat_item */ \
 	X(NR_FREE_PAGES,        "nr_free_pages",        RA_SK_ZONE,  RA_SF_VMSTAT) \
+	X(NR_ZONE_INACTIVE_ANON, "nr_zone_inactive_anon", RA_SK_ZONE, RA_SF_VMSTAT) \
+	X(NR_ZONE_ACTIVE_ANON,  "nr_zone_active_anon",  RA_SK_ZONE,  RA_SF_VMSTAT) \
 	X(NR_ZONE_INACTIVE_FILE, "nr_zone_inactive_file", RA_SK_ZONE, RA_SF_VMSTAT) \
 	X(NR_ZONE_ACTIVE_FILE,  "nr_zone_active_file",  RA_SK_ZONE,  RA_SF_VMSTAT) \
+	X(NR_ZONE_UNEVICTABLE,  "nr_zone_unevictable",  RA_SK_ZONE,  RA_SF_VMSTAT) \
 	X(NR_ZONE_WRITE_PENDING, "nr_zone_write_pending", RA_SK_ZONE, RA_SF_VMSTAT) \
 	X(NR_MLOCK,             "nr_mlock",             RA_SK_ZONE,  RA_SF_VMSTAT) \
+	X(NR_ZSPAGES,           "nr_zspages",           RA_SK_ZONE,  RA_SF_VMSTAT) \
 	X(NR_FREE_CMA,          "nr_free_cma",          RA_SK_ZONE,  RA_SF_VMSTAT) \
 	/* node_stat_item */ \
+	X(NR_INACTIVE_ANON,     "nr_inactive_anon",     RA_SK_NODE,  RA_SF_VMSTAT) \
+	X(NR_ACTIVE_ANON,       "nr_active_anon",       RA_SK_NODE,  RA_SF_VMSTAT) \
 	X(NR_INACTIVE_FILE,     "nr_inactive_file",     RA_SK_NODE,  RA_SF_VMSTAT) \
 	X(NR_ACTIVE_FILE,       "nr_active_file",       RA_SK_NODE,  RA_SF_VMSTAT) \
+	X(NR_UNEVICTABLE,       "nr_unevictable",       RA_SK_NODE,  RA_SF_VMSTAT) \
 	X(NR_SLAB_RECLAIMABLE,  "nr_slab_reclaimable",  RA_SK_NODE,  RA_SF_VMSTAT | RA_SF_PEAK) \
 	X(NR_SLAB_UNRECLAIMABLE, "nr_slab_unreclaimable", RA_SK_NODE, RA_SF_VMSTAT | RA_SF_PEAK) \
+	X(WORKINGSET_NODES,     "workingset_nodes",     RA_SK_NODE,  RA_SF_VMSTAT) \
+	X(WORKINGSET_REFAULT_ANON, "workingset_refault_anon", RA_SK_NODE, RA_SF_VMSTAT) \
+	X(WORKINGSET_REFAULT_FILE, "workingset_refault_file", RA_SK_NODE, RA_SF_VMSTAT) \
+	X(WORKINGSET_ACTIVATE_ANON, "workingset_activate_anon", RA_SK_NODE, RA_SF_VMSTAT) \
+	X(WORKINGSET_ACTIVATE_FILE, "workingset_activate_file", RA_SK_NODE, RA_SF_VMSTAT) \
+	X(WORKINGSET_RESTORE_ANON, "workingset_restore_anon", RA_SK_NODE, RA_SF_VMSTAT) \
+	X(WORKINGSET_RESTORE_FILE, "workingset_restore_file", RA_SK_NODE, RA_SF_VMSTAT) \
+	X(WORKINGSET_NODERECLAIM, "workingset_nodereclaim", RA_SK_NODE, RA_SF_VMSTAT) \
 	X(NR_ANON_PAGES,        "nr_anon_pages",        RA_SK_NODE,  RA_SF_VMSTAT | RA_SF_PEAK) \
+	X(NR_FILE_MAPPED,       "nr_mapped",            RA_SK_NODE,  RA_SF_VMSTAT) \
 	X(NR_FILE_PAGES,        "nr_file_pages",        RA_SK_NODE,  RA_SF_VMSTAT | RA_SF_PEAK) \
 	X(NR_FILE_DIRTY,        "nr_dirty",             RA_SK_NODE,  RA_SF_VMSTAT) \
 	X(NR_WRITEBACK,         "nr_writeback",         RA_SK_NODE,  RA_SF_VMSTAT) \
@@ -59,12 +75,15 @@ enum ra_stat_kind { RA_SK_ZONE, RA_SK_NODE, RA_SK_EVENT, RA_SK_ZEVENT };
 	X(NR_WRITTEN,           "nr_written",           RA_SK_NODE,  RA_SF_VMSTAT) \
 	X(NR_KERNEL_STACK,      "nr_kernel_stack",      RA_SK_NODE,  RA_SF_VMSTAT) \
 	X(NR_PAGE_TABLE_PAGES,  "nr_page_table_pages",  RA_SK_NODE,  RA_SF_VMSTAT | RA_SF_PEAK) \
+	X(NR_SWAPCACHE,         "nr_swapcached",        RA_SK_NODE,  RA_SF_VMSTAT) \
 	/* writeback_stat_item: computed when read (global_dirty_limits()) */ \
 	X(NR_DIRTY_THRESHOLD,   "nr_dirty_threshold",   RA_SK_NODE,  RA_SF_VMSTAT) \
 	X(NR_DIRTY_BG_THRESHOLD, "nr_dirty_background_threshold", RA_SK_NODE, RA_SF_VMSTAT) \
 	/* vm_event_item */ \
 	X(PGPGIN,               "pgpgin",               RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGPGOUT,              "pgpgout",              RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(PSWPIN,               "pswpin",               RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(PSWPOUT,              "pswpout",              RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGALLOC,              "pgalloc",              RA_SK_ZEVENT, RA_SF_VMSTAT) \
 	X(ALLOCSTALL,           "allocstall",           RA_SK_ZEVENT, RA_SF_VMSTAT) \
 	X(PGSKIP,               "pgskip",               RA_SK_ZEVENT, RA_SF_VMSTAT) \
@@ -78,14 +97,20 @@ enum ra_stat_kind { RA_SK_ZONE, RA_SK_NODE, RA_SK_EVENT, RA_SK_ZEVENT };
 	X(PGSTEAL_DIRECT,       "pgsteal_direct",       RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGSCAN_KSWAPD,        "pgscan_kswapd",        RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGSCAN_DIRECT,        "pgscan_direct",        RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(PGSCAN_ANON,          "pgscan_anon",          RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGSCAN_FILE,          "pgscan_file",          RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(PGSTEAL_ANON,         "pgsteal_anon",         RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGSTEAL_FILE,         "pgsteal_file",         RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(SLABS_SCANNED,        "slabs_scanned",        RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PAGEOUTRUN,           "pageoutrun",           RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(PGROTATED,            "pgrotated",            RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(DROP_PAGECACHE,       "drop_pagecache",       RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(DROP_SLAB,            "drop_slab",            RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(OOM_KILL,             "oom_kill",             RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(BALLOON_INFLATE,      "balloon_inflate",      RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(BALLOON_DEFLATE,      "balloon_deflate",      RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(SWAP_RA,              "swap_ra",              RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(SWAP_RA_HIT,          "swap_ra_hit",          RA_SK_EVENT, RA_SF_VMSTAT) \
 	/* the engine's own */ \
 	X(PAGES_ALLOC_PAGES,    "ra_alloc_pages_pages", RA_SK_NODE,  RA_SF_PEAK) \
 	X(KMALLOC_LARGE_PAGES,  "ra_kmalloc_large_pages", RA_SK_NODE, RA_SF_PEAK) \
