@@ -16,6 +16,8 @@
 static long check_user_side(ra_machine *m, bool full);
 static long check_lru_counters(ra_machine *m);
 static long check_page_cache(ra_machine *m);
+static long check_file_maps(ra_machine *m);
+static long check_file_mapcounts(ra_machine *m, const uint32_t *mapcount, uint64_t *mlocked);
 
 static long check_counters(ra_machine *m)
 {
@@ -93,9 +95,11 @@ static long check_lru_counters(ra_machine *m)
 	if (zin != in || zact != act)
 		ra_problem(m, &problems, "file LRU: the zones count %" PRIu64 " inactive and %" PRIu64 " active pages, the node %"
 		           PRIu64 " and %" PRIu64, zin, zact, in, act);
-	if (in + act + node_page_state(m, NR_SHMEM) != node_page_state(m, NR_FILE_PAGES))
-		ra_problem(m, &problems, "file LRU: %" PRIu64 " pages on the lists and %" PRIu64 " shmem pages but %" PRIu64
-		           " page-cache pages", in + act, node_page_state(m, NR_SHMEM), node_page_state(m, NR_FILE_PAGES));
+	uint64_t unevictable = m->fm ? m->fm->nr_file_unevictable : 0;
+	if (in + act + unevictable + node_page_state(m, NR_SHMEM) != node_page_state(m, NR_FILE_PAGES))
+		ra_problem(m, &problems, "file LRU: %" PRIu64 " pages on the lists, %" PRIu64 " unevictable and %" PRIu64
+		           " shmem pages but %" PRIu64 " page-cache pages", in + act, unevictable, node_page_state(m, NR_SHMEM),
+		           node_page_state(m, NR_FILE_PAGES));
 	if (zwp != node_page_state(m, NR_FILE_DIRTY) + node_page_state(m, NR_WRITEBACK))
 		ra_problem(m, &problems, "write pending: the zones count %" PRIu64 " pages, dirty + writeback %" PRIu64, zwp,
 		           node_page_state(m, NR_FILE_DIRTY) + node_page_state(m, NR_WRITEBACK));
@@ -329,7 +333,7 @@ long ra_check(ra_machine *m, enum ra_check_level lvl)
 	n += ra_vmalloc_validate(m, full);
 	n += check_user_side(m, full);
 	if (full)
-		n += check_page_cache(m);
+		n += check_page_cache(m) + check_file_maps(m);
 	return n;
 }
 
@@ -340,6 +344,7 @@ long ra_check_structures(ra_machine *m)
 	n += ra_vmalloc_validate(m, true);
 	n += check_user_side(m, true);
 	n += check_page_cache(m);
+	n += check_file_maps(m);
 	return n;
 }
 
@@ -380,7 +385,7 @@ static long validate_mm(ra_machine *m, struct ra_task *t, uint32_t *mapcount, bo
 	if (!full)
 		return problems;
 	/* every present pte inside a vma; rss and table counts from a walk */
-	uint64_t rss = 0, tables = 0;
+	uint64_t rss = 0, rss_file = 0, tables = 0;
 	struct pt_node *pgd = mm->pgd;
 	for (unsigned a = 0; a < PTRS; a++) {
 		struct pt_node *pud = pgd->e[a];
@@ -411,6 +416,19 @@ static long validate_mm(ra_machine *m, struct ra_task *t, uint32_t *mapcount, bo
 					if (e & PTE_ZERO)
 						continue;
 					uint32_t pfn = PTE_PFN(e);
+					if (pfn < m->nr_pages && pfn_page(m, pfn)->owner == PO_FILE) {
+						struct ra_page *p = pfn_page(m, pfn);
+						if (!v || !v->file || v->file != p->priv + 1 ||
+						    p->count != v->pgoff + ((va - v->start) >> RA_PAGE_SHIFT))
+							ra_problem(m, &problems, "task %s[%u]: page %" PRIx64 " maps page %u of file %u, not "
+							           "what its vma maps there", t->comm, t->pid, va, p->count, p->priv);
+						if (e & PTE_WRITE && v && !(v->flags & VM_SHARED))
+							ra_problem(m, &problems, "task %s[%u]: page %" PRIx64 " maps a page-cache page "
+							           "writable in a private mapping", t->comm, t->pid, va);
+						mapcount[pfn]++;
+						rss_file++;
+						continue;
+					}
 					if (pfn >= m->nr_pages || pfn_page(m, pfn)->owner != PO_USER) {
 						ra_problem(m, &problems, "task %s[%u]: page %" PRIx64 " maps frame %#x that is not a user page",
 						           t->comm, t->pid, va, pfn);
@@ -428,6 +446,9 @@ static long validate_mm(ra_machine *m, struct ra_task *t, uint32_t *mapcount, bo
 	if (rss != mm->rss)
 		ra_problem(m, &problems, "task %s[%u]: rss %" PRIu64 " but %" PRIu64 " pages are mapped", t->comm, t->pid,
 		           mm->rss, rss);
+	if (rss_file != mm->rss_file)
+		ra_problem(m, &problems, "task %s[%u]: file rss %" PRIu64 " but %" PRIu64 " page-cache pages are mapped",
+		           t->comm, t->pid, mm->rss_file, rss_file);
 	if (tables != mm->nr_pt)
 		ra_problem(m, &problems, "task %s[%u]: %" PRIu64 " page-table pages counted, %" PRIu64 " found", t->comm,
 		           t->pid, mm->nr_pt, tables);
@@ -440,6 +461,98 @@ static long validate_mm(ra_machine *m, struct ra_task *t, uint32_t *mapcount, bo
 		if (!m->inband_tainted)
 			problems += p;
 	}
+	return problems;
+}
+
+/* === Page-cache pages and their mappings ================================ */
+
+/* Full tier: each page-cache page's mapcount is the number of ptes that map
+ * it (mapcount[]: counted by validate_mm); nr_mapped is the number of pages
+ * mapped at least once; the mlocked page-cache pages are added to
+ * *mlocked, and each is on the unevictable list or on none (tmpfs). */
+static long check_file_mapcounts(ra_machine *m, const uint32_t *mapcount, uint64_t *mlocked)
+{
+	long problems = 0;
+	uint64_t mapped = 0;
+	const uint32_t *have = m->fm ? m->fm->mapcount : NULL;
+	for (uint32_t pfn = 0; pfn < m->nr_pages; pfn++) {
+		struct ra_page *p = &m->pages[pfn];
+		uint32_t c = have ? have[pfn] : 0;
+		if (p->owner != PO_FILE) {
+			if (c)
+				ra_problem(m, &problems, "frame %#x: mapcount %u but it is no page-cache page", pfn, c);
+			continue;
+		}
+		if (c != mapcount[pfn])
+			ra_problem(m, &problems, "page-cache page %#x (file %u, index %u): mapcount %u but %u ptes map it", pfn,
+			           p->priv, p->count, c, mapcount[pfn]);
+		mapped += c != 0;
+		if (p->flags & PGF_MLOCKED) {
+			(*mlocked)++;
+			if ((p->flags & PGF_LRU) && !(p->flags & PGF_UNEVICTABLE))
+				ra_problem(m, &problems, "page-cache page %#x is mlocked but on an evictable list", pfn);
+		}
+	}
+	if (mapped != node_page_state(m, NR_FILE_MAPPED))
+		ra_problem(m, &problems, "nr_mapped %" PRIu64 " but %" PRIu64 " page-cache pages are mapped",
+		           node_page_state(m, NR_FILE_MAPPED), mapped);
+	return problems;
+}
+
+/* Full tier: each file's mapping count is the number of VMAs (of every
+ * task that still has an address space) that name it, and only a mapped
+ * file lives on unlinked; shadow entries sit only in slots that hold no
+ * page, inside the file, and workingset_nodes counts the 64-slot chunks
+ * that hold shadows and no page. */
+static long check_file_maps(ra_machine *m)
+{
+	long problems = 0;
+	struct ra_filemap *fm = m->fm;
+	if (!fm)
+		return 0;
+	uint32_t *vmas = calloc(fm->nr_files + 1, sizeof(uint32_t));
+	RA_BUG_ON(m, !vmas);
+	struct ra_mm_world *w = m->mmw;
+	for (uint32_t i = 0; w && i < w->nr_tasks; i++) {
+		struct ra_mm *mm = w->tasks[i]->mm;
+		for (uint32_t k = 0; mm && k < mm->nr_vma; k++) {
+			uint32_t file = mm->vma[k].file;
+			if (!file)
+				continue;
+			if (file > fm->nr_files || !fm->files[file - 1])
+				ra_problem(m, &problems, "task %s[%u]: vma %" PRIx64 " maps file %u, which is gone",
+				           w->tasks[i]->comm, w->tasks[i]->pid, mm->vma[k].start, file - 1);
+			else
+				vmas[file - 1]++;
+		}
+	}
+	uint64_t nodes = 0;
+	for (uint32_t id = 0; id < fm->nr_files; id++) {
+		struct ra_file *f = fm->files[id];
+		if (!f)
+			continue;
+		if (f->nr_mmaps != vmas[id])
+			ra_problem(m, &problems, "file %s: %u mappings counted, %u vmas map it", f->name, f->nr_mmaps, vmas[id]);
+		if (f->unlinked && !f->nr_mmaps)
+			ra_problem(m, &problems, "file %s: unlinked and unmapped, yet still there", f->name);
+		uint32_t n;
+		uint64_t *keys = pcm_sorted_keys(&f->shadows, &n), last = UINT64_MAX;
+		for (uint32_t i = 0; i < n; i++) {
+			if (pcm_find(&f->cache, keys[i]))
+				ra_problem(m, &problems, "file %s: index %" PRIu64 " holds a page and a shadow entry", f->name, keys[i]);
+			if (keys[i] >= file_pages(f))
+				ra_problem(m, &problems, "file %s: shadow entry at %" PRIu64 ", past the end", f->name, keys[i]);
+			if (keys[i] / 64 != last) {
+				last = keys[i] / 64;
+				nodes += shadow_chunk_is_node(f, last);
+			}
+		}
+		free(keys);
+	}
+	free(vmas);
+	if (nodes != node_page_state(m, WORKINGSET_NODES))
+		ra_problem(m, &problems, "workingset_nodes %" PRIu64 " but %" PRIu64 " chunks hold only shadow entries",
+		           node_page_state(m, WORKINGSET_NODES), nodes);
 	return problems;
 }
 
@@ -475,8 +588,11 @@ static long check_user_side(ra_machine *m, bool full)
 		           node_page_state(m, NR_PAGE_TABLE_PAGES));
 	if (full) {
 		uint64_t user = 0, mlocked = 0;
+		problems += check_file_mapcounts(m, mapcount, &mlocked);
 		for (uint32_t pfn = 0; pfn < m->nr_pages; pfn++) {
 			struct ra_page *p = &m->pages[pfn];
+			if (p->owner == PO_FILE)
+				continue;
 			if (p->owner != PO_USER) {
 				if (mapcount[pfn])
 					ra_problem(m, &problems, "frame %#x mapped by tasks but not a user page", pfn);

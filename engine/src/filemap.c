@@ -56,7 +56,6 @@ uint64_t *pcm_find(const struct pc_map *h, uint64_t key)
 	}
 }
 
-static void pcm_put(struct pc_map *h, uint64_t key, uint64_t val);
 
 static void pcm_grow(struct pc_map *h)
 {
@@ -74,7 +73,7 @@ static void pcm_grow(struct pc_map *h)
 	free(old.vals);
 }
 
-static void pcm_put(struct pc_map *h, uint64_t key, uint64_t val)
+void pcm_put(struct pc_map *h, uint64_t key, uint64_t val)
 {
 	if ((h->n + 1) * 4 > h->cap * 3)
 		pcm_grow(h);
@@ -88,7 +87,7 @@ static void pcm_put(struct pc_map *h, uint64_t key, uint64_t val)
 }
 
 /* Linear probing's deletion by backward shift: no tombstones. */
-static bool pcm_del(struct pc_map *h, uint64_t key)
+bool pcm_del(struct pc_map *h, uint64_t key)
 {
 	uint64_t *v = pcm_find(h, key);
 	if (!v)
@@ -176,12 +175,13 @@ int ra_file_create(ra_machine *m, const char *name, uint64_t size, bool shmem, u
 
 struct ra_file *ra_file_get(ra_machine *m, uint32_t id)
 {
-	return m->fm && id < m->fm->nr_files ? m->fm->files[id] : NULL;
+	struct ra_file *f = filemap_file(m, id);
+	return f && !f->unlinked ? f : NULL;
 }
 
-static inline uint64_t file_pages(const struct ra_file *f)
+struct ra_file *filemap_file(ra_machine *m, uint32_t id)
 {
-	return (f->size + RA_PAGE_SIZE - 1) >> RA_PAGE_SHIFT;
+	return m->fm && id < m->fm->nr_files ? m->fm->files[id] : NULL;
 }
 
 static uint32_t cache_lookup(struct ra_file *f, uint64_t index)
@@ -248,7 +248,12 @@ static void read_block(ra_machine *m, struct ra_file *f, uint64_t index, uint32_
 	}
 }
 
-/* filemap_add_folio(): a new page of f at index, on the inactive list. */
+uint32_t filemap_get_page(struct ra_file *f, uint64_t index) { return cache_lookup(f, index); }
+
+/* filemap_add_folio(): a new page of f at index, on the inactive list, or
+ * on the active one when the shadow entry it replaces says it refaulted
+ * within the workingset (workingset_refault; not for a write's page,
+ * allocated with __GFP_WRITE). */
 static uint32_t add_page(ra_machine *m, struct ra_file *f, uint64_t index, ra_gfp_t gfp, bool fill)
 {
 	uint32_t pfn = ra_alloc_pages_pfn(m, gfp, 0, PO_FILE);
@@ -261,12 +266,22 @@ static uint32_t add_page(ra_machine *m, struct ra_file *f, uint64_t index, ra_gf
 	p->count = (uint32_t)index;
 	if (fill)
 		read_block(m, f, index, pfn);
+	uint64_t shadow = 0;
+	bool node = f->shadows.n && shadow_node_state(f, index);
+	bool refault = f->shadows.n && shadow_take(m, f, index, &shadow);
 	pcm_put(&f->cache, index, pfn);
 	f->nrpages++;
-	if (f->shmem)
+	if (f->shadows.n || node)
+		shadow_node_update(m, f, index, node);
+	if (f->shmem) {
 		mod_node_page_state(m, NR_SHMEM, 1);
-	else
-		lru_add(m, pfn, LRU_INACTIVE_FILE);
+		return pfn;
+	}
+	/* the model has no swap space: the anon lists never count in the
+	 * workingset of a file refault */
+	if (refault && !(gfp & RA___GFP_WRITE))
+		workingset_refault(m, pfn, shadow, true, false);
+	lru_add(m, pfn, page_lru(p));
 	return pfn;
 }
 
@@ -425,6 +440,52 @@ int ra_file_read(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/* filemap_fault(): a page-cache hit runs do_async_mmap_readahead (one hit
+ * less in mmap_miss, the next window when the page has PG_readahead); a
+ * miss counts the major fault's read-around (do_sync_mmap_readahead:
+ * ra_pages from index - ra_pages / 2, the last quarter asynchronous,
+ * unless the file missed more than MMAP_LOTSAMISS times more than it hit)
+ * and reads the page itself alone when readahead could not. A tmpfs page
+ * (shmem_fault) is found or made, zeroed, without I/O. */
+#define MMAP_LOTSAMISS 100
+uint32_t filemap_fault(ra_machine *m, struct ra_file *f, uint64_t index, bool *major)
+{
+	uint32_t pfn = cache_lookup(f, index);
+	*major = false;
+	if (f->shmem) {
+		if (pfn == RA_NOPFN) {
+			pfn = add_page(m, f, index, GFP_PAGECACHE, false);
+			if (pfn != RA_NOPFN)
+				memset(pfn_host(m, pfn), 0, RA_PAGE_SIZE);
+		}
+		return pfn;
+	}
+	if (pfn != RA_NOPFN) {
+		if (f->mmap_miss)
+			f->mmap_miss--;
+		if (pfn_page(m, pfn)->flags & PGF_READAHEAD) {
+			pfn_page(m, pfn)->flags &= (uint16_t)~PGF_READAHEAD;
+			ondemand_readahead(m, f, true, index, RA_RA_PAGES);
+			pfn = cache_lookup(f, index);   /* readahead's allocations may have reclaimed it */
+		}
+		if (pfn != RA_NOPFN)
+			return pfn;
+	}
+	*major = true;
+	if (f->mmap_miss < MMAP_LOTSAMISS * 10)
+		f->mmap_miss++;
+	if (f->mmap_miss <= MMAP_LOTSAMISS) {
+		f->ra_start = index > RA_RA_PAGES / 2 ? index - RA_RA_PAGES / 2 : 0;
+		f->ra_size = RA_RA_PAGES;
+		f->ra_async = RA_RA_PAGES / 4;
+		do_page_cache_ra(m, f, f->ra_start, f->ra_size, f->ra_async);
+	}
+	pfn = cache_lookup(f, index);
+	if (pfn == RA_NOPFN)
+		pfn = add_page(m, f, index, GFP_PAGECACHE, true);
+	return pfn;
+}
+
 static void set_dirty(ra_machine *m, struct ra_file *f, uint32_t pfn)
 {
 	struct ra_page *p = pfn_page(m, pfn);
@@ -436,6 +497,13 @@ static void set_dirty(ra_machine *m, struct ra_file *f, uint32_t pfn)
 	mod_node_page_state(m, NR_FILE_DIRTY, 1);
 	mod_zone_page_state(pfn_zone(m, pfn), NR_ZONE_WRITE_PENDING, 1);
 	mod_node_page_state(m, NR_DIRTIED, 1);
+}
+
+void filemap_dirty_page(ra_machine *m, uint32_t pfn)
+{
+	struct ra_file *f = m->fm->files[pfn_page(m, pfn)->priv];
+	if (!f->shmem)
+		set_dirty(m, f, pfn);
 }
 
 static void clear_dirty(ra_machine *m, struct ra_file *f, uint32_t pfn)
@@ -482,6 +550,8 @@ void filemap_writeback_page(ra_machine *m, uint32_t pfn)
 {
 	struct ra_page *p = pfn_page(m, pfn);
 	struct ra_file *f = m->fm->files[p->priv];
+	if (page_mapcount(m, pfn))
+		m->fm->rmap->mkclean(m, pfn);     /* folio_clear_dirty_for_io(): folio_mkclean() */
 	blk_put(f, p->count, m->ram + ((size_t)pfn << RA_PAGE_SHIFT));
 	clear_dirty(m, f, pfn);
 	/* __folio_start_writeback .. __folio_end_writeback, at once */
@@ -491,9 +561,16 @@ void filemap_writeback_page(ra_machine *m, uint32_t pfn)
 
 uint64_t ra_file_fsync(ra_machine *m, struct ra_file *f)
 {
+	return ra_file_fsync_range(m, f, 0, UINT64_MAX);
+}
+
+uint64_t ra_file_fsync_range(ra_machine *m, struct ra_file *f, uint64_t first, uint64_t last)
+{
 	uint32_t n;
 	uint64_t *keys = pcm_sorted_keys(&f->cache, &n), written = 0;
 	for (uint32_t i = 0; i < n; i++) {
+		if (keys[i] < first || keys[i] > last)
+			continue;
 		uint32_t pfn = cache_lookup(f, keys[i]);
 		if (pfn_page(m, pfn)->flags & PGF_DIRTY) {
 			filemap_writeback_page(m, pfn);
@@ -513,19 +590,37 @@ void filemap_remove_page(ra_machine *m, uint32_t pfn)
 		lru_del(m, pfn);
 	if (f->shmem)
 		mod_node_page_state(m, NR_SHMEM, -1);
+	RA_BUG_ON(m, page_mapcount(m, pfn));
+	bool node = f->shadows.n && shadow_node_state(f, p->count);
 	bool had = pcm_del(&f->cache, p->count);
 	RA_BUG_ON(m, !had);
 	f->nrpages--;
+	if (f->shadows.n)
+		shadow_node_update(m, f, p->count, node);
 	p->flags = 0;
 	p->priv = 0;
 	p->count = 0;
 	ra_free_pages_pfn(m, pfn, 0);
 }
 
+void filemap_evict_page(ra_machine *m, uint32_t pfn)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	struct ra_file *f = m->fm->files[p->priv];
+	uint64_t index = p->count;
+	uint64_t shadow = workingset_eviction(m, pfn);
+	filemap_remove_page(m, pfn);
+	shadow_store(m, f, index, shadow);
+}
+
 void ra_file_truncate(ra_machine *m, struct ra_file *f, uint64_t size)
 {
 	uint64_t keep = (size + RA_PAGE_SIZE - 1) >> RA_PAGE_SHIFT;
 	if (size < f->size) {
+		/* truncate_pagecache(): the mappings of what goes first */
+		if (f->nr_mmaps && m->fm->rmap)
+			m->fm->rmap->unmap_range(m, f, keep);
+		shadow_drop_from(m, f, keep);
 		uint32_t n;
 		uint64_t *keys = pcm_sorted_keys(&f->cache, &n);
 		for (uint32_t i = 0; i < n; i++)
@@ -557,6 +652,7 @@ void ra_file_truncate(ra_machine *m, struct ra_file *f, uint64_t size)
 
 static void file_free(struct ra_file *f)
 {
+	pcm_free(&f->shadows);
 	for (uint32_t i = 0; i < f->disk.cap; i++)
 		if (f->disk.keys[i] && !blk_is_uniform(f->disk.vals[i]))
 			free((void *)(uintptr_t)f->disk.vals[i]);
@@ -568,9 +664,29 @@ static void file_free(struct ra_file *f)
 
 void ra_file_unlink(ra_machine *m, struct ra_file *f)
 {
+	f->unlinked = true;
+	if (!f->nr_mmaps)
+		filemap_file_unmapped(m, f);
+}
+
+void filemap_file_unmapped(ra_machine *m, struct ra_file *f)
+{
+	if (!f->unlinked || f->nr_mmaps)
+		return;
+	/* iput() of the last reference: the pages and blocks go */
 	ra_file_truncate(m, f, 0);
 	m->fm->files[f->id] = NULL;
 	file_free(f);
+}
+
+void filemap_mapcount_init(ra_machine *m)
+{
+	struct ra_filemap *fm = filemap(m);
+	if (!fm->mapcount) {
+		fm->mapcount = calloc(m->nr_pages, sizeof(*fm->mapcount));
+		if (!fm->mapcount)
+			abort();
+	}
 }
 
 uint64_t ra_file_invalidate(ra_machine *m, struct ra_file *f)
@@ -578,10 +694,11 @@ uint64_t ra_file_invalidate(ra_machine *m, struct ra_file *f)
 	if (f->shmem)
 		return 0;     /* its pages are its only copy */
 	uint32_t n;
+	shadow_drop_from(m, f, 0);      /* invalidate_exceptional_entry() */
 	uint64_t *keys = pcm_sorted_keys(&f->cache, &n), dropped = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t pfn = cache_lookup(f, keys[i]);
-		if (pfn_page(m, pfn)->flags & PGF_DIRTY) {
+		if ((pfn_page(m, pfn)->flags & PGF_DIRTY) || page_mapcount(m, pfn)) {
 			lru_deactivate_file(m, pfn);
 		} else {
 			filemap_remove_page(m, pfn);
@@ -621,6 +738,7 @@ void ra_filemap_fini(ra_machine *m)
 		if (fm->files[i])
 			file_free(fm->files[i]);
 	free(fm->files);
+	free(fm->mapcount);
 	free(fm);
 	m->fm = NULL;
 }

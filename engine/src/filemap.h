@@ -53,6 +53,15 @@ struct ra_file {
 	uint64_t ra_start;
 	uint32_t ra_size, ra_async;
 	int64_t  prev_pos;          /* end of the last read (-1: none) */
+	uint32_t mmap_miss;         /* ra->mmap_miss: faults that missed, less hits (read-around off above 100) */
+	/* mappings: the VMAs that map the file (i_mmap's count, kept by
+	 * the mm layer); an unlinked file lives on while any maps it */
+	uint32_t nr_mmaps;
+	bool     unlinked;
+	/* workingset shadow entries (workingset.c): index -> shadow, only
+	 * in slots that hold no page; shadow_nodes counts, per 64-slot
+	 * chunk, ... (see workingset.c) */
+	struct pc_map shadows;
 };
 
 /* The kernel's enum lru_list: the LRU lists of the node, in its order.
@@ -67,10 +76,29 @@ enum lru_list {
 static inline bool is_file_lru(int lru) { return lru == LRU_INACTIVE_FILE || lru == LRU_ACTIVE_FILE; }
 static inline bool is_active_lru(int lru) { return lru == LRU_ACTIVE_ANON || lru == LRU_ACTIVE_FILE; }
 
+/* The calls the page cache makes into the reverse map of the layer above
+ * (the mm layer registers them with its first file mapping; NULL before,
+ * when no page can be mapped):
+ * mkclean     — folio_mkclean() before a mapped page is written back: every
+ *               pte mapping pfn is write-protected and cleaned, so the next
+ *               write through a mapping faults and dirties the page again.
+ * unmap_range — unmap_mapping_range(..., even_cows) when f is truncated:
+ *               every pte of a mapping of f at a page index >= from goes,
+ *               the COW copies of private mappings too. */
+struct filemap_rmap_ops {
+	void (*mkclean)(ra_machine *m, uint32_t pfn);
+	void (*unmap_range)(ra_machine *m, struct ra_file *f, uint64_t from);
+};
+
 struct ra_filemap {
-	struct ra_file **files;     /* by id; NULL once unlinked */
+	struct ra_file **files;     /* by id; NULL once unlinked and unmapped */
 	uint32_t nr_files, cap;
 	struct ra_plist lru[NR_LRU_LISTS];
+	uint64_t nr_file_unevictable;   /* page-cache pages on the unevictable list (mlocked) */
+	uint32_t *mapcount;         /* [nr_pages]: ptes mapping each page-cache page (the folio's
+	                               mapcount), NULL until the first file mapping */
+	const struct filemap_rmap_ops *rmap;
+	uint64_t nonresident_age;   /* the lruvec's nonresident_age (workingset.c) */
 };
 
 /* === filemap.c: files ==================================================== */
@@ -105,6 +133,67 @@ void ra_filemap_fini(ra_machine *m);
  * page out of its file's cache and off the LRU, and free it. */
 void filemap_writeback_page(ra_machine *m, uint32_t pfn);
 void filemap_remove_page(ra_machine *m, uint32_t pfn);
+/* __remove_mapping() by reclaim: as filemap_remove_page, leaving a
+ * workingset shadow entry in the page's slot (workingset_eviction). */
+void filemap_evict_page(ra_machine *m, uint32_t pfn);
+
+/* === filemap.c: what file mappings need ================================ */
+
+/* The file of id, unlinked or not (NULL once it is gone for good). */
+struct ra_file *filemap_file(ra_machine *m, uint32_t id);
+/* Pages of the file (i_size rounded up to a page). */
+static inline uint64_t file_pages(const struct ra_file *f)
+{
+	return (f->size + RA_PAGE_SIZE - 1) >> RA_PAGE_SHIFT;
+}
+/* The page cached at index, or RA_NOPFN. */
+uint32_t filemap_get_page(struct ra_file *f, uint64_t index);
+/* filemap_fault() (shmem_fault() for tmpfs) for page index (< the file's
+ * pages): the page, read in with the mmap read-around readahead when it
+ * is not cached (*major set: a major fault), or RA_NOPFN for no memory. */
+uint32_t filemap_fault(ra_machine *m, struct ra_file *f, uint64_t index, bool *major);
+/* folio_mark_dirty() for a page-cache page (shmem: not accounted). */
+void filemap_dirty_page(ra_machine *m, uint32_t pfn);
+/* Write back the dirty pages of [first, last] (vfs_fsync_range); returns
+ * the pages written. */
+uint64_t ra_file_fsync_range(ra_machine *m, struct ra_file *f, uint64_t first, uint64_t last);
+/* The mapcount array exists (the first file mapping). */
+void filemap_mapcount_init(ra_machine *m);
+static inline uint32_t page_mapcount(const ra_machine *m, uint32_t pfn)
+{
+	return m->fm && m->fm->mapcount ? m->fm->mapcount[pfn] : 0;
+}
+/* The last mapping of f went: an unlinked file goes now. */
+void filemap_file_unmapped(ra_machine *m, struct ra_file *f);
+
+/* === workingset.c: shadow entries and refault detection ================ */
+
+/* workingset_age_nonresident(): the clock of evictions and activations. */
+static inline void workingset_age_nonresident(ra_machine *m, uint64_t nr) { m->fm->nonresident_age += nr; }
+/* workingset_activation(): a page was activated by an access. */
+static inline void workingset_activation(ra_machine *m) { workingset_age_nonresident(m, 1); }
+/* workingset_eviction(): the shadow entry of a page reclaim evicts now
+ * (of either type: file true for the file LRU); ages the clock. */
+uint64_t workingset_eviction(ra_machine *m, uint32_t pfn);
+/* workingset_refault(): a page comes back where shadow was: counts the
+ * refault and, when the refault distance is within the workingset, sets
+ * PG_active (and PG_workingset with a restore) on the page, which is not
+ * on an LRU list yet. swap_avail: swap space is free (the anon lists then
+ * count in the workingset size). */
+void workingset_refault(ra_machine *m, uint32_t pfn, uint64_t shadow, bool file, bool swap_avail);
+/* The shadow slots of a file: store one where reclaim evicted a page,
+ * take (and remove) the one of index, drop those at index >= from. Each
+ * keeps workingset_nodes (see workingset.c). */
+void shadow_store(ra_machine *m, struct ra_file *f, uint64_t index, uint64_t shadow);
+bool shadow_take(ra_machine *m, struct ra_file *f, uint64_t index, uint64_t *shadow);
+void shadow_drop_from(ra_machine *m, struct ra_file *f, uint64_t from);
+/* A page enters or leaves slot index of f: call before with the chunk's
+ * state, after to update workingset_nodes. */
+bool shadow_node_state(const struct ra_file *f, uint64_t index);
+void shadow_node_update(ra_machine *m, const struct ra_file *f, uint64_t index, bool before);
+/* Is a 64-slot chunk a shadow node (shadows and no page)? For the
+ * validator. */
+bool shadow_chunk_is_node(const struct ra_file *f, uint64_t chunk);
 
 /* === page_writeback.c: the clock and the flusher ====================== */
 
@@ -124,6 +213,8 @@ void balance_dirty_pages(ra_machine *m, uint64_t pages);
 
 /* pc_map (filemap.c): find returns a pointer to the value or NULL. */
 uint64_t *pcm_find(const struct pc_map *h, uint64_t key);
+void pcm_put(struct pc_map *h, uint64_t key, uint64_t val);
+bool pcm_del(struct pc_map *h, uint64_t key);
 /* The keys in increasing order (malloc'd, *n set); NULL when empty. */
 uint64_t *pcm_sorted_keys(const struct pc_map *h, uint32_t *n);
 

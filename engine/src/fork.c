@@ -77,6 +77,10 @@ static void mm_release(ra_machine *m, struct ra_mm *mm)
 		ra_free_pages_pfn(m, pgd->pfn, 0);
 		free(pgd);
 	}
+	/* the files go after their pages (an unlinked file with them) */
+	for (uint32_t i = 0; i < mm->nr_vma; i++)
+		if (mm->vma[i].file)
+			mm_vma_file_ref(m, mm->vma[i].file, -1);
 	mm_unaccount_commit(m, mm, mm->committed);
 	free(mm->tmaps);
 	if (mm->mm_obj)
@@ -219,6 +223,27 @@ struct ra_task *ra_task_create(ra_machine *m, const char *comm, int oom_score_ad
 	return NULL;
 }
 
+/* vma_needs_copy(): the page tables of a file mapping are copied only
+ * when it holds anonymous pages (COW copies: an anon_vma); the child
+ * faults the file's pages in itself. */
+static bool vma_needs_copy(ra_machine *m, struct ra_mm *mm, const struct ra_vma *v)
+{
+	if (!v->file)
+		return true;
+	if (v->flags & VM_SHARED)
+		return false;
+	for (uint64_t va = v->start; va < v->end; va += RA_PAGE_SIZE) {
+		uint64_t *pe = mm_pte_lookup(mm, va);
+		if (!pe) {
+			va = (va | ((1ULL << 21) - 1)) + 1 - RA_PAGE_SIZE;
+			continue;
+		}
+		if ((*pe & PTE_PRESENT) && !(*pe & PTE_ZERO) && !mm_pfn_is_file(m, PTE_PFN(*pe)))
+			return true;
+	}
+	return false;
+}
+
 /* dup_mmap(): VMAs (VM_LOCKED not inherited), charges, page tables with
  * every private writable page write-protected in both. */
 static bool dup_mmap(ra_machine *m, struct ra_task *parent, struct ra_task *child)
@@ -240,12 +265,13 @@ static bool dup_mmap(ra_machine *m, struct ra_task *parent, struct ra_task *chil
 		uint64_t pages = (v.end - v.start) >> RA_PAGE_SHIFT;
 		if ((v.flags & VM_ACCOUNT) && !mm_vm_enough_memory(m, child, pages))
 			return false;
-		if (!mm_vma_insert(m, mm, v.start, v.end, v.flags)) {
+		if (!mm_vma_insert_file(m, mm, v.start, v.end, v.flags, v.file, v.pgoff)) {
 			if (v.flags & VM_ACCOUNT)
 				mm_unaccount_commit(m, mm, pages);
 			return false;
 		}
-		for (uint64_t va = v.start; va < v.end; va += RA_PAGE_SIZE) {
+		bool copy = vma_needs_copy(m, old, &v);
+		for (uint64_t va = v.start; copy && va < v.end; va += RA_PAGE_SIZE) {
 			uint64_t *pe = mm_pte_lookup(old, va);
 			if (!pe || !(*pe & PTE_PRESENT)) {
 				if (!pe)
@@ -257,7 +283,10 @@ static bool dup_mmap(ra_machine *m, struct ra_task *parent, struct ra_task *chil
 				return false;
 			pe = mm_pte_lookup(old, va);    /* tables may have moved? no: host nodes are stable */
 			uint64_t e = *pe;
-			if (!(e & PTE_ZERO)) {
+			if (!(e & PTE_ZERO) && mm_pfn_is_file(m, PTE_PFN(e))) {
+				m->fm->mapcount[PTE_PFN(e)]++;   /* page_dup_file_rmap() */
+				mm->rss_file++;
+			} else if (!(e & PTE_ZERO)) {
 				if (v.flags & VM_WRITE)
 					*pe = e &= ~PTE_WRITE;
 				pfn_page(m, PTE_PFN(e))->count++;

@@ -121,6 +121,10 @@ void mm_pt_free_tree(ra_machine *m, struct ra_mm *mm, void *node, int level)
 		for (unsigned i = 0; i < PTRS; i++) {
 			uint64_t e = l->pte[i];
 			if ((e & PTE_PRESENT) && !(e & PTE_ZERO)) {
+				if (mm_pfn_is_file(m, PTE_PFN(e))) {
+					mm_file_pte_zap(m, mm, e);
+					continue;
+				}
 				put_user_page(m, PTE_PFN(e));
 				mm->rss--;
 			}
@@ -239,14 +243,20 @@ void mm_vma_slot(ra_machine *m, struct ra_mm *mm, uint32_t i, uint32_t n)
 /* Drop slot i, freeing its vm_area_struct. */
 static void vma_remove(ra_machine *m, struct ra_mm *mm, uint32_t i)
 {
+	uint32_t file = mm->vma[i].file;
 	mm_vma_obj_free(m, mm->vma[i].obj);
 	memmove(&mm->vma[i], &mm->vma[i + 1], (mm->nr_vma - i - 1) * sizeof(*mm->vma));
 	mm->nr_vma--;
+	if (file)
+		mm_vma_file_ref(m, file, -1);
 }
 
+/* is_mergeable_vma(): the same flags and, for a file, the same file with
+ * the pages following on. */
 bool mm_vma_mergeable(const struct ra_vma *a, const struct ra_vma *b)
 {
-	return a->end == b->start && a->flags == b->flags;
+	return a->end == b->start && a->flags == b->flags && a->file == b->file &&
+	       (!a->file || a->pgoff + ((a->end - a->start) >> RA_PAGE_SHIFT) == b->pgoff);
 }
 
 /* After flags changed (mprotect_fixup(), mlock_fixup()): merge neighbours
@@ -273,8 +283,14 @@ void mm_vma_obj_free(ra_machine *m, ra_addr_t obj)
  * vm_area_struct cannot be allocated. */
 bool mm_vma_insert(ra_machine *m, struct ra_mm *mm, uint64_t start, uint64_t end, uint32_t flags)
 {
+	return mm_vma_insert_file(m, mm, start, end, flags, 0, 0);
+}
+
+bool mm_vma_insert_file(ra_machine *m, struct ra_mm *mm, uint64_t start, uint64_t end, uint32_t flags,
+                        uint32_t file, uint64_t pgoff)
+{
 	uint32_t i = mm_vma_index(mm, start);
-	struct ra_vma v = { start, end, flags, 0 };
+	struct ra_vma v = { start, end, flags, 0, file, pgoff };
 	bool merge_prev = i > 0 && mm_vma_mergeable(&mm->vma[i - 1], &v);
 	bool merge_next = i < mm->nr_vma && mm_vma_mergeable(&v, &mm->vma[i]);
 	if (merge_prev && merge_next) {
@@ -284,12 +300,15 @@ bool mm_vma_insert(ra_machine *m, struct ra_mm *mm, uint64_t start, uint64_t end
 		mm->vma[i - 1].end = end;
 	} else if (merge_next) {
 		mm->vma[i].start = start;
+		mm->vma[i].pgoff = pgoff;
 	} else {
 		v.obj = ra_kmem_cache_alloc_internal(m, m->mmw->vma_cache, RA_GFP_KERNEL);
 		if (!v.obj)
 			return false;
 		mm_vma_slot(m, mm, i, 1);
 		mm->vma[i] = v;
+		if (file)
+			mm_vma_file_ref(m, file, 1);
 	}
 	mm_vma_account(mm, flags, (int64_t)((end - start) >> RA_PAGE_SHIFT));
 	return true;
@@ -311,8 +330,12 @@ void mm_zap_range(ra_machine *m, struct ra_mm *mm, uint64_t start, uint64_t end)
 			if (!(e & PTE_PRESENT))
 				continue;
 			if (!(e & PTE_ZERO)) {
-				put_user_page(m, PTE_PFN(e));
-				mm->rss--;
+				if (mm_pfn_is_file(m, PTE_PFN(e))) {
+					mm_file_pte_zap(m, mm, e);
+				} else {
+					put_user_page(m, PTE_PFN(e));
+					mm->rss--;
+				}
 			}
 			l->pte[PTE_IDX(va)] = 0;
 			l->used--;
@@ -402,6 +425,10 @@ int mm_unmap_range(ra_machine *m, struct ra_mm *mm, uint64_t start, uint64_t end
 		mm->vma[i + 1] = v;
 		mm->vma[i + 1].start = end;
 		mm->vma[i + 1].obj = obj;
+		if (v.file) {
+			mm->vma[i + 1].pgoff += (end - v.start) >> RA_PAGE_SHIFT;
+			mm_vma_file_ref(m, v.file, 1);
+		}
 		uint64_t pages = (end - start) >> RA_PAGE_SHIFT;
 		mm_vma_account(mm, v.flags, -(int64_t)pages);
 		if (v.flags & VM_ACCOUNT)
@@ -422,9 +449,11 @@ int mm_unmap_range(ra_machine *m, struct ra_mm *mm, uint64_t start, uint64_t end
 			vma_remove(m, mm, i);
 			continue;
 		}
-		if (s == v->start)
+		if (s == v->start) {
+			if (v->file)
+				v->pgoff += (e - v->start) >> RA_PAGE_SHIFT;
 			v->start = e;
-		else
+		} else
 			v->end = s;
 		i++;
 	}
@@ -442,6 +471,9 @@ void mm_mlock_page(ra_machine *m, uint32_t pfn)
 		mod_zone_page_state(pfn_zone(m, pfn), NR_MLOCK, 1);
 	}
 }
+
+static uint32_t alloc_user_page(ra_machine *m);
+uint32_t mm_alloc_anon_page(ra_machine *m) { return alloc_user_page(m); }
 
 /* A new zeroed user page, or RA_NOPFN (the OOM killer may have run). */
 static uint32_t alloc_user_page(ra_machine *m)
@@ -477,6 +509,11 @@ int mm_handle_fault(ra_machine *m, struct ra_task *t, uint64_t va, bool write)
 	if (write ? !(v->flags & VM_WRITE) : !(v->flags & VM_READ))
 		return segv(m, t, va, write, write ? "mapping not writable" : "mapping not readable");
 	count_vm_event(m, PGFAULT);      /* handle_mm_fault(): every fault that reaches a VMA */
+	if (v->file) {
+		int r = mm_file_fault(m, t, v, va, write);   /* memory.c */
+		if (r <= 0)
+			return r;
+	}
 	bool locked = v->flags & VM_LOCKED;
 	struct pt_leaf *l = mm_pt_walk(m, t, mm, va, true);
 	if (!ra_task_alive(t))
@@ -487,7 +524,7 @@ int mm_handle_fault(ra_machine *m, struct ra_task *t, uint64_t va, bool write)
 	uint64_t e = *pte;
 	if (!(e & PTE_PRESENT)) {
 		if (!write) {
-			*pte = PTE_PRESENT | PTE_ZERO;
+			*pte = PTE_PRESENT | PTE_ZERO | PTE_YOUNG;
 			l->used++;
 			t->min_flt++;
 			return 0;
@@ -500,7 +537,7 @@ int mm_handle_fault(ra_machine *m, struct ra_task *t, uint64_t va, bool write)
 		}
 		if (pfn == RA_NOPFN)
 			return -2;
-		*pte = ((uint64_t)pfn << 12) | PTE_PRESENT | PTE_WRITE;
+		*pte = ((uint64_t)pfn << 12) | PTE_PRESENT | PTE_WRITE | PTE_YOUNG | PTE_DIRTY;
 		l->used++;
 		mm_rss_inc(mm);
 		if (locked)
@@ -514,7 +551,7 @@ int mm_handle_fault(ra_machine *m, struct ra_task *t, uint64_t va, bool write)
 	if (!(e & PTE_ZERO)) {
 		uint32_t old = PTE_PFN(e);
 		if (pfn_page(m, old)->count == 1) {      /* wp_page_reuse() */
-			*pte |= PTE_WRITE;
+			*pte |= PTE_WRITE | PTE_YOUNG | PTE_DIRTY;
 			t->min_flt++;
 			mm_tlb_flush(mm);
 			return 0;
@@ -536,7 +573,7 @@ int mm_handle_fault(ra_machine *m, struct ra_task *t, uint64_t va, bool write)
 	} else {
 		mm_rss_inc(mm);
 	}
-	*pte = ((uint64_t)pfn << 12) | PTE_PRESENT | PTE_WRITE;
+	*pte = ((uint64_t)pfn << 12) | PTE_PRESENT | PTE_WRITE | PTE_YOUNG | PTE_DIRTY;
 	if (locked)
 		mm_mlock_page(m, pfn);
 	t->min_flt++;

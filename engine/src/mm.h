@@ -36,7 +36,10 @@
 #define PTE_DIRTY     0x10ULL         /* written: set when a write walks to it */
 #define PTE_PFN(e)    ((uint32_t)((e) >> 12))
 
-struct ra_vma { uint64_t start, end; uint32_t flags; ra_addr_t obj; /* its vm_area_struct */ };
+/* A file mapping names its file (file: id + 1; 0 for anonymous memory)
+ * and the file page its start maps (pgoff, the kernel's vm_pgoff). */
+struct ra_vma { uint64_t start, end; uint32_t flags; ra_addr_t obj; /* its vm_area_struct */
+                uint32_t file; uint64_t pgoff; };
 
 /* Page tables: a radix tree of 512-entry nodes on the host (see mm.c's
  * essay); each node stands for one real frame (pfn). */
@@ -67,6 +70,7 @@ struct ra_mm {
 	uint64_t total_vm, locked_vm, data_vm, stack_vm;   /* pages */
 	uint64_t hiwater_vm, hiwater_rss;
 	uint64_t rss;               /* MM_ANONPAGES */
+	uint64_t rss_file;          /* MM_FILEPAGES and MM_SHMEMPAGES: page-cache pages mapped */
 	uint64_t nr_pt;             /* page-table pages below the PGD */
 	uint64_t committed;         /* pages this mm holds in Committed_AS */
 	uint64_t mlocked;           /* pages mapped in VM_LOCKED vmas (first mapper) */
@@ -98,7 +102,7 @@ struct ra_task {
 	struct ra_mm *mm;
 	struct ra_thread *threads;
 	uint32_t nr_threads, cap_threads;
-	uint64_t min_flt;
+	uint64_t min_flt, maj_flt;
 	struct um_state *um;
 	struct um_os os;
 	ra_addr_t task_obj;         /* its task_struct */
@@ -233,6 +237,47 @@ bool mm_vma_mergeable(const struct ra_vma *a, const struct ra_vma *b);
 bool mm_is_data(uint32_t f);
 /* mmap.c */
 uint64_t mm_get_unmapped_area(struct ra_mm *mm, uint64_t len);
+/* mm.c: a new anonymous page as the anonymous fault path makes it (COW of
+ * a private file page uses it too) */
+uint32_t mm_alloc_anon_page(ra_machine *m);
+bool mm_vma_insert_file(ra_machine *m, struct ra_mm *mm, uint64_t start, uint64_t end, uint32_t flags,
+                        uint32_t file, uint64_t pgoff);
+
+/* === File mappings (memory.c, rmap_file.c) ============================= */
+
+/* mmap(len, prot, MAP_PRIVATE or MAP_SHARED, file, offset): the address,
+ * or 0 when refused (offset not page aligned, overcommit, no memory). */
+uint64_t ra_mmap_file(ra_machine *m, struct ra_task *t, uint64_t len, int prot, unsigned flags, uint32_t file,
+                      uint64_t offset, bool shared);
+/* msync(addr, len, MS_SYNC) of the mapping at addr: 0, or -1 (ENOMEM: no
+ * mapping there). */
+int  ra_msync(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len);
+/* The fault of a file VMA (mm_handle_fault calls it): 0 served, -2 not
+ * served or SIGBUS (past the end of the file), 1 when the pte maps an
+ * anonymous page (a COW copy): the anonymous path takes it from there. */
+int  mm_file_fault(ra_machine *m, struct ra_task *t, struct ra_vma *v, uint64_t va, bool write);
+/* A present pte mapping page-cache page pfn goes (zap, exit): mapcount,
+ * nr_mapped, a dirty pte dirties the page, a young one marks it accessed. */
+void mm_file_pte_zap(ra_machine *m, struct ra_mm *mm, uint64_t pte);
+/* A VMA of file id + 1 comes (+1) or goes (-1): the file's mapping count
+ * (a file unlinked while mapped goes with its last mapping). */
+void mm_vma_file_ref(ra_machine *m, uint32_t file, int delta);
+/* Is the frame a page-cache page (else an anonymous one)? */
+static inline bool mm_pfn_is_file(ra_machine *m, uint32_t pfn) { return pfn_page(m, pfn)->owner == PO_FILE; }
+
+/* rmap_file.c: the reverse map of page-cache pages, walking every task's
+ * VMAs of the page's file (the kernel's i_mmap walk). */
+struct rmap_refs { uint32_t refs; uint32_t vm_flags; uint32_t mapcount; };
+/* folio_referenced() for a page-cache page: every pte mapping it has its
+ * young bit tested and cleared (the TLB of its mm flushed); refs counts
+ * the VMAs that had a young pte, vm_flags ORs their flags. */
+void folio_referenced_file(ra_machine *m, uint32_t pfn, struct rmap_refs *r);
+/* try_to_unmap() of a page-cache page: every pte goes; a dirty pte dirties
+ * the page first. Returns the ptes removed. */
+uint32_t try_to_unmap_file(ra_machine *m, uint32_t pfn);
+/* Register the filemap layer's calls into the rmap (writeback's
+ * folio_mkclean, truncation's unmap_mapping_range): once per machine. */
+void mm_file_rmap_register(ra_machine *m);
 /* fork.c: the task world, created with the first task */
 struct ra_mm_world *mm_world(ra_machine *m);
 /* A fatal signal (the OOM killer's SIGKILL, the SIGBUS or SIGSEGV of a fault

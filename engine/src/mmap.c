@@ -86,7 +86,7 @@ static int do_mprotect(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t
 	uint32_t old = v->flags;
 	uint32_t nf = (old & ~(VM_READ | VM_WRITE)) | prot_flags(prot);
 	uint64_t pages = (end - addr) >> RA_PAGE_SHIFT;
-	if ((nf & VM_WRITE) && !(old & VM_ACCOUNT) && !(old & VM_NORESERVE)) {
+	if ((nf & VM_WRITE) && !(old & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE))) {
 		if (!mm_vm_enough_memory(m, t, pages))
 			return -1;
 		nf |= VM_ACCOUNT;
@@ -113,9 +113,13 @@ static int do_mprotect(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t
 	mm_vma_account(mm, nf, (int64_t)pages);
 	struct ra_vma parts[3];
 	unsigned p = 0;
-	if (vstart < addr) parts[p++] = (struct ra_vma){ vstart, addr, old, 0 };
-	parts[p++] = (struct ra_vma){ addr, end, nf, 0 };
-	if (end < vend) parts[p++] = (struct ra_vma){ end, vend, old, 0 };
+	uint32_t file = v->file;
+	uint64_t pgoff = v->pgoff;
+	if (vstart < addr) parts[p++] = (struct ra_vma){ vstart, addr, old, 0, file, pgoff };
+	parts[p++] = (struct ra_vma){ addr, end, nf, 0, file, pgoff + ((addr - vstart) >> RA_PAGE_SHIFT) };
+	if (end < vend) parts[p++] = (struct ra_vma){ end, vend, old, 0, file, pgoff + ((end - vstart) >> RA_PAGE_SHIFT) };
+	if (file)
+		mm_vma_file_ref(m, file, (int)n - 1);
 	parts[0].obj = vobj;
 	for (unsigned k = 1; k < n; k++)
 		parts[k].obj = extra[k - 1];

@@ -293,7 +293,7 @@ int rp_exec_user(struct replay *rp, const struct ra_op *op)
 	if (!ra_task_alive(t)) {
 		/* still a trace error to name a handle the task never had */
 		if ((op->code == RA_OP_FREE || op->code == RA_OP_REALLOC || op->code == RA_OP_TOUCH ||
-		     op->code == RA_OP_READ || op->code == RA_OP_MUNMAP) &&
+		     op->code == RA_OP_READ || op->code == RA_OP_MUNMAP || op->code == RA_OP_MSYNC) &&
 		    (r = uwant(rp, op, t, 0, UMEM_MASK, &h)) != OUT_OK)
 			return r;
 		return fail_bind(rp, t, op);
@@ -322,9 +322,32 @@ int rp_exec_user(struct replay *rp, const struct ra_op *op)
 	case RA_OP_MMAP: {
 		unsigned f = ((op->flags & RA_OPF_POPULATE) ? RA_MMAP_POPULATE : 0) |
 		             ((op->flags & RA_OPF_LOCKED) ? RA_MMAP_LOCKED : 0) | RA_MMAP_TRACE;
-		uint64_t a = ra_mmap(m, t, (uint64_t)op->a[0], (int)op->a[1], f);
+		uint64_t a;
+		if (op->flags & RA_OPF_FILEMAP) {
+			/* the file is a kernel-side handle; a file that is gone
+			 * (unlinked, or never made) cannot be mapped: EBADF */
+			struct rhandle *fh = &rp->kh[op->h[0]];
+			if (fh->state == HS_UNBOUND)
+				return rp_trace_error(rp, op, op->hcol[0], "handle '%s' names nothing (its binding did not run)",
+				                      rp->t->names[op->h[0]]);
+			if (fh->kind != HK_FILE)
+				return rp_trace_error(rp, op, op->hcol[0], "handle '%s' is a %s; mmap file= wants a file",
+				                      rp->t->names[op->h[0]], ra_hkind_names[fh->kind]);
+			a = fh->state == HS_LIVE && ra_file_get(m, fh->aux)
+			    ? ra_mmap_file(m, t, (uint64_t)op->a[0], (int)op->a[1], f, fh->aux, (uint64_t)op->a[2],
+			                   (op->flags & RA_OPF_SHARED) != 0)
+			    : 0;
+		} else {
+			a = ra_mmap(m, t, (uint64_t)op->a[0], (int)op->a[1], f);
+		}
 		return ubind(rp, t, op, RA_NONAME, HK_UMMAP, a, (uint64_t)op->a[0]);
 	}
+	case RA_OP_MSYNC:
+		if ((r = uwant(rp, op, t, 0, UMEM_MASK, &h)) != OUT_OK)
+			return r;
+		if (h->state != HS_LIVE)
+			return OUT_FAIL;
+		return ra_msync(m, t, h->val, h->size) ? OUT_FAIL : OUT_OK;
 	case RA_OP_MUNMAP:
 		if ((r = uwant(rp, op, t, 0, UMEM_MASK, &h)) != OUT_OK)
 			return r;

@@ -27,6 +27,8 @@ static void count_lru(ra_machine *m, uint32_t pfn, int lru, int64_t d)
 {
 	ra_node_stat_mod(m, node_lru_stat[lru], d);
 	pfn_zone(m, pfn)->vm_stat[zone_lru_stat[lru]] += (uint64_t)d;
+	if (lru == LRU_UNEVICTABLE && pfn_page(m, pfn)->owner == PO_FILE)
+		m->fm->nr_file_unevictable += (uint64_t)d;
 }
 
 void lru_add(ra_machine *m, uint32_t pfn, int lru)
@@ -69,6 +71,7 @@ void folio_mark_accessed(ra_machine *m, uint32_t pfn)
 		lru_add(m, pfn, lru + LRU_ACTIVE);
 		count_vm_event(m, PGACTIVATE);
 		p->flags &= (uint16_t)~PGF_REFERENCED;
+		workingset_activation(m);
 	}
 }
 

@@ -685,7 +685,7 @@ static int parse_op(struct pctx *c, struct ra_op *op)
 			return -1;
 		return 0;
 	case RA_OP_MMAP:
-		if (take_binding(c, op, 0) || nargs(c, 1, 4) || parse_size(c, &tk[1], &op->a[0]))
+		if (take_binding(c, op, 0) || nargs(c, 1, 7) || parse_size(c, &tk[1], &op->a[0]))
 			return -1;
 		op->a[1] = 3;   /* rw */
 		for (int i = 2; i < c->ntok; i++) {
@@ -693,15 +693,33 @@ static int parse_op(struct pctx *c, struct ra_op *op)
 				op->flags |= RA_OPF_POPULATE;
 			else if (tok_is(&tk[i], "locked"))
 				op->flags |= RA_OPF_LOCKED;
+			else if (tok_is(&tk[i], "shared"))
+				op->flags |= RA_OPF_SHARED;
 			else if (kv(&tk[i], &key, &val) && tok_is(&key, "prot")) {
 				if (tok_is(&val, "rw")) op->a[1] = 3;
 				else if (tok_is(&val, "r")) op->a[1] = 1;
 				else if (tok_is(&val, "none")) op->a[1] = 0;
 				else return perr(c, val.col, "prot= takes rw, r or none");
+			} else if (kv(&tk[i], &key, &val) && tok_is(&key, "file")) {
+				if (parse_use(c, &val, &op->h[0], &op->hcol[0]))
+					return -1;
+				op->flags |= RA_OPF_FILEMAP;
+			} else if (kv(&tk[i], &key, &val) && tok_is(&key, "offset")) {
+				if (parse_size(c, &val, &op->a[2]))
+					return -1;
+				if (op->a[2] > RA_FILE_MAX)
+					return perr(c, val.col, "a file holds at most 16T");
 			} else
-				return perr(c, tk[i].col, "unexpected '%s' (prot=, populate, locked)", TOK(&tk[i]));
+				return perr(c, tk[i].col, "unexpected '%s' (prot=, populate, locked, file=, offset=, shared)",
+				            TOK(&tk[i]));
 		}
+		if (!(op->flags & RA_OPF_FILEMAP) && (op->a[2] || (op->flags & RA_OPF_SHARED)))
+			return perr(c, tk[0].col, "offset= and shared need file=F (anonymous shared memory is a tmpfs file)");
 		return 0;
+	case RA_OP_MSYNC:
+		if (take_binding(c, op, -1) || nargs(c, 1, 1))
+			return -1;
+		return parse_use(c, &tk[1], &op->h[0], &op->hcol[0]);
 	case RA_OP_BRK:
 		if (take_binding(c, op, -1) || nargs(c, 1, 1) || parse_int(c, &tk[1], true, true, &op->a[0]))
 			return -1;
@@ -1093,9 +1111,13 @@ void ra_op_print(const struct ra_trace *t, const struct ra_op *op, FILE *f)
 	case RA_OP_MMAP:
 		fputc(' ', f); print_size(f, op->a[0]);
 		if (op->a[1] != 3) fprintf(f, " prot=%s", op->a[1] == 1 ? "r" : "none");
+		if (op->flags & RA_OPF_FILEMAP) fprintf(f, " file=%s", h0);
+		if (op->a[2]) { fputs(" offset=", f); print_size(f, op->a[2]); }
+		if (op->flags & RA_OPF_SHARED) fputs(" shared", f);
 		if (op->flags & RA_OPF_POPULATE) fputs(" populate", f);
 		if (op->flags & RA_OPF_LOCKED) fputs(" locked", f);
 		break;
+	case RA_OP_MSYNC: fprintf(f, " %s", h0); break;
 	case RA_OP_BRK: fprintf(f, " %" PRId64, op->a[0]); break;
 	case RA_OP_MLOCKALL:
 		if (op->flags & RA_OPF_CURRENT) fputs(" current", f);

@@ -307,7 +307,7 @@ static void view_meminfo(ra_machine *m)
 	kb(m, "Dirty:", mi.dirty);
 	kb(m, "Writeback:", mi.writeback);
 	kb(m, "AnonPages:", mi.anon);
-	kb(m, "Mapped:", 0);
+	kb(m, "Mapped:", node_page_state(m, NR_FILE_MAPPED));
 	kb(m, "Shmem:", mi.shmem);
 	kb(m, "KReclaimable:", mi.slab_rcl);
 	kb(m, "Slab:", mi.slab_rcl + mi.slab_unrcl);
@@ -484,46 +484,6 @@ static void view_unusable(ra_machine *m) { view_index(m, unusable_index); }
 
 /* === The current task: status, maps, smaps_rollup, oom_score ============ */
 
-static const char *vma_name(struct ra_mm *mm, const struct ra_vma *v)
-{
-	if (v->flags & VM_GROWSDOWN)
-		return "[stack]";
-	if (v->start <= mm->brk && v->end >= mm->start_brk)
-		return "[heap]";
-	return NULL;
-}
-
-struct smaps { uint64_t rss, pss, shared_dirty, private_dirty, anon, locked; };
-
-static void smaps_range(ra_machine *m, struct ra_mm *mm, const struct ra_vma *v, struct smaps *s)
-{
-	for (uint64_t va = v->start; va < v->end; va += RA_PAGE_SIZE) {
-		uint64_t *pte = mm_pte_lookup(mm, va);
-		if (!pte) {
-			va = (va | ((1ULL << 21) - 1)) + 1 - RA_PAGE_SIZE;
-			continue;
-		}
-		uint64_t e = *pte;
-		if (!(e & PTE_PRESENT) || (e & PTE_ZERO))
-			continue;
-		uint32_t mapcount = pfn_page(m, PTE_PFN(e))->count;
-		s->rss += RA_PAGE_SIZE;
-		s->anon += RA_PAGE_SIZE;
-		s->pss += (RA_PAGE_SIZE << 12) / mapcount;
-		if (mapcount >= 2)
-			s->shared_dirty += RA_PAGE_SIZE;
-		else
-			s->private_dirty += RA_PAGE_SIZE;
-		if (v->flags & VM_LOCKED)
-			s->locked += (RA_PAGE_SIZE << 12) / mapcount;
-	}
-}
-
-static void put_kb(FILE *f, const char *label, uint64_t bytes)
-{
-	fprintf(f, "%-16s%8" PRIu64 " kB\n", label, bytes >> 10);
-}
-
 static void view_status(ra_machine *m, struct ra_task *t)
 {
 	FILE *f = m->out;
@@ -537,9 +497,9 @@ static void view_status(ra_machine *m, struct ra_task *t)
 		fprintf(f, "VmLck:\t%8" PRIu64 " kB\n", K(mm->locked_vm));
 		fprintf(f, "VmPin:\t%8d kB\n", 0);
 		fprintf(f, "VmHWM:\t%8" PRIu64 " kB\n", K(RA_MAX(mm->hiwater_rss, mm->rss)));
-		fprintf(f, "VmRSS:\t%8" PRIu64 " kB\n", K(mm->rss));
+		fprintf(f, "VmRSS:\t%8" PRIu64 " kB\n", K(mm->rss + mm->rss_file));
 		fprintf(f, "RssAnon:\t%8" PRIu64 " kB\n", K(mm->rss));
-		fprintf(f, "RssFile:\t%8d kB\n", 0);
+		fprintf(f, "RssFile:\t%8" PRIu64 " kB\n", K(mm->rss_file));
 		fprintf(f, "RssShmem:\t%8d kB\n", 0);
 		fprintf(f, "VmData:\t%8" PRIu64 " kB\n", K(mm->data_vm));
 		fprintf(f, "VmStk:\t%8" PRIu64 " kB\n", K(mm->stack_vm));
@@ -558,55 +518,8 @@ static void view_maps(ra_machine *m, struct ra_task *t)
 	struct ra_mm *mm = t->mm;
 	if (!mm)
 		return;
-	for (uint32_t i = 0; i < mm->nr_vma; i++) {
-		struct ra_vma *v = &mm->vma[i];
-		char line[160];
-		int n = snprintf(line, sizeof(line), "%08" PRIx64 "-%08" PRIx64 " %c%c%c%c %08x %02x:%02x %lu ", v->start,
-		                 v->end, v->flags & VM_READ ? 'r' : '-', v->flags & VM_WRITE ? 'w' : '-',
-		                 v->flags & VM_EXEC ? 'x' : '-', v->flags & VM_SHARED ? 's' : 'p', 0, 0, 0, 0UL);
-		const char *name = vma_name(mm, v);
-		if (name)
-			fprintf(m->out, "%-73s%s\n", line, name);
-		else
-			fprintf(m->out, "%.*s\n", n, line);
-	}
-}
-
-static void view_smaps_rollup(ra_machine *m, struct ra_task *t)
-{
-	struct ra_mm *mm = t->mm;
-	if (!mm || !mm->nr_vma)
-		return;
-	struct smaps s = { 0 };
 	for (uint32_t i = 0; i < mm->nr_vma; i++)
-		smaps_range(m, mm, &mm->vma[i], &s);
-	char line[160];
-	snprintf(line, sizeof(line), "%08" PRIx64 "-%08" PRIx64 " ---p %08x %02x:%02x %lu ", mm->vma[0].start,
-	         mm->vma[mm->nr_vma - 1].end, 0, 0, 0, 0UL);
-	FILE *f = m->out;
-	fprintf(f, "%-73s[rollup]\n", line);
-	put_kb(f, "Rss:", s.rss);
-	put_kb(f, "Pss:", s.pss >> 12);
-	put_kb(f, "Pss_Dirty:", s.pss >> 12);
-	put_kb(f, "Pss_Anon:", s.pss >> 12);
-	put_kb(f, "Pss_File:", 0);
-	put_kb(f, "Pss_Shmem:", 0);
-	put_kb(f, "Shared_Clean:", 0);
-	put_kb(f, "Shared_Dirty:", s.shared_dirty);
-	put_kb(f, "Private_Clean:", 0);
-	put_kb(f, "Private_Dirty:", s.private_dirty);
-	put_kb(f, "Referenced:", s.rss);
-	put_kb(f, "Anonymous:", s.anon);
-	put_kb(f, "KSM:", 0);
-	put_kb(f, "LazyFree:", 0);
-	put_kb(f, "AnonHugePages:", 0);
-	put_kb(f, "ShmemPmdMapped:", 0);
-	put_kb(f, "FilePmdMapped:", 0);
-	put_kb(f, "Shared_Hugetlb:", 0);
-	put_kb(f, "Private_Hugetlb:", 0);
-	put_kb(f, "Swap:", 0);
-	put_kb(f, "SwapPss:", 0);
-	put_kb(f, "Locked:", s.locked >> 12);
+		ra_show_map_vma(m, mm, &mm->vma[i]);
 }
 
 /* The current task's views: 1 when there is no current task. */
@@ -620,7 +533,8 @@ static int mm_view(ra_machine *m, const char *name)
 		return 0;
 	if (!strcmp(name, "status")) view_status(m, t);
 	else if (!strcmp(name, "maps")) view_maps(m, t);
-	else if (!strcmp(name, "smaps_rollup")) view_smaps_rollup(m, t);
+	else if (!strcmp(name, "smaps_rollup")) ra_view_smaps_rollup(m, t);
+	else if (!strcmp(name, "smaps")) ra_view_smaps(m, t);
 	else if (!strcmp(name, "oom_score")) fprintf(m->out, "%lu\n", ra_oom_score(m, t));
 	else if (!strcmp(name, "oom_score_adj")) fprintf(m->out, "%d\n", t->oom_score_adj);
 	else if (!strcmp(name, "oom_adj")) fprintf(m->out, "%d\n", ra_oom_adj_from_score_adj(t->oom_score_adj));
@@ -648,12 +562,13 @@ static const struct view kernel_views[] = {
 	{ "vmstat1", view_vmstat1 },
 	{ "extfrag_index", view_extfrag },
 	{ "unusable_index", view_unusable },
+	{ "procrank", ra_view_procrank },
 };
 
 static const char *const all_view_names[] = {
 	"buddyinfo", "pagetypeinfo", "zoneinfo", "slabinfo", "slabtop", "vmallocinfo", "meminfo", "vmstat",
 	"free", "vmstat1", "extfrag_index", "unusable_index", "status", "maps", "smaps_rollup", "oom_score", "oom_score_adj",
-	"oom_adj", "malloc_stats", "malloc_info", "leaks", NULL
+	"oom_adj", "malloc_stats", "malloc_info", "leaks", "smaps", "procrank", NULL
 };
 
 const char *const *ra_view_names(void) { return all_view_names; }

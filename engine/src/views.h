@@ -28,6 +28,12 @@ struct ra_meminfo {
 	         file, active_file, inactive_file, dirty, writeback, shmem;
 };
 void ra_meminfo_compute(ra_machine *m, struct ra_meminfo *mi);
+/* task_mmu.c: a VMA's maps line; smaps and smaps_rollup of a task;
+ * procrank over every task */
+void ra_show_map_vma(ra_machine *m, struct ra_mm *mm, const struct ra_vma *v);
+void ra_view_smaps(ra_machine *m, struct ra_task *t);
+void ra_view_smaps_rollup(ra_machine *m, struct ra_task *t);
+void ra_view_procrank(ra_machine *m);
 /* leak.c: the `leaks` view */
 int ra_leak_view(ra_machine *m);
 

@@ -38,8 +38,12 @@
  * succeeds (kswapd_failures), and with nothing on the file lists it does
  * not run at all (so a machine without page cache sees no kswapd).
  *
- * Not modelled yet: slab shrinkers during reclaim, refault detection
- * (shadow entries), reclaim throttling.
+ * Mapped file pages (see "Mapped file pages" below): the young bits of
+ * their ptes decide with PG_referenced whether a page is activated, kept
+ * or reclaimed, and a page that goes is unmapped first. An evicted page
+ * leaves a workingset shadow entry (workingset.c).
+ *
+ * Not modelled yet: slab shrinkers during reclaim, reclaim throttling.
  */
 #include "vmscan.h"
 #include "slab.h"
@@ -98,6 +102,51 @@ static uint64_t isolate(ra_machine *m, struct scan_control *sc, int lru, uint64_
 	return total;
 }
 
+/* === Mapped file pages ==================================================
+ *
+ * folio_check_references() for a page of the inactive file list: the young
+ * ptes that map it (folio_referenced_file: tested and cleared, each VMA
+ * with one counts) and PG_referenced (tested and cleared) decide:
+ *   young ptes, and PG_referenced or more than one VMA, or a VM_EXEC VMA
+ *       -> PAGEREF_ACTIVATE (PG_referenced set again);
+ *   young ptes otherwise -> PAGEREF_KEEP (PG_referenced set: a second
+ *       young scan activates it);
+ *   no young pte, PG_referenced -> PAGEREF_RECLAIM_CLEAN (a dirty page is
+ *       kept);
+ *   neither -> PAGEREF_RECLAIM.
+ * A mapped page that goes is unmapped first (try_to_unmap_file; a dirty pte
+ * dirties it), then written back or freed as any page. */
+enum pageref { PAGEREF_RECLAIM, PAGEREF_RECLAIM_CLEAN, PAGEREF_KEEP, PAGEREF_ACTIVATE };
+
+static enum pageref folio_check_references_file(ra_machine *m, uint32_t pfn)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	struct rmap_refs r;
+	folio_referenced_file(m, pfn, &r);
+	bool referenced_folio = p->flags & PGF_REFERENCED;
+	p->flags &= (uint16_t)~PGF_REFERENCED;
+	if (r.refs) {
+		p->flags |= PGF_REFERENCED;
+		if (referenced_folio || r.refs > 1 || (r.vm_flags & VM_EXEC))
+			return PAGEREF_ACTIVATE;
+		return PAGEREF_KEEP;
+	}
+	return referenced_folio ? PAGEREF_RECLAIM_CLEAN : PAGEREF_RECLAIM;
+}
+
+/* shrink_active_list()'s verdict on a file page: true when it stays
+ * active (young ptes in a VM_EXEC mapping); every other page goes to the
+ * inactive list with PG_workingset. The young bits are cleared either way. */
+static bool file_page_stays_active(ra_machine *m, uint32_t pfn)
+{
+	struct rmap_refs r;
+	folio_referenced_file(m, pfn, &r);
+	if (r.refs && (r.vm_flags & VM_EXEC))
+		return true;
+	pfn_page(m, pfn)->flags |= PGF_WORKINGSET;
+	return false;
+}
+
 /* shrink_inactive_list() + shrink_folio_list() for file pages. */
 static uint64_t shrink_inactive_list(ra_machine *m, struct scan_control *sc, uint64_t nr)
 {
@@ -113,20 +162,32 @@ static uint64_t shrink_inactive_list(ra_machine *m, struct scan_control *sc, uin
 	for (uint64_t i = 0; i < nr_taken; i++) {
 		uint32_t pfn = taken[i];
 		struct ra_page *p = pfn_page(m, pfn);
-		bool referenced = p->flags & PGF_REFERENCED;
-		p->flags &= (uint16_t)~PGF_REFERENCED;
+		enum pageref ref = folio_check_references_file(m, pfn);
+		if (ref == PAGEREF_ACTIVATE) {
+			lru_add(m, pfn, LRU_ACTIVE_FILE);         /* activate_locked */
+			count_vm_event(m, PGACTIVATE);
+			workingset_age_nonresident(m, 1);         /* move_folios_to_lru() */
+			continue;
+		}
+		if (ref == PAGEREF_KEEP) {
+			lru_add(m, pfn, LRU_INACTIVE_FILE);
+			continue;
+		}
+		if (page_mapcount(m, pfn))
+			try_to_unmap_file(m, pfn);
 		if (p->flags & PGF_DIRTY) {
-			if (referenced || !(sc->gfp & RA___GFP_FS)) {
+			if (ref == PAGEREF_RECLAIM_CLEAN || !(sc->gfp & RA___GFP_FS)) {
 				lru_add(m, pfn, LRU_INACTIVE_FILE);    /* keep */
 				continue;
 			}
 			filemap_writeback_page(m, pfn);            /* pageout(), completed at once */
 			mod_node_page_state(m, NR_VMSCAN_WRITE, 1);
 		}
-		/* __remove_mapping(): out of the cache, freed; the page is off
-		 * the LRU already, filemap_remove_page puts it back first */
+		/* __remove_mapping(): out of the cache with a shadow entry left,
+		 * freed; the page is off the LRU already, filemap_remove_page
+		 * puts it back first */
 		lru_add(m, pfn, LRU_INACTIVE_FILE);
-		filemap_remove_page(m, pfn);
+		filemap_evict_page(m, pfn);
 		reclaimed++;
 	}
 	if (sc->kswapd)
@@ -137,17 +198,24 @@ static uint64_t shrink_inactive_list(ra_machine *m, struct scan_control *sc, uin
 	return reclaimed;
 }
 
-/* shrink_active_list(): an unmapped page is deactivated whatever its
- * references, to the inactive head. */
+/* shrink_active_list(): a page is deactivated whatever its references,
+ * to the inactive head with PG_workingset (file_page_stays_active). */
 static void shrink_active_list(ra_machine *m, struct scan_control *sc, uint64_t nr)
 {
 	uint32_t taken[SWAP_CLUSTER_MAX];
 	uint64_t nr_taken;
-	uint64_t scanned = isolate(m, sc, LRU_ACTIVE_FILE, nr, taken, &nr_taken);
+	uint64_t scanned = isolate(m, sc, LRU_ACTIVE_FILE, nr, taken, &nr_taken), deactivated = 0;
 	count_vm_events(m, PGREFILL, scanned);
-	for (uint64_t i = 0; i < nr_taken; i++)
+	for (uint64_t i = 0; i < nr_taken; i++) {
+		if (file_page_stays_active(m, taken[i])) {
+			lru_add(m, taken[i], LRU_ACTIVE_FILE);
+			workingset_age_nonresident(m, 1);      /* move_folios_to_lru() */
+			continue;
+		}
 		lru_add(m, taken[i], LRU_INACTIVE_FILE);
-	count_vm_events(m, PGDEACTIVATE, nr_taken);
+		deactivated++;
+	}
+	count_vm_events(m, PGDEACTIVATE, deactivated);
 }
 
 /* shrink_node() -> shrink_lruvec() with get_scan_count()'s SCAN_FILE. */
