@@ -29,7 +29,14 @@
  *     file, at the end, whatever reclaim, writeback, eviction, fadvise and
  *     drop_caches did in between. A write that failed (no memory for a
  *     page) changed an unknown prefix: those bytes are unknown until
- *     written again.
+ *     written again;
+ *   - file mappings see the file: a poke through a shared mapping writes
+ *     the file (the shadow takes its bytes; those past i_size are unknown,
+ *     as a later extension may show them), and the bytes a `peek` or `read`
+ *     of a file mapping reaches, and at the end every page a live file
+ *     mapping has present, equal the file's shadow inside i_size: through
+ *     writeback, eviction and re-faults alike. A private mapping's page
+ *     that holds an anonymous COW copy is its own and is not compared.
  *
  * Deliberate misuse (a write after free or out of bounds) may damage live
  * objects or in-band metadata: the oracle marks what such a write covers as
@@ -53,6 +60,9 @@ struct sobj {
 	uint8_t  tainted;     /* contents may have been changed by misuse */
 	uint32_t cache;       /* HK_CACHE_OBJ: the cache handle's name */
 	uint32_t rcache;      /* HK_CACHE_OBJ: the id of the cache that holds it (an alias's target) */
+	uint32_t file;        /* a file mapping: the engine's file id + 1 (0: anonymous memory) */
+	uint64_t foff;        /* a file mapping: the file offset its start maps */
+	bool     shared;      /* a file mapping: MAP_SHARED */
 };
 
 /* A file's shadow: sorted disjoint extents of one byte value (-1:
@@ -572,10 +582,8 @@ static void files_after(struct replay *rp, const struct ra_op *op, int outcome)
 	uint64_t off = (op->flags & RA_OPF_HAS_OFF) ? (uint64_t)op->a[0] : 0;
 	switch (op->code) {
 	case RA_OP_FUNLINK:
-		if (outcome == OUT_OK) {
-			s->live = false;
-			s->n = 0;
-		}
+		if (outcome == OUT_OK)
+			s->live = false;   /* the bytes stay what mappings of it see */
 		return;
 	case RA_OP_FTRUNCATE:
 		if (outcome == OUT_OK) {
@@ -615,6 +623,56 @@ static void files_after(struct replay *rp, const struct ra_op *op, int outcome)
 	default:
 		return;
 	}
+}
+
+/* === File mappings ===================================================== */
+
+/* Compare the present pages of file mapping o in [off, off + len) with
+ * its file's shadow, inside i_size; pages holding anonymous COW copies are
+ * skipped. No fault is taken: what is not mapped is not looked at. */
+static void map_check(struct replay *rp, const struct ra_op *op, const struct sobj *o, uint64_t off, uint64_t len)
+{
+	struct oracle *or = rp->oracle;
+	struct ra_task *t = task_of(rp, o->as);
+	if (or->taint_kernel || o->file - 1 >= or->nfiles || !ra_task_alive(t))
+		return;
+	struct sfile *s = &or->files[o->file - 1];
+	struct ra_file *f = filemap_file(rp->m, o->file - 1);
+	if (!f || f->size != s->size)
+		return;     /* a size the shadow does not know (a failed write): sf_check reports it */
+	len = RA_MIN(len, o->size > off ? o->size - off : 0);
+	for (uint64_t pos = off; pos < off + len;) {
+		uint64_t va = o->addr + pos, in = va & (RA_PAGE_SIZE - 1);
+		uint64_t n = RA_MIN(RA_PAGE_SIZE - in, off + len - pos);
+		uint32_t pfn = ra_user_pfn(t, va);
+		uint64_t fpos = o->foff + pos;
+		if (pfn != RA_NOPFN && pfn_page(rp->m, pfn)->owner == PO_FILE && fpos < s->size) {
+			const uint8_t *h = rp->m->ram + ((size_t)pfn << RA_PAGE_SHIFT) + in;
+			uint32_t hint = 0;
+			for (uint64_t k = 0; k < n && fpos + k < s->size; k++) {
+				int want = sf_byte(s, fpos + k, &hint);
+				if (want >= 0 && h[k] != (uint8_t)want) {
+					fail(rp, op, "mapping '%s' of file offset %" PRIu64 " reads 0x%02x at 0x%" PRIx64 ", the file "
+					     "holds 0x%02x there", rp->t->names[o->name], fpos + k, h[k], va + k, want);
+					return;
+				}
+			}
+		}
+		pos += n;
+	}
+}
+
+/* A poke through a shared file mapping wrote the file. */
+static void map_poked(struct replay *rp, const struct sobj *o, uint64_t off, uint64_t len, int byte)
+{
+	struct oracle *or = rp->oracle;
+	if (!o->shared || o->file - 1 >= or->nfiles)
+		return;
+	struct sfile *s = &or->files[o->file - 1];
+	uint64_t a = o->foff + off, b = a + RA_MIN(len, o->size > off ? o->size - off : 0);
+	sf_put(rp, s, a, RA_MIN(b, s->size), byte);
+	if (b > s->size)
+		sf_put(rp, s, RA_MAX(a, s->size), b, -1);
 }
 
 /* === Hooks =============================================================== */
@@ -808,6 +866,12 @@ void or_after(struct replay *rp, const struct ra_op *op, int outcome, unsigned l
 	case RA_OP_PEEK:
 		if (op->h[0] < rp->t->nnames && rp->kh[op->h[0]].kind == HK_FILE && rp->kh[op->h[0]].state == HS_LIVE)
 			files_after(rp, op, outcome);
+		else if (rp->kh[op->h[0]].state == HS_UNBOUND && op->a[0] >= 0 && (as = cur_as(rp, &t)) != UINT32_MAX &&
+		         (h = rp_user_handle(rp, op->h[0], &t)) && h->state == HS_LIVE) {
+			struct sobj *o = find(or, as, h->val);
+			if (o && o->file)
+				map_check(rp, op, o, (uint64_t)op->a[0], (uint64_t)op->a[1]);
+		}
 		break;
 	case RA_OP_ALLOC_PAGES: case RA_OP_KMALLOC: case RA_OP_KZALLOC: case RA_OP_KREALLOC: case RA_OP_CACHE_ALLOC:
 	case RA_OP_VMALLOC: case RA_OP_VZALLOC: case RA_OP_IOREMAP: {
@@ -867,6 +931,43 @@ void or_after(struct replay *rp, const struct ra_op *op, int outcome, unsigned l
 		if (h->state != HS_LIVE)
 			break;
 		add(rp, op, as, h, op->out, op->code == RA_OP_CALLOC);
+		if (op->code == RA_OP_MMAP && (op->flags & RA_OPF_FILEMAP)) {
+			struct sobj *o = find(or, as, h->val);
+			if (o) {
+				o->file = rp->kh[op->h[0]].aux + 1;
+				o->foff = (uint64_t)op->a[2];
+				o->shared = (op->flags & RA_OPF_SHARED) != 0;
+			}
+		}
+		break;
+	case RA_OP_POKE: case RA_OP_TOUCH: case RA_OP_READ:
+		/* a user file mapping: a shared one's poke writes the file; the
+		 * bytes an access reached read as the file's */
+		if (op->code == RA_OP_POKE && rp->kh[op->h[0]].state != HS_UNBOUND)
+			break;
+		as = cur_as(rp, &t);
+		if (as == UINT32_MAX || !(h = rp_user_handle(rp, op->h[0], &t)) || h->state != HS_LIVE)
+			break;
+		{
+			struct sobj *o = find(or, as, h->val);
+			if (!o || !o->file)
+				break;
+			uint64_t off, len;
+			if (op->code == RA_OP_POKE) {
+				if (op->a[0] < 0)
+					break;
+				off = (uint64_t)op->a[0];
+				len = (uint64_t)op->a[1];
+				map_poked(rp, o, off, len, outcome == OUT_OK ? (op->flags & RA_OPF_HAS_BYTE ? (int)op->a[2] : 0x41) : -1);
+			} else {
+				int64_t o0 = (op->flags & RA_OPF_HAS_OFF) ? op->a[0] : 0;
+				if (o0 < 0)
+					break;
+				off = (uint64_t)o0;
+				len = (op->flags & RA_OPF_HAS_LEN) ? (uint64_t)op->a[1] : o->size > off ? o->size - off : 0;
+			}
+			map_check(rp, op, o, off, RA_MIN(len, (uint64_t)1 << 30));
+		}
 		break;
 	case RA_OP_FREE: case RA_OP_MUNMAP:
 		as = cur_as(rp, &t);
@@ -926,6 +1027,12 @@ void or_end(struct replay *rp)
 			sf_check(rp, &end, i, h->aux, 0, or->files[h->aux].size);
 		}
 	}
+	/* every file mapping of a live task reads as its file where mapped */
+	for (uint32_t i = 0; i < or->n; i++)
+		if (or->v[i].file) {
+			struct ra_op end = { .line = 0 };
+			map_check(rp, &end, &or->v[i], 0, or->v[i].size);
+		}
 	ra_machine *m = rp->m;
 	uint64_t *want = calloc(m->nr_caches + 1, sizeof(uint64_t));
 	RA_BUG_ON(m, !want);
