@@ -41,6 +41,7 @@ enum cls {
 	C_M_DOUBLE_FREE, C_M_UAF, C_M_OOB, C_M_WRONG_FREE, C_M_WRONG_CACHE, C_M_BUSY_DESTROY, C_M_BRK_SHRINK,
 	/* files and the page cache: only the pressure profile draws them */
 	C_FILE, C_FREAD, C_FWRITE, C_FSYNC, C_FTRUNCATE, C_FUNLINK, C_FADVISE, C_FPEEK, C_DROP_CACHES,
+	C_FMMAP, C_MSYNC,
 	C_NR
 };
 
@@ -81,7 +82,8 @@ static const uint8_t prof_umalloc[] = {
 
 /* Memory pressure on purpose: files on disk and tmpfs read, written,
  * synced, truncated, unlinked and dropped at page and readahead-window
- * boundaries, among kernel allocations, balloons and tasks touching
+ * boundaries, mapped private or shared (touched, read, msync'd,
+ * unmapped), among kernel allocations, balloons and tasks touching
  * memory, on 16..64 MiB machines (header), so that direct reclaim, kswapd
  * and the OOM killer run. No misuse: the oracle's shadow of every file
  * stays exact. */
@@ -91,7 +93,7 @@ static const uint8_t prof_pressure[] = {
 	C_DROP_CACHES, C_DROP_CACHES, C_ALLOC_PAGES, C_ALLOC_PAGES, C_FREE_PAGES, C_KMALLOC, C_KMALLOC, C_KFREE,
 	C_VMALLOC, C_VMALLOC, C_VFREE, C_BALLOON, C_UNBALLOON, C_TASK, C_TASK, C_SWITCH, C_FORK, C_EXIT,
 	C_MMAP, C_MMAP, C_MUNMAP, C_MALLOC, C_FREE, C_TOUCH, C_TOUCH, C_READ, C_MLOCKALL, C_OOM_SCORE_ADJ,
-	C_SYSCTL, C_CPU, C_FAIL, C_CHECK,
+	C_SYSCTL, C_CPU, C_FAIL, C_CHECK, C_FMMAP, C_FMMAP, C_FMMAP, C_MSYNC, C_DUMP,
 };
 
 struct profile { const char *name; const uint8_t *cls; unsigned n; };
@@ -149,8 +151,9 @@ static const int64_t mallopt_vals[16] = { -1, 0, 1, 8, 16, 64, 80, 128, 160, 409
                                           32 << 20, 1 << 30, 0x5a };
 static const char *const views[] = { "buddyinfo", "pagetypeinfo", "zoneinfo", "slabinfo", "slabtop",
                                      "vmallocinfo", "meminfo", "extfrag_index", "unusable_index",
-                                     "status", "maps", "smaps_rollup", "oom_score", "malloc_stats", "malloc_info" };
-#define NUSERVIEWS 6   /* the last six need a current task */
+                                     "procrank", "status", "maps", "smaps_rollup", "oom_score", "malloc_stats",
+                                     "malloc_info", "smaps" };
+#define NUSERVIEWS 7   /* the last seven need a current task */
 /* Machine sizes. Header bit b1 & 4 puts DMA32's end at mem/2, so a small
  * machine has a Normal zone too: fuzzing all three zones stays cheap. */
 static const uint64_t mems[8] = { 16ULL << 20, 32ULL << 20, 48ULL << 20, 64ULL << 20, 96ULL << 20,
@@ -1304,6 +1307,50 @@ static int f_file(struct walker *w, enum cls c, const struct ra_op *in)
 	}
 }
 
+/* mmap SIZE file=F [offset=N] [shared] [prot=r] [populate] [locked] of a
+ * live file by the current task (the offset from the file offsets' table:
+ * an unaligned one is refused, EINVAL); msync of one of its mappings. */
+static int f_mmap(struct walker *w, enum cls c, const struct ra_op *in)
+{
+	struct mtask *t = curtask(w);
+	uint32_t i;
+	if (!t)
+		return w->enc ? -1 : 0;
+	if (c == C_MSYNC) {
+		if (c_pick(w, &t->maps, in ? in->h[0] : 0, &i))
+			return w->enc ? -1 : 0;
+		struct ra_op *op = emit(w, RA_OP_MSYNC, in);
+		op->h[0] = t->maps.v[i];
+		return 0;
+	}
+	if (c_pick(w, &w->files, in ? in->h[0] : 0, &i))
+		return w->enc ? -1 : 0;
+	struct ra_op *op = emit(w, RA_OP_MMAP, in);
+	op->h[0] = w->files.v[i];
+	op->flags |= RA_OPF_FILEMAP;
+	uint64_t size = (uint64_t)(op->a[0] = (int64_t)c_tab(w, msizes, 16, (uint64_t)op->a[0]));
+	uint64_t off = c_tab(w, foffs, 32, (uint64_t)op->a[2]);
+	off = RA_MIN(off, (uint64_t)RA_FILE_MAX);
+	if (w->enc && (uint64_t)in->a[2] != off)
+		return -1;
+	op->a[2] = (int64_t)off;
+	if (w->enc && in->a[1] != 3 && in->a[1] != 1)
+		return -1;
+	/* f = read-only + 2 shared + 4 populate + 8 locked */
+	unsigned f = c_sel(w, 16, in ? (unsigned)((in->a[1] == 1) | ((in->flags & RA_OPF_SHARED) ? 2 : 0) |
+	                                          ((in->flags & RA_OPF_POPULATE) ? 4 : 0) |
+	                                          ((in->flags & RA_OPF_LOCKED) ? 8 : 0)) : 0);
+	op->a[1] = (f & 1) ? 1 : 3;
+	if (f & 2) op->flags |= RA_OPF_SHARED;
+	if (f & 4) op->flags |= RA_OPF_POPULATE;
+	if (f & 8) op->flags |= RA_OPF_LOCKED;
+	op->out = newname(w, KK_NR + 2, "mm", in ? in->out : 0);
+	struct rec *r = rec(w, op->out);
+	r->size = size;
+	r->prot = (uint8_t)op->a[1];
+	return lpush(&t->maps, op->out) ? 0 : -1;
+}
+
 /* === Dispatch ============================================================= */
 
 static int walk_class(struct walker *w, enum cls c, const struct ra_op *in)
@@ -1334,6 +1381,8 @@ static int walk_class(struct walker *w, enum cls c, const struct ra_op *in)
 	case C_FILE: case C_FREAD: case C_FWRITE: case C_FSYNC: case C_FTRUNCATE: case C_FUNLINK: case C_FADVISE:
 	case C_FPEEK: case C_DROP_CACHES:
 		return f_file(w, c, in);
+	case C_FMMAP: case C_MSYNC:
+		return f_mmap(w, c, in);
 	default: return m_misuse(w, c, in);
 	}
 }
@@ -1430,7 +1479,8 @@ static int classify(struct walker *w, const struct ra_op *op, const struct ra_op
 	case RA_OP_MALLOC: return C_MALLOC;
 	case RA_OP_CALLOC: return C_CALLOC;
 	case RA_OP_MEMALIGN: return C_MEMALIGN;
-	case RA_OP_MMAP: return C_MMAP;
+	case RA_OP_MMAP: return (op->flags & RA_OPF_FILEMAP) ? C_FMMAP : C_MMAP;
+	case RA_OP_MSYNC: return C_MSYNC;
 	case RA_OP_REALLOC: return C_REALLOC;
 	case RA_OP_MALLOPT: return C_MALLOPT;
 	case RA_OP_MALLOC_TRIM: return C_MALLOC_TRIM;
