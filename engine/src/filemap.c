@@ -267,11 +267,11 @@ static uint32_t add_page(ra_machine *m, struct ra_file *f, uint64_t index, ra_gf
 	if (fill)
 		read_block(m, f, index, pfn);
 	uint64_t shadow = 0;
-	bool node = f->shadows.n && shadow_node_state(f, index);
 	bool refault = f->shadows.n && shadow_take(m, f, index, &shadow);
+	bool node = f->shadows.n && shadow_node_state(f, index);
 	pcm_put(&f->cache, index, pfn);
 	f->nrpages++;
-	if (f->shadows.n || node)
+	if (node)
 		shadow_node_update(m, f, index, node);
 	if (f->shmem) {
 		mod_node_page_state(m, NR_SHMEM, 1);

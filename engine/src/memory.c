@@ -58,19 +58,7 @@ static inline uint64_t vma_index(const struct ra_vma *v, uint64_t va)
 
 /* === Mapping and unmapping page-cache pages ============================ */
 
-/* mlock_folio() / munlock_folio() of a page-cache page. */
-static void mlock_file_page(ra_machine *m, uint32_t pfn)
-{
-	struct ra_page *p = pfn_page(m, pfn);
-	if (p->flags & PGF_MLOCKED)
-		return;
-	mm_mlock_page(m, pfn);
-	if (p->flags & PGF_LRU) {
-		lru_del(m, pfn);
-		lru_add(m, pfn, LRU_UNEVICTABLE);
-	}
-}
-
+/* munlock_folio() of a page-cache page (mm_mlock_page is mlock_folio). */
 static void munlock_file_page(ra_machine *m, uint32_t pfn)
 {
 	struct ra_page *p = pfn_page(m, pfn);
@@ -91,7 +79,7 @@ static void add_file_rmap(ra_machine *m, uint32_t pfn, const struct ra_vma *v)
 	if (!m->fm->mapcount[pfn]++)
 		mod_node_page_state(m, NR_FILE_MAPPED, 1);
 	if (v->flags & VM_LOCKED)
-		mlock_file_page(m, pfn);
+		mm_mlock_page(m, pfn);
 }
 
 /* page_remove_rmap() */

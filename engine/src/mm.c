@@ -469,6 +469,12 @@ void mm_mlock_page(ra_machine *m, uint32_t pfn)
 	if (!(p->flags & PGF_MLOCKED)) {
 		p->flags |= PGF_MLOCKED;
 		mod_zone_page_state(pfn_zone(m, pfn), NR_MLOCK, 1);
+		/* mlock_folio(): a page on an evictable list moves to the
+		 * unevictable one */
+		if ((p->flags & PGF_LRU) && !(p->flags & PGF_UNEVICTABLE)) {
+			lru_del(m, pfn);
+			lru_add(m, pfn, LRU_UNEVICTABLE);
+		}
 	}
 }
 

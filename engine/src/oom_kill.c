@@ -44,7 +44,9 @@ long ra_oom_badness(ra_machine *m, struct ra_task *t, uint64_t totalpages)
 	(void)m;
 	if (!ra_task_alive(t) || t->pid == 1 || !t->mm)
 		return LONG_MIN;
-	return ra_oom_badness_of(t->mm->rss, 0, t->mm->nr_pt * RA_PAGE_SIZE, t->oom_score_adj, totalpages);
+	/* get_mm_rss(): anonymous and file pages mapped */
+	return ra_oom_badness_of(t->mm->rss + t->mm->rss_file, 0, t->mm->nr_pt * RA_PAGE_SIZE, t->oom_score_adj,
+	                         totalpages);
 }
 
 unsigned long ra_oom_score(ra_machine *m, struct ra_task *t)
@@ -87,7 +89,7 @@ static void oom_dump(ra_machine *m, ra_gfp_t gfp, unsigned order)
 			continue;
 		struct ra_mm *mm = t->mm;
 		fprintf(m->err, "[%7u] %5d %5u %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8d         %5d %s\n",
-		        t->pid, 0, t->pid, mm->total_vm, mm->rss, (uint64_t)(mm->nr_pt * RA_PAGE_SIZE), 0,
+		        t->pid, 0, t->pid, mm->total_vm, mm->rss + mm->rss_file, (uint64_t)(mm->nr_pt * RA_PAGE_SIZE), 0,
 		        t->oom_score_adj, t->comm);
 	}
 }
@@ -100,9 +102,9 @@ static void kill_task(ra_machine *m, struct ra_task *t, const char *why)
 	if (m->err) {
 		fprintf(m->err, "oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,"
 		        "task_memcg=/,task=%s,pid=%u,uid=0\n", t->comm, t->pid);
-		fprintf(m->err, "%s: Killed process %u (%s) total-vm:%" PRIu64 "kB, anon-rss:%" PRIu64 "kB, file-rss:0kB, "
+		fprintf(m->err, "%s: Killed process %u (%s) total-vm:%" PRIu64 "kB, anon-rss:%" PRIu64 "kB, file-rss:%" PRIu64 "kB, "
 		        "shmem-rss:0kB, UID:0 pgtables:%" PRIu64 "kB oom_score_adj:%d\n", why, t->pid, t->comm,
-		        K(mm->total_vm), K(mm->rss), K(mm->nr_pt), t->oom_score_adj);
+		        K(mm->total_vm), K(mm->rss), K(mm->rss_file), K(mm->nr_pt), t->oom_score_adj);
 	}
 	if (w->nr_kills == w->cap_kills) {
 		w->cap_kills = w->cap_kills ? w->cap_kills * 2 : 8;

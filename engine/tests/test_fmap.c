@@ -192,6 +192,14 @@ static void shadows(void)
 	ra_file_truncate(m, x.f, 8 << 10);
 	CHECK_EQ(x.f->shadows.n, 2);
 	CHECK_EQ(node_page_state(m, WORKINGSET_NODES), 1);
+	/* a node's last shadow refaulting: the chunk then holds a page */
+	ra_file_truncate(m, x.f, 4 << 10);
+	CHECK_EQ(x.f->shadows.n, 1);
+	CHECK_EQ(node_page_state(m, WORKINGSET_NODES), 1);
+	CHECK_EQ(ra_file_read(m, x.f, 0, 1), 0);
+	CHECK_EQ(x.f->shadows.n, 0);
+	CHECK_EQ(node_page_state(m, WORKINGSET_NODES), 0);
+	CHECK_EQ(problems(&x.t, m), 0);
 	ra_file_truncate(m, x.f, 0);
 	CHECK_EQ(node_page_state(m, WORKINGSET_NODES), 0);
 	CHECK_EQ(problems(&x.t, m), 0);
