@@ -738,7 +738,15 @@ void mm_populate(ra_machine *m, struct ra_task *t, uint64_t start, uint64_t end)
 			va = v->end;
 			continue;
 		}
-		if (mm_handle_fault(m, t, va, (v->flags & (VM_WRITE | VM_SHARED)) == VM_WRITE) == -2)
+		bool write = (v->flags & (VM_WRITE | VM_SHARED)) == VM_WRITE;
+		/* follow_page_mask(): a page already mapped as needed takes no
+		 * fault (fault-around maps ahead of a file VMA's populate) */
+		uint64_t *pte = v->file ? mm_pte_lookup(mm, va) : NULL;
+		if (pte && (*pte & PTE_PRESENT) && (!write || (*pte & PTE_WRITE))) {
+			va += RA_PAGE_SIZE;
+			continue;
+		}
+		if (mm_handle_fault(m, t, va, write) == -2)
 			return;
 		va += RA_PAGE_SIZE;
 	}
