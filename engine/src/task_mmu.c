@@ -151,7 +151,6 @@ static void show_smap_fields(FILE *f, const struct mem_size_stats *mss, bool rol
 	put_dec(f, "Private_Dirty:  ", mss->private_dirty);
 	put_dec(f, "Referenced:     ", mss->referenced);
 	put_dec(f, "Anonymous:      ", mss->anonymous);
-	put_dec(f, "KSM:            ", 0);
 	put_dec(f, "LazyFree:       ", 0);
 	put_dec(f, "AnonHugePages:  ", 0);
 	put_dec(f, "ShmemPmdMapped: ", 0);
