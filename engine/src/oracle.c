@@ -75,9 +75,17 @@ struct sfile {
 	uint32_t n, cap;
 };
 
+/* A private file mapping's own pages (anonymous COW copies): `pages`
+ * marks them (byte 1 over each page's offsets in the mapping), `bytes`
+ * holds what they hold, by offset in the mapping (holes: zeros; -1:
+ * unknown). */
+struct sown { uint32_t as; uint64_t addr; struct sfile pages, bytes; };
+
 struct oracle {
 	struct sfile *files;               /* by engine file id */
 	uint32_t nfiles;
+	struct sown *own;                  /* private file mappings' own pages, any order */
+	uint32_t nown, capown;
 	struct sobj *v;
 	uint32_t n, cap;
 	bool taint_kernel;                 /* a misuse write landed outside live objects */
@@ -627,9 +635,102 @@ static void files_after(struct replay *rp, const struct ra_op *op, int outcome)
 
 /* === File mappings ===================================================== */
 
+static struct sown *own_of(struct replay *rp, uint32_t as, uint64_t addr, bool create)
+{
+	struct oracle *or = rp->oracle;
+	for (uint32_t i = 0; i < or->nown; i++)
+		if (or->own[i].as == as && or->own[i].addr == addr)
+			return &or->own[i];
+	if (!create)
+		return NULL;
+	if (or->nown == or->capown) {
+		or->capown = or->capown ? or->capown * 2 : 8;
+		or->own = realloc(or->own, or->capown * sizeof(*or->own));
+		RA_BUG_ON(rp->m, !or->own);
+	}
+	struct sown *w = &or->own[or->nown++];
+	memset(w, 0, sizeof(*w));
+	w->as = as;
+	w->addr = addr;
+	return w;
+}
+
+static void own_forget(struct sown *w)
+{
+	w->pages.n = 0;
+	w->bytes.n = 0;
+}
+
+/* The page at mapping offset off (page aligned) of private mapping o has
+ * just become its own copy: it holds what the file held there (the
+ * shadow; unknown past i_size). */
+static void own_snapshot(struct replay *rp, const struct sobj *o, struct sown *w, uint64_t off)
+{
+	struct sfile *s = &rp->oracle->files[o->file - 1];
+	uint64_t f0 = o->foff + off, f1 = f0 + RA_PAGE_SIZE;
+	sf_put(rp, &w->pages, off, off + RA_PAGE_SIZE, 1);
+	sf_put(rp, &w->bytes, off, off + RA_PAGE_SIZE, 0);
+	for (uint32_t i = 0; i < s->n; i++) {
+		uint64_t a = RA_MAX(s->x[i].start, f0), b = RA_MIN(RA_MIN(s->x[i].end, f1), s->size);
+		if (a < b)
+			sf_put(rp, &w->bytes, a - o->foff, b - o->foff, s->x[i].byte);
+	}
+	if (s->size < f1)
+		sf_put(rp, &w->bytes, RA_MAX(s->size, f0) - o->foff, off + RA_PAGE_SIZE, -1);
+}
+
+/* After an operation that may have copied pages of private file mapping o
+ * in [off, off + len) (a write, a populate): each page that holds an
+ * anonymous page the oracle did not know as the mapping's own is a new
+ * copy of the file's bytes. */
+static void own_scan(struct replay *rp, const struct sobj *o, uint64_t off, uint64_t len)
+{
+	struct ra_task *t = task_of(rp, o->as);
+	if (o->shared || !o->file || o->file - 1 >= rp->oracle->nfiles || !ra_task_alive(t))
+		return;
+	struct sown *w = own_of(rp, o->as, o->addr, true);
+	len = RA_MIN(len, o->size > off ? o->size - off : 0);
+	for (uint64_t pg = off & ~(uint64_t)(RA_PAGE_SIZE - 1); pg < off + len; pg += RA_PAGE_SIZE) {
+		uint32_t pfn = ra_user_pfn(t, o->addr + pg), hint = 0;
+		if (pfn != RA_NOPFN && pfn_page(rp->m, pfn)->owner == PO_USER && sf_byte(&w->pages, pg, &hint) != 1)
+			own_snapshot(rp, o, w, pg);
+	}
+}
+
+/* map_check's part for a private mapping's page at pfn (offset pos, n
+ * bytes inside the page): true when it was the mapping's own copy and
+ * differed from what it holds (reported). A page-cache page there means
+ * the copy went (truncation unmaps copies too): no longer the mapping's. */
+static bool own_check(struct replay *rp, const struct ra_op *op, const struct sobj *o, uint64_t pos, uint64_t n,
+                      uint32_t pfn)
+{
+	struct sown *w = own_of(rp, o->as, o->addr, false);
+	uint64_t pg = pos & ~(uint64_t)(RA_PAGE_SIZE - 1);
+	uint32_t hint = 0;
+	if (!w || sf_byte(&w->pages, pg, &hint) != 1)
+		return false;
+	if (pfn_page(rp->m, pfn)->owner != PO_USER) {
+		sf_cut(rp, &w->pages, pg, pg + RA_PAGE_SIZE);
+		sf_cut(rp, &w->bytes, pg, pg + RA_PAGE_SIZE);
+		return false;
+	}
+	const uint8_t *h = rp->m->ram + ((size_t)pfn << RA_PAGE_SHIFT) + (pos - pg);
+	hint = 0;
+	for (uint64_t k = 0; k < n; k++) {
+		int want = sf_byte(&w->bytes, pos + k, &hint);
+		if (want >= 0 && h[k] != (uint8_t)want) {
+			fail(rp, op, "private mapping '%s' reads 0x%02x at 0x%" PRIx64 ", its own copy held 0x%02x",
+			     rp->t->names[o->name], h[k], o->addr + pos + k, want);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Compare the present pages of file mapping o in [off, off + len) with
- * its file's shadow, inside i_size; pages holding anonymous COW copies are
- * skipped. No fault is taken: what is not mapped is not looked at. */
+ * its file's shadow, inside i_size; a private mapping's own copies (see
+ * own_scan) are compared with what the oracle knows they hold. No fault
+ * is taken: what is not mapped is not looked at. */
 static void map_check(struct replay *rp, const struct ra_op *op, const struct sobj *o, uint64_t off, uint64_t len)
 {
 	struct oracle *or = rp->oracle;
@@ -646,6 +747,8 @@ static void map_check(struct replay *rp, const struct ra_op *op, const struct so
 		uint64_t n = RA_MIN(RA_PAGE_SIZE - in, off + len - pos);
 		uint32_t pfn = ra_user_pfn(t, va);
 		uint64_t fpos = o->foff + pos;
+		if (pfn != RA_NOPFN && !o->shared && own_check(rp, op, o, pos, n, pfn))
+			return;
 		if (pfn != RA_NOPFN && pfn_page(rp->m, pfn)->owner == PO_FILE && fpos < s->size) {
 			const uint8_t *h = rp->m->ram + ((size_t)pfn << RA_PAGE_SHIFT) + in;
 			uint32_t hint = 0;
@@ -689,6 +792,11 @@ void or_fini(struct replay *rp)
 		return;
 	for (uint32_t i = 0; i < rp->oracle->nfiles; i++)
 		free(rp->oracle->files[i].x);
+	for (uint32_t i = 0; i < rp->oracle->nown; i++) {
+		free(rp->oracle->own[i].pages.x);
+		free(rp->oracle->own[i].bytes.x);
+	}
+	free(rp->oracle->own);
 	free(rp->oracle->files);
 	free(rp->oracle->v);
 	free(rp->oracle);
@@ -937,6 +1045,10 @@ void or_after(struct replay *rp, const struct ra_op *op, int outcome, unsigned l
 				o->file = rp->kh[op->h[0]].aux + 1;
 				o->foff = (uint64_t)op->a[2];
 				o->shared = (op->flags & RA_OPF_SHARED) != 0;
+				struct sown *w = own_of(rp, as, o->addr, false);
+				if (w)
+					own_forget(w);   /* an earlier mapping's at this address */
+				own_scan(rp, o, 0, o->size);   /* populate copies a writable one */
 			}
 		}
 		break;
@@ -958,13 +1070,22 @@ void or_after(struct replay *rp, const struct ra_op *op, int outcome, unsigned l
 					break;
 				off = (uint64_t)op->a[0];
 				len = (uint64_t)op->a[1];
-				map_poked(rp, o, off, len, outcome == OUT_OK ? (op->flags & RA_OPF_HAS_BYTE ? (int)op->a[2] : 0x41) : -1);
+				int byte = outcome == OUT_OK ? (op->flags & RA_OPF_HAS_BYTE ? (int)op->a[2] : 0x41) : -1;
+				map_poked(rp, o, off, len, byte);
+				if (!o->shared) {
+					own_scan(rp, o, off, len);
+					struct sown *w = own_of(rp, as, o->addr, false);
+					if (w)     /* the copies made for the poke hold its bytes */
+						sf_put(rp, &w->bytes, off, off + RA_MIN(len, o->size > off ? o->size - off : 0), byte);
+				}
 			} else {
 				int64_t o0 = (op->flags & RA_OPF_HAS_OFF) ? op->a[0] : 0;
 				if (o0 < 0)
 					break;
 				off = (uint64_t)o0;
 				len = (op->flags & RA_OPF_HAS_LEN) ? (uint64_t)op->a[1] : o->size > off ? o->size - off : 0;
+				if (op->code == RA_OP_TOUCH)
+					own_scan(rp, o, off, RA_MIN(len, (uint64_t)1 << 30));
 			}
 			map_check(rp, op, o, off, RA_MIN(len, (uint64_t)1 << 30));
 		}
@@ -1005,7 +1126,29 @@ void or_after(struct replay *rp, const struct ra_op *op, int outcome, unsigned l
 					or->v[j] = x;
 				}
 			}
+			/* the child's copies of private mappings' own pages are the
+			 * same copies, COW-shared */
+			uint32_t nown = or->nown;
+			for (uint32_t i = 0; i < nown; i++) {
+				if (or->own[i].as != as)
+					continue;
+				uint64_t addr = or->own[i].addr;
+				struct sown *w = own_of(rp, c->pid, addr, true), *pw = &or->own[i];
+				own_forget(w);
+				for (uint32_t k = 0; k < pw->pages.n; k++)
+					sf_put(rp, &w->pages, pw->pages.x[k].start, pw->pages.x[k].end, pw->pages.x[k].byte);
+				for (uint32_t k = 0; k < pw->bytes.n; k++)
+					sf_put(rp, &w->bytes, pw->bytes.x[k].start, pw->bytes.x[k].end, pw->bytes.x[k].byte);
+			}
 		}
+		break;
+	case RA_OP_MLOCKALL:
+		/* mlockall(MCL_CURRENT) populates: writable private file
+		 * mappings are copied */
+		as = cur_as(rp, &t);
+		for (uint32_t i = 0; as != UINT32_MAX && i < or->n; i++)
+			if (or->v[i].as == as && or->v[i].file)
+				own_scan(rp, &or->v[i], 0, or->v[i].size);
 		break;
 	default:
 		break;
