@@ -151,9 +151,15 @@ static const int64_t mallopt_vals[16] = { -1, 0, 1, 8, 16, 64, 80, 128, 160, 409
                                           32 << 20, 1 << 30, 0x5a };
 static const char *const views[] = { "buddyinfo", "pagetypeinfo", "zoneinfo", "slabinfo", "slabtop",
                                      "vmallocinfo", "meminfo", "extfrag_index", "unusable_index",
-                                     "procrank", "status", "maps", "smaps_rollup", "oom_score", "malloc_stats",
-                                     "malloc_info", "smaps" };
-#define NUSERVIEWS 7   /* the last seven need a current task */
+                                     "status", "maps", "smaps_rollup", "oom_score", "malloc_stats", "malloc_info" };
+#define NUSERVIEWS 6   /* the last six need a current task */
+/* The pressure profile's: the same, then procrank and smaps (both drawn
+ * only with a current task), so the other profiles decode as before. */
+static const char *const views_pressure[] = { "buddyinfo", "pagetypeinfo", "zoneinfo", "slabinfo", "slabtop",
+                                              "vmallocinfo", "meminfo", "extfrag_index", "unusable_index",
+                                              "status", "maps", "smaps_rollup", "oom_score", "malloc_stats",
+                                              "malloc_info", "procrank", "smaps" };
+#define NUSERVIEWS_PRESSURE 8
 /* Machine sizes. Header bit b1 & 4 puts DMA32's end at mem/2, so a small
  * machine has a Normal zone too: fuzzing all three zones stays cheap. */
 static const uint64_t mems[8] = { 16ULL << 20, 32ULL << 20, 48ULL << 20, 64ULL << 20, 96ULL << 20,
@@ -1009,11 +1015,14 @@ static int x_control(struct walker *w, enum cls c, const struct ra_op *in)
 		return 0;
 	}
 	case C_DUMP: {
-		unsigned n = RA_ARRAY_SIZE(views) - (curtask(w) ? 0 : NUSERVIEWS);
+		bool pressure = w->prof == &profiles[PROF_PRESSURE];
+		const char *const *vt = pressure ? views_pressure : views;
+		unsigned n = pressure ? RA_ARRAY_SIZE(views_pressure) - (curtask(w) ? 0 : NUSERVIEWS_PRESSURE)
+		                      : RA_ARRAY_SIZE(views) - (curtask(w) ? 0 : NUSERVIEWS);
 		unsigned v = 0;
 		if (w->enc) {
 			const char *s = ra_trace_strp(w->t, in->str);
-			for (v = 0; v < n && strcmp(views[v], s); v++)
+			for (v = 0; v < n && strcmp(vt[v], s); v++)
 				;
 			if (v == n)
 				return -1;
@@ -1021,7 +1030,7 @@ static int x_control(struct walker *w, enum cls c, const struct ra_op *in)
 		v = c_sel(w, n, v);
 		op = emit(w, RA_OP_DUMP, in);
 		if (!w->enc)
-			op->str = ra_trace_str(w->t, views[v], strlen(views[v]));
+			op->str = ra_trace_str(w->t, vt[v], strlen(vt[v]));
 		return 0;
 	}
 	default:
