@@ -327,7 +327,7 @@ struct ra_task *ra_task_fork(ra_machine *m, struct ra_task *parent, uint32_t tid
 	t->threads[0].umt = m->user_rt->main_thread(t->um);
 	t->pid = m->mmw->next_pid++;
 	t->ppid = parent->pid;
-	t->mm->hiwater_rss = t->mm->rss;
+	t->mm->hiwater_rss = t->mm->rss + t->mm->rss_file;
 	task_list_add(m, t);
 	ra_task_put(m, parent);
 	return t;

@@ -126,7 +126,8 @@ static void set_file_pte(ra_machine *m, struct ra_mm *mm, struct pt_leaf *l, uin
 		e |= PTE_WRITE;
 	l->pte[PTE_IDX(va)] = e;
 	l->used++;
-	mm->rss_file++;
+	if (++mm->rss_file + mm->rss > mm->hiwater_rss)   /* get_mm_rss()'s high-water mark */
+		mm->hiwater_rss = mm->rss_file + mm->rss;
 	add_file_rmap(m, pfn, v);
 }
 

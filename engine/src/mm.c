@@ -494,8 +494,8 @@ static uint32_t alloc_user_page(ra_machine *m)
 
 void mm_rss_inc(struct ra_mm *mm)
 {
-	if (++mm->rss > mm->hiwater_rss)
-		mm->hiwater_rss = mm->rss;
+	if (++mm->rss + mm->rss_file > mm->hiwater_rss)
+		mm->hiwater_rss = mm->rss + mm->rss_file;
 }
 
 static int segv(ra_machine *m, struct ra_task *t, uint64_t va, bool write, const char *why)

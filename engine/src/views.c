@@ -496,7 +496,7 @@ static void view_status(ra_machine *m, struct ra_task *t)
 		fprintf(f, "VmSize:\t%8" PRIu64 " kB\n", K(mm->total_vm));
 		fprintf(f, "VmLck:\t%8" PRIu64 " kB\n", K(mm->locked_vm));
 		fprintf(f, "VmPin:\t%8d kB\n", 0);
-		fprintf(f, "VmHWM:\t%8" PRIu64 " kB\n", K(RA_MAX(mm->hiwater_rss, mm->rss)));
+		fprintf(f, "VmHWM:\t%8" PRIu64 " kB\n", K(RA_MAX(mm->hiwater_rss, mm->rss + mm->rss_file)));
 		fprintf(f, "VmRSS:\t%8" PRIu64 " kB\n", K(mm->rss + mm->rss_file));
 		fprintf(f, "RssAnon:\t%8" PRIu64 " kB\n", K(mm->rss));
 		fprintf(f, "RssFile:\t%8" PRIu64 " kB\n", K(mm->rss_file));
