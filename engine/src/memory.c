@@ -207,6 +207,8 @@ int mm_file_fault(ra_machine *m, struct ra_task *t, struct ra_vma *v, uint64_t v
 		return -2;
 	uint64_t *pte = &l->pte[PTE_IDX(va)];
 	uint64_t e = *pte;
+	if (e && !(e & PTE_PRESENT))
+		return 1;      /* a swap entry: an anonymous copy swapped out, do_swap_page's */
 	if (e & PTE_PRESENT) {
 		uint32_t old = PTE_PFN(e);
 		if ((e & PTE_ZERO) || !mm_pfn_is_file(m, old))

@@ -254,7 +254,8 @@ uint64_t ra_mmap_file(ra_machine *m, struct ra_task *t, uint64_t len, int prot, 
 int  ra_msync(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len);
 /* The fault of a file VMA (mm_handle_fault calls it): 0 served, -2 not
  * served or SIGBUS (past the end of the file), 1 when the pte maps an
- * anonymous page (a COW copy): the anonymous path takes it from there. */
+ * anonymous page (a COW copy) or holds a swap entry: the anonymous path
+ * takes it from there. */
 int  mm_file_fault(ra_machine *m, struct ra_task *t, struct ra_vma *v, uint64_t va, bool write);
 /* A present pte mapping page-cache page pfn goes (zap, exit): mapcount,
  * nr_mapped, a dirty pte dirties the page, a young one marks it accessed. */
