@@ -238,6 +238,8 @@ static bool vma_needs_copy(ra_machine *m, struct ra_mm *mm, const struct ra_vma 
 			va = (va | ((1ULL << 21) - 1)) + 1 - RA_PAGE_SIZE;
 			continue;
 		}
+		if (*pe && !(*pe & PTE_PRESENT))
+			return true;    /* a swap entry: an anonymous copy swapped out */
 		if ((*pe & PTE_PRESENT) && !(*pe & PTE_ZERO) && !mm_pfn_is_file(m, PTE_PFN(*pe)))
 			return true;
 	}
