@@ -167,6 +167,16 @@ static long check_page_cache(ra_machine *m)
 				ra_problem(m, &problems, "file %s: tmpfs page %" PRIu64 " is on a file list or accounted dirty",
 				           f->name, index);
 		}
+		/* writeback errors: AS_EIO stands exactly for errors the open
+		 * description has not seen; a page whose writeback failed is
+		 * one of the file's pages */
+		if (f->as_eio != (f->wb_err != f->f_wb_err))
+			ra_problem(m, &problems, "file %s: AS_EIO %s with %u writeback errors, %u seen by fsync", f->name,
+			           f->as_eio ? "set" : "clear", f->wb_err, f->f_wb_err);
+		for (uint32_t i = 0; i < f->wb_stale.cap; i++)
+			if (f->wb_stale.keys[i] && f->wb_stale.keys[i] - 1 >= (f->size + RA_PAGE_SIZE - 1) >> RA_PAGE_SHIFT)
+				ra_problem(m, &problems, "file %s: page %" PRIu64 " past the end (%" PRIu64 " bytes) has a failed "
+				           "writeback", f->name, f->wb_stale.keys[i] - 1, f->size);
 		if (f->cache.n != f->nrpages || fdirty != f->nrdirty)
 			ra_problem(m, &problems, "file %s: %u pages cached, %" PRIu64 " dirty; counted %" PRIu64 " and %" PRIu64,
 			           f->name, f->cache.n, fdirty, f->nrpages, f->nrdirty);

@@ -478,15 +478,43 @@ int ra_file_write(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len, 
 	return 0;
 }
 
-void filemap_writeback_page(ra_machine *m, uint32_t pfn)
+/* folio_clear_dirty_for_io() .. folio_end_writeback(), at once. The write
+ * is submitted (pgpgout) and completes (nr_written) either way; when the
+ * fail site `writeback` fails it, the I/O error is the kernel's: the end_io
+ * handler calls mapping_set_error(-EIO) (the mapping's errseq_t and
+ * AS_EIO), the page stays in the cache, clean and uptodate, with the bytes
+ * that were written (nothing redirties it), and the disk keeps its old
+ * block. Evicted later, the page reads back those old bytes. */
+bool filemap_writeback_page(ra_machine *m, uint32_t pfn)
 {
 	struct ra_page *p = pfn_page(m, pfn);
 	struct ra_file *f = m->fm->files[p->priv];
-	blk_put(f, p->count, m->ram + ((size_t)pfn << RA_PAGE_SHIFT));
+	bool ok = !ra_should_fail(m, FAIL_WRITEBACK, RA_GFP_NOFS);
+	if (ok) {
+		blk_put(f, p->count, m->ram + ((size_t)pfn << RA_PAGE_SHIFT));
+		if (f->wb_stale.n)
+			pcm_del(&f->wb_stale, p->count);
+	} else {
+		f->wb_err++;
+		f->as_eio = true;
+		pcm_put(&f->wb_stale, p->count, 1);
+	}
 	clear_dirty(m, f, pfn);
-	/* __folio_start_writeback .. __folio_end_writeback, at once */
 	mod_node_page_state(m, NR_WRITTEN, 1);
 	count_vm_events(m, PGPGOUT, RA_PAGE_SIZE >> 10);
+	return ok;
+}
+
+/* One open file description per file, opened when the file is made
+ * (f_wb_err sampled then: 0): file_check_and_advance_wb_err() reports each
+ * run of errors once, to the first fsync after them. */
+int ra_file_fsync_check(ra_machine *m, struct ra_file *f)
+{
+	ra_file_fsync(m, f);
+	bool err = f->wb_err != f->f_wb_err;
+	f->f_wb_err = f->wb_err;
+	f->as_eio = false;
+	return err ? RA_EIO : 0;
 }
 
 uint64_t ra_file_fsync(ra_machine *m, struct ra_file *f)
@@ -537,6 +565,11 @@ void ra_file_truncate(ra_machine *m, struct ra_file *f, uint64_t size)
 			if (keys[i] >= keep)
 				blk_drop(f, keys[i]);
 		free(keys);
+		keys = pcm_sorted_keys(&f->wb_stale, &n);
+		for (uint32_t i = 0; i < n; i++)
+			if (keys[i] >= keep)
+				pcm_del(&f->wb_stale, keys[i]);
+		free(keys);
 		size_t in = (size_t)(size & (RA_PAGE_SIZE - 1));
 		if (in) {
 			uint64_t last = size >> RA_PAGE_SHIFT;
@@ -562,6 +595,7 @@ static void file_free(struct ra_file *f)
 			free((void *)(uintptr_t)f->disk.vals[i]);
 	pcm_free(&f->disk);
 	pcm_free(&f->cache);
+	pcm_free(&f->wb_stale);
 	free(f->name);
 	free(f);
 }
@@ -607,6 +641,20 @@ void ra_file_peek(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len, 
 		if (pfn != RA_NOPFN)
 			memcpy(buf + done, m->ram + ((size_t)pfn << RA_PAGE_SHIFT) + in, n);
 		else if (blk)
+			blk_read(*blk, in, buf + done, n);
+		done += n;
+	}
+}
+
+void ra_file_peek_disk(struct ra_file *f, uint64_t off, uint64_t len, uint8_t *buf)
+{
+	memset(buf, 0, (size_t)len);
+	for (uint64_t done = 0; done < len;) {
+		uint64_t pos = off + done, index = pos >> RA_PAGE_SHIFT;
+		size_t in = (size_t)(pos & (RA_PAGE_SIZE - 1));
+		size_t n = (size_t)RA_MIN((uint64_t)(RA_PAGE_SIZE - in), len - done);
+		uint64_t *blk = pcm_find(&f->disk, index);
+		if (blk)
 			blk_read(*blk, in, buf + done, n);
 		done += n;
 	}

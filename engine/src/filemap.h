@@ -48,6 +48,14 @@ struct ra_file {
 	struct pc_map disk;         /* page index -> host block of RA_PAGE_SIZE bytes */
 	uint64_t nrpages, nrdirty;
 	uint64_t dirtied_when;      /* ms: when the file went from clean to dirty (inode->dirtied_when) */
+	/* writeback errors (mapping_set_error): wb_err counts them, as the
+	 * mapping's errseq_t does; f_wb_err is what the file's one open
+	 * description has seen (file->f_wb_err); as_eio is AS_EIO. wb_stale
+	 * holds the page indexes whose last writeback failed: their disk
+	 * block is older than what was written (index -> 1). */
+	uint32_t wb_err, f_wb_err;
+	bool     as_eio;
+	struct pc_map wb_stale;
 	bool     shmem;             /* tmpfs: no disk, pages only in the cache (see filemap.c) */
 	/* struct file_ra_state */
 	uint64_t ra_start;
@@ -89,8 +97,15 @@ int  ra_file_read(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len);
  * (the file grows): pages are
  * dirtied, not marked accessed: 0 or RA_ENOMEM as for reads. */
 int  ra_file_write(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len, int byte);
-/* Write every dirty page back now; returns the pages written. */
+/* Write every dirty page back now; returns the pages written (a page
+ * whose write failed counts: its I/O was submitted). */
 uint64_t ra_file_fsync(ra_machine *m, struct ra_file *f);
+/* fsync(2): ra_file_fsync, then file_check_and_advance_wb_err(): RA_EIO
+ * once for the writeback errors since the last fsync saw one (AS_EIO
+ * cleared), else 0. */
+int  ra_file_fsync_check(ra_machine *m, struct ra_file *f);
+/* The bytes of [off, off + len) on the disk alone (holes: zeros). */
+void ra_file_peek_disk(struct ra_file *f, uint64_t off, uint64_t len, uint8_t *buf);
 void ra_file_truncate(ra_machine *m, struct ra_file *f, uint64_t size);
 /* The name goes and, as nothing maps it, every page and block with it. */
 void ra_file_unlink(ra_machine *m, struct ra_file *f);
@@ -101,9 +116,11 @@ uint64_t ra_file_invalidate(ra_machine *m, struct ra_file *f);
 void ra_file_peek(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len, uint8_t *buf);
 void ra_filemap_fini(ra_machine *m);
 
-/* For reclaim (vmscan.c): write a dirty page-cache page back now; take a
- * page out of its file's cache and off the LRU, and free it. */
-void filemap_writeback_page(ra_machine *m, uint32_t pfn);
+/* For reclaim (vmscan.c): write a dirty page-cache page back now (false:
+ * the write failed, the fail site `writeback`: the page is clean, the
+ * disk keeps its old block, the mapping has the error); take a page out
+ * of its file's cache and off the LRU, and free it. */
+bool filemap_writeback_page(ra_machine *m, uint32_t pfn);
 void filemap_remove_page(ra_machine *m, uint32_t pfn);
 
 /* === page_writeback.c: the clock and the flusher ====================== */

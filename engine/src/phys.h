@@ -175,7 +175,7 @@ struct ra_fail_attr {
 	uint8_t  armed;
 };
 
-enum ra_fail_site { FAIL_PAGE_ALLOC, FAIL_SLAB, FAIL_VMALLOC, FAIL_MMAP, FAIL_BRK, FAIL_FAULT, FAIL_NR };
+enum ra_fail_site { FAIL_PAGE_ALLOC, FAIL_SLAB, FAIL_VMALLOC, FAIL_MMAP, FAIL_BRK, FAIL_FAULT, FAIL_WRITEBACK, FAIL_NR };
 
 struct ra_machine {
 	struct ra_config cfg;

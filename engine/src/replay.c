@@ -291,8 +291,7 @@ static int exec_file(struct replay *rp, const struct ra_op *op)
 		return ra_file_write(m, f, off, len, byte) ? OUT_FAIL : OUT_OK;
 	}
 	case RA_OP_FSYNC:
-		ra_file_fsync(m, f);
-		return OUT_OK;
+		return ra_file_fsync_check(m, f) ? OUT_FAIL : OUT_OK;
 	case RA_OP_FTRUNCATE:
 		ra_file_truncate(m, f, (uint64_t)op->a[0]);
 		return OUT_OK;

@@ -160,6 +160,9 @@ static const int knob_ids[] = { K_VM_MIN_FREE_KBYTES, K_VM_WATERMARK_SCALE_FACTO
                                 K_VM_PERCPU_PAGELIST_HIGH_FRACTION, K_VM_OVERCOMMIT_MEMORY, K_VM_OVERCOMMIT_RATIO,
                                 K_VM_PANIC_ON_OOM, K_VM_OOM_KILL_ALLOCATING_TASK };
 static const int64_t knob_vals[16] = { 0, 1, 2, 8, 10, 32, 50, 100, 128, 256, 1000, 1024, 3000, 4096, 65536, 262144 };
+/* The fail sites of the first encoding: a fail class draws one of these
+ * six, whatever sites the engine gained since. */
+#define FAIL_SITES_V1 6
 
 /* Files (pressure profile): sizes, and offsets and lengths at page and
  * readahead-window (32 pages, 128 KiB) boundaries. A read or write moves
@@ -982,7 +985,9 @@ static int x_control(struct walker *w, enum cls c, const struct ra_op *in)
 	}
 	case C_FAIL: {
 		op = emit(w, RA_OP_FAIL, in);
-		op->a[0] = c_sel(w, FAIL_NR, in ? (unsigned)in->a[0] : 0);
+		if (w->enc && in->a[0] >= FAIL_SITES_V1)
+			return -1;
+		op->a[0] = c_sel(w, FAIL_SITES_V1, in ? (unsigned)in->a[0] : 0);
 		unsigned fl = 0;
 		if (w->enc)
 			fl = (in->a[1] ? 1 : 0) | (in->a[3] ? 2 : 0) | (in->a[4] ? 4 : 0) | (in->a[2] != 1 ? 8 : 0);

@@ -852,6 +852,45 @@ static void engine_page_cache(void)
 	tm_free(&t);
 }
 
+/* Writeback errors: one failed page write (the fail site `writeback`)
+ * leaves AS_EIO set and page 1 marked; the state is damaged and repaired,
+ * and the count is exact. */
+static void engine_writeback_error(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, NULL);
+	uint32_t id;
+	CHECK_EQ(ra_file_create(m, "victim", 16 << 10, false, &id), RA_OK);
+	struct ra_file *f = ra_file_get(m, id);
+	CHECK_EQ(ra_file_write(m, f, 0, 16 << 10, 0x41), 0);
+	int64_t a[5] = { 0, 2, 1, 0, 0 };     /* the second page written fails */
+	ra_fail_arm(m, FAIL_WRITEBACK, a);
+	CHECK_EQ(ra_file_fsync(m, f), 4);
+	CHECK_EQ(f->wb_err, 1);
+	CHECK(f->as_eio);
+	CHECK(pcm_find(&f->wb_stale, 1) != NULL);
+	unsigned lines;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	/* AS_EIO cleared behind fsync's back (1) */
+	f->as_eio = false;
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	CHECK_EQ(lines, 1);
+	f->as_eio = true;
+	/* i_size cut to one page behind truncate's back: pages 1..3 cached
+	 * past the end (3) and the failed page 1 past the end (1) */
+	f->size = 4096;
+	CHECK_EQ(problems(&t, m, &lines), 4);
+	f->size = 16 << 10;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	/* fsync reports the error once */
+	CHECK_EQ(ra_file_fsync_check(m, f), RA_EIO);
+	CHECK(!f->as_eio);
+	CHECK_EQ(ra_file_fsync_check(m, f), 0);
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	CHECK_EQ(ra_reports(m), 0);
+	tm_free(&t);
+}
+
 static const struct unit_test tests[] = {
 	{ "redzone_right", redzone_right },
 	{ "redzone_left", redzone_left },
@@ -874,5 +913,6 @@ static const struct unit_test tests[] = {
 	{ "engine_slab", engine_slab },
 	{ "engine_vmalloc", engine_vmalloc },
 	{ "engine_page_cache", engine_page_cache },
+	{ "engine_writeback_error", engine_writeback_error },
 };
 UNIT_MAIN("corrupt", tests)
