@@ -4,11 +4,14 @@
  * Property: on 16..64 MiB machines, files on disk and on tmpfs read,
  * written, synced, truncated, unlinked, invalidated and dropped at page and
  * readahead-window boundaries, among kernel allocations, balloons and tasks
- * touching memory, replay with every invariant holding after every
+ * touching memory, with the simulated clock advanced by `sleep` (the
+ * flusher), the dirty-limit, shrinker and watermark-boost knobs turned and
+ * writeback I/O errors injected, replay with every invariant holding after every
  * operation and at the end, whatever direct reclaim, kswapd and the OOM
  * killer do; and nothing is lost: every file reads back, after every fread
  * and peek and at the end, the bytes the trace left in it (the oracle's
- * shadow of each file).
+ * shadow of each file), or, for a page whose writeback failed, the disk's
+ * older bytes.
  */
 #include "fuzzer.h"
 
