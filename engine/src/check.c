@@ -185,6 +185,7 @@ static long check_page_cache(ra_machine *m)
 		if (f->shmem)
 			shmem += f->cache.n;
 	}
+	problems += dcache_validate(m);
 	if (cached != node_page_state(m, NR_FILE_PAGES))
 		ra_problem(m, &problems, "page cache: the files hold %" PRIu64 " pages, nr_file_pages %" PRIu64, cached,
 		           node_page_state(m, NR_FILE_PAGES));

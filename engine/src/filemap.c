@@ -152,6 +152,8 @@ static struct ra_filemap *filemap(ra_machine *m)
 	return m->fm;
 }
 
+static void file_free(struct ra_file *f);
+
 int ra_file_create(ra_machine *m, const char *name, uint64_t size, bool shmem, uint32_t *id)
 {
 	struct ra_filemap *fm = filemap(m);
@@ -169,8 +171,16 @@ int ra_file_create(ra_machine *m, const char *name, uint64_t size, bool shmem, u
 	f->size = size;
 	f->shmem = shmem;
 	f->prev_pos = -1;
+	f->dentry_id = f->inode_id = UINT32_MAX;
 	fm->files[fm->nr_files++] = f;
 	*id = f->id;
+	/* creat() and close(): a dentry and an inode, unused from now on */
+	if (dcache_file_open(m, f)) {
+		fm->files[f->id] = NULL;
+		file_free(f);
+		return RA_ENOMEM;
+	}
+	dcache_file_close(m, f);
 	return RA_OK;
 }
 
@@ -543,7 +553,8 @@ void filemap_remove_page(ra_machine *m, uint32_t pfn)
 		mod_node_page_state(m, NR_SHMEM, -1);
 	bool had = pcm_del(&f->cache, p->count);
 	RA_BUG_ON(m, !had);
-	f->nrpages--;
+	if (!--f->nrpages)
+		dcache_mapping_empty(m, f);
 	p->flags = 0;
 	p->priv = 0;
 	p->count = 0;
@@ -603,6 +614,7 @@ static void file_free(struct ra_file *f)
 void ra_file_unlink(ra_machine *m, struct ra_file *f)
 {
 	ra_file_truncate(m, f, 0);
+	dcache_file_unlink(m, f);
 	m->fm->files[f->id] = NULL;
 	file_free(f);
 }
@@ -668,6 +680,7 @@ void ra_filemap_fini(ra_machine *m)
 	for (uint32_t i = 0; i < fm->nr_files; i++)
 		if (fm->files[i])
 			file_free(fm->files[i]);
+	dcache_fini(m);
 	free(fm->files);
 	free(fm);
 	m->fm = NULL;

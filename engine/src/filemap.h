@@ -42,6 +42,7 @@ struct pc_map {
 
 struct ra_file {
 	uint32_t id;
+	uint32_t dentry_id, inode_id;   /* its dentry and inode in the dcache pools (dcache.c); UINT32_MAX: none */
 	char    *name;
 	uint64_t size;              /* i_size, bytes */
 	struct pc_map cache;        /* page index -> pfn */
@@ -75,16 +76,37 @@ enum lru_list {
 static inline bool is_file_lru(int lru) { return lru == LRU_INACTIVE_FILE || lru == LRU_ACTIVE_FILE; }
 static inline bool is_active_lru(int lru) { return lru == LRU_ACTIVE_ANON || lru == LRU_ACTIVE_FILE; }
 
+/* dcache.c: dentries and inodes (slab objects) on their LRU lists */
+struct dc_obj {
+	ra_addr_t addr;             /* the slab object; 0 when the slot is free */
+	uint32_t  file;             /* the file's id; UINT32_MAX for a negative dentry */
+	uint32_t  prev, next;       /* on the LRU (head oldest), or the free-slot chain */
+	uint8_t   flags;
+};
+struct dc_pool {
+	struct dc_obj *v;
+	uint32_t n, cap, free;
+	uint32_t head, tail;
+	uint64_t nr_lru;
+};
+struct ra_dcache {
+	ra_cache *dentry_cachep, *inode_cachep;   /* NULL until the first file */
+	struct dc_pool d, i;
+	uint64_t nr_deferred;       /* the superblock shrinker's deferred work */
+};
+
 struct ra_filemap {
 	struct ra_file **files;     /* by id; NULL once unlinked */
 	uint32_t nr_files, cap;
 	struct ra_plist lru[NR_LRU_LISTS];
+	struct ra_dcache dc;
 };
 
 /* === filemap.c: files ==================================================== */
 
 /* Create an empty sparse file of size bytes (shmem: on tmpfs): RA_OK
- * (id set). */
+ * (id set), or RA_ENOMEM when its dentry or inode cannot be allocated
+ * (the id is used up, the file does not exist). */
 int  ra_file_create(ra_machine *m, const char *name, uint64_t size, bool shmem, uint32_t *id);
 /* The live file of that id, or NULL (unlinked, never created). */
 struct ra_file *ra_file_get(ra_machine *m, uint32_t id);
@@ -122,6 +144,29 @@ void ra_filemap_fini(ra_machine *m);
  * of its file's cache and off the LRU, and free it. */
 bool filemap_writeback_page(ra_machine *m, uint32_t pfn);
 void filemap_remove_page(ra_machine *m, uint32_t pfn);
+
+/* === dcache.c: dentries, inodes and the superblock shrinker ============ */
+
+#define SHRINK_EMPTY (~0ULL - 1)    /* count_objects(): nothing to shrink at all */
+/* A trace operation naming f opens it (path walk: the dentry and inode are
+ * allocated again if the shrinker freed them) and closes it at its end
+ * (dput: on the dentry LRU, or DCACHE_REFERENCED). */
+int  dcache_file_open(ra_machine *m, struct ra_file *f);    /* 0 or RA_ENOMEM */
+void dcache_file_close(ra_machine *m, struct ra_file *f);
+/* unlink: the inode is freed, the dentry left negative on the LRU (tmpfs:
+ * both freed). */
+void dcache_file_unlink(ra_machine *m, struct ra_file *f);
+/* The file's last page left the cache: an unreferenced inode joins the
+ * inode LRU. */
+void dcache_mapping_empty(ra_machine *m, struct ra_file *f);
+/* super_cache_count(): unused dentries + inodes scaled by
+ * vm.vfs_cache_pressure; 0 without caches, SHRINK_EMPTY with none. */
+uint64_t super_cache_count(ra_machine *m);
+/* super_cache_scan(): split nr_to_scan between the two lists; returns the
+ * objects isolated (freed or taken off the LRU). */
+uint64_t super_cache_scan(ra_machine *m, uint64_t nr_to_scan);
+void dcache_fini(ra_machine *m);
+long dcache_validate(ra_machine *m);
 
 /* === page_writeback.c: the clock and the flusher ====================== */
 

@@ -35,11 +35,16 @@
  * priority 12 down to 1 until a zone up to the highest one asked meets
  * its high watermark for the order asked. A kswapd that found nothing
  * to reclaim 16 times in a row is not woken again until any reclaim
- * succeeds (kswapd_failures), and with nothing on the file lists it does
- * not run at all (so a machine without page cache sees no kswapd).
+ * succeeds (kswapd_failures), and with nothing on the file lists and
+ * nothing for a shrinker it does not run at all (so a machine without
+ * files sees no kswapd).
  *
- * Not modelled yet: slab shrinkers during reclaim, refault detection
- * (shadow entries), reclaim throttling.
+ * Slab shrinkers (the superblock's, dcache.c) run in every shrink_node
+ * after the LRU lists, and in drop_caches (drop_slab), with
+ * do_shrink_slab's arithmetic.
+ *
+ * Not modelled yet: refault detection (shadow entries), reclaim
+ * throttling.
  */
 #include "vmscan.h"
 #include "slab.h"
@@ -150,6 +155,90 @@ static void shrink_active_list(ra_machine *m, struct scan_control *sc, uint64_t 
 	count_vm_events(m, PGDEACTIVATE, nr_taken);
 }
 
+/* === Slab shrinkers ======================================================
+ * The registry: the kernel's shrinker_list, in registration order. The
+ * model has one shrinker, the disk superblock's (dcache.c): its objects are
+ * the unused dentries and inodes. Per-node and per-memcg deferred counts
+ * collapse into one (one node, memcg-unaware superblock shrinking). */
+
+struct shrinker {
+	uint64_t (*count_objects)(ra_machine *m);
+	uint64_t (*scan_objects)(ra_machine *m, uint64_t nr_to_scan);
+	uint64_t *(*nr_deferred)(ra_machine *m);
+	int      seeks;
+	uint64_t batch;             /* 0: SHRINK_BATCH */
+	bool     needs_fs;          /* returns SHRINK_STOP without __GFP_FS (super_cache_scan) */
+};
+
+#define SHRINK_BATCH   128
+#define DEFAULT_SEEKS  2
+
+static uint64_t *super_nr_deferred(ra_machine *m) { return &m->fm->dc.nr_deferred; }
+
+static const struct shrinker shrinkers[] = {
+	{ super_cache_count, super_cache_scan, super_nr_deferred, DEFAULT_SEEKS, 1024, true },
+};
+
+/* do_shrink_slab(): the kernel's arithmetic, exactly (docs/kernel-model.md,
+ * "Slab shrinkers"). */
+static uint64_t do_shrink_slab(ra_machine *m, const struct shrinker *s, ra_gfp_t gfp, int priority)
+{
+	uint64_t freeable = s->count_objects(m);
+	if (freeable == 0 || freeable == SHRINK_EMPTY)
+		return 0;
+	uint64_t *deferred = s->nr_deferred(m);
+	uint64_t nr = *deferred, freed = 0, scanned = 0;
+	*deferred = 0;
+	uint64_t batch = s->batch ? s->batch : SHRINK_BATCH;
+	uint64_t delta = s->seeks ? (freeable >> priority) * 4 / (uint64_t)s->seeks : freeable / 2;
+	uint64_t total_scan = RA_MIN((nr >> priority) + delta, 2 * freeable);
+	while (total_scan >= batch || total_scan >= freeable) {
+		uint64_t nr_to_scan = RA_MIN(batch, total_scan);
+		if (s->needs_fs && !(gfp & RA___GFP_FS))
+			break;    /* SHRINK_STOP */
+		freed += s->scan_objects(m, nr_to_scan);
+		count_vm_events(m, SLABS_SCANNED, nr_to_scan);
+		total_scan -= nr_to_scan;
+		scanned += nr_to_scan;
+	}
+	int64_t next = (int64_t)(nr + delta) - (int64_t)scanned;
+	*deferred = RA_MIN((uint64_t)RA_MAX(next, (int64_t)0), 2 * freeable);
+	return freed;
+}
+
+/* shrink_slab(): every shrinker at this priority; returns the objects
+ * freed. Slab pages the frees give back go to *pages_freed (the kernel's
+ * reclaim_state->reclaimed_slab). */
+static uint64_t shrink_slab(ra_machine *m, ra_gfp_t gfp, int priority, uint64_t *pages_freed)
+{
+	if (!m->fm)
+		return 0;
+	uint64_t before = node_page_state(m, NR_SLAB_RECLAIMABLE) + node_page_state(m, NR_SLAB_UNRECLAIMABLE);
+	uint64_t freed = 0;
+	for (size_t i = 0; i < RA_ARRAY_SIZE(shrinkers); i++)
+		freed += do_shrink_slab(m, &shrinkers[i], gfp, priority);
+	uint64_t after = node_page_state(m, NR_SLAB_RECLAIMABLE) + node_page_state(m, NR_SLAB_UNRECLAIMABLE);
+	if (pages_freed)
+		*pages_freed += before > after ? before - after : 0;
+	return freed;
+}
+
+uint64_t ra_shrink_slab(ra_machine *m, ra_gfp_t gfp, int priority)
+{
+	return shrink_slab(m, gfp, priority, NULL);
+}
+
+/* Anything for reclaim to do: file LRU pages, or objects a shrinker may free. */
+static bool reclaimable(ra_machine *m)
+{
+	if (!m->fm)
+		return false;
+	if (node_page_state(m, NR_INACTIVE_FILE) + node_page_state(m, NR_ACTIVE_FILE))
+		return true;
+	uint64_t n = super_cache_count(m);
+	return n && n != SHRINK_EMPTY;
+}
+
 /* shrink_node() -> shrink_lruvec() with get_scan_count()'s SCAN_FILE. */
 static void shrink_node(ra_machine *m, struct scan_control *sc)
 {
@@ -179,12 +268,15 @@ static void shrink_node(ra_machine *m, struct scan_control *sc)
 		break;    /* no anon to balance against: stop at the target */
 	}
 	sc->nr_reclaimed += reclaimed;
+	/* shrink_slab() after the LRU lists; the slab pages freed count as
+	 * reclaimed (reclaim_state) */
+	shrink_slab(m, sc->gfp, sc->priority, &sc->nr_reclaimed);
 }
 
 uint64_t ra_try_to_free_pages(ra_machine *m, ra_gfp_t gfp, unsigned order, int classzone)
 {
 	(void)order;
-	if (!m->fm || !(node_page_state(m, NR_INACTIVE_FILE) + node_page_state(m, NR_ACTIVE_FILE)))
+	if (!reclaimable(m))
 		return 0;
 	struct scan_control sc = {
 		.gfp = gfp, .reclaim_idx = classzone, .nr_to_reclaim = SWAP_CLUSTER_MAX,
@@ -273,7 +365,7 @@ void ra_kswapd_run(ra_machine *m)
 	if (!m->kswapd.pending)
 		return;
 	m->kswapd.pending = false;
-	if (!m->fm || !(node_page_state(m, NR_INACTIVE_FILE) + node_page_state(m, NR_ACTIVE_FILE)))
+	if (!reclaimable(m))
 		return;
 	balance_pgdat(m, m->kswapd.order, m->kswapd.classzone);
 }
@@ -290,13 +382,14 @@ void ra_drop_caches(ra_machine *m, int mode)
 		count_vm_event(m, DROP_PAGECACHE);
 	}
 	if (mode & 2) {
-		/* drop_slab(): the model's shrinkers are kmem_cache_shrink of
-		 * every cache, the oldest first */
-		for (uint32_t i = 0; i < m->nr_caches; i++) {
-			struct ra_cache *s = m->caches[i];
-			if (s && s->alive && !s->merged_into_valid)
-				ra_kmem_cache_shrink(m, s);
-		}
+		/* drop_slab(): every shrinker at priority 0, again while the
+		 * objects freed, shifted right one more bit each round, exceed 1.
+		 * It calls no kmem_cache_shrink: empty slabs SLUB keeps stay. */
+		uint64_t freed;
+		unsigned shift = 0;
+		do {
+			freed = shrink_slab(m, RA_GFP_KERNEL, 0, NULL);
+		} while ((freed >> shift++) > 1);
 		count_vm_event(m, DROP_SLAB);
 	}
 }

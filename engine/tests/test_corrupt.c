@@ -16,6 +16,7 @@
  * stolen whole for Unmovable), base 0xffff888001000000.
  */
 #include "unit.h"
+#include "vmscan.h"
 
 #define BASE 0xffff888001000000ULL
 #define OBJ(i) (BASE + 256ULL * (i) + 64)
@@ -891,6 +892,55 @@ static void engine_writeback_error(void)
 	tm_free(&t);
 }
 
+/* Dentries and inodes: three files, one read (its inode keeps pages),
+ * their dentries freed by drop_caches 2 (the unread files' inodes freed
+ * too). Each damage is repaired before the next; the counts are exact. */
+static void engine_dcache(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, NULL);
+	uint32_t id[3];
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(ra_file_create(m, "f", 4096, false, &id[i]), RA_OK);
+	struct ra_file *a = ra_file_get(m, id[0]), *b = ra_file_get(m, id[1]);
+	CHECK_EQ(dcache_file_open(m, a), 0);
+	CHECK_EQ(ra_file_read(m, a, 0, 4096), 0);
+	dcache_file_close(m, a);
+	struct ra_dcache *dc = &m->fm->dc;
+	unsigned lines;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	/* the dentry LRU's count one too many: the walk disagrees (1) */
+	dc->d.nr_lru++;
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	CHECK_EQ(lines, 1);
+	dc->d.nr_lru--;
+	/* b's dentry claims to be a's: b's is not its own (1) */
+	dc->d.v[b->dentry_id].file = id[0];
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	dc->d.v[b->dentry_id].file = id[1];
+	/* every dentry freed; a's inode keeps its page (off the LRU) */
+	ra_drop_caches(m, 2);
+	CHECK_EQ(a->dentry_id, UINT32_MAX);
+	CHECK(a->inode_id != UINT32_MAX);
+	CHECK_EQ(b->inode_id, UINT32_MAX);
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	/* a's inode forgotten while its page is cached: pages without an
+	 * inode (1) */
+	uint32_t ino = a->inode_id;
+	a->inode_id = UINT32_MAX;
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	a->inode_id = ino;
+	/* its page dropped behind the inode's back (nrpages 0, page still
+	 * in the map): the page census (1) and the inode, with neither a
+	 * dentry nor pages, off the inode LRU (1) */
+	a->nrpages = 0;
+	CHECK_EQ(problems(&t, m, &lines), 2);
+	a->nrpages = 1;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	CHECK_EQ(ra_reports(m), 0);
+	tm_free(&t);
+}
+
 static const struct unit_test tests[] = {
 	{ "redzone_right", redzone_right },
 	{ "redzone_left", redzone_left },
@@ -914,5 +964,6 @@ static const struct unit_test tests[] = {
 	{ "engine_vmalloc", engine_vmalloc },
 	{ "engine_page_cache", engine_page_cache },
 	{ "engine_writeback_error", engine_writeback_error },
+	{ "engine_dcache", engine_dcache },
 };
 UNIT_MAIN("corrupt", tests)
