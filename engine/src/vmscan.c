@@ -52,6 +52,7 @@
 struct scan_control {
 	ra_gfp_t gfp;
 	bool     kswapd;
+	bool     may_writepage;
 	int      reclaim_idx;
 	int      priority;
 	bool     may_deactivate;
@@ -121,7 +122,7 @@ static uint64_t shrink_inactive_list(ra_machine *m, struct scan_control *sc, uin
 		bool referenced = p->flags & PGF_REFERENCED;
 		p->flags &= (uint16_t)~PGF_REFERENCED;
 		if (p->flags & PGF_DIRTY) {
-			if (referenced || !(sc->gfp & RA___GFP_FS)) {
+			if (referenced || !(sc->gfp & RA___GFP_FS) || !sc->may_writepage) {
 				lru_add(m, pfn, LRU_INACTIVE_FILE);    /* keep */
 				continue;
 			}
@@ -280,6 +281,7 @@ uint64_t ra_try_to_free_pages(ra_machine *m, ra_gfp_t gfp, unsigned order, int c
 		return 0;
 	struct scan_control sc = {
 		.gfp = gfp, .reclaim_idx = classzone, .nr_to_reclaim = SWAP_CLUSTER_MAX,
+		.may_writepage = true,    /* !laptop_mode */
 	};
 retry:
 	for (sc.priority = DEF_PRIORITY; sc.priority >= 0; sc.priority--) {
@@ -299,6 +301,31 @@ retry:
 	return 0;
 }
 
+/* pgdat_balanced(): any populated zone up to classzone meets its high
+ * watermark (with the boost) for order (zone_watermark_ok_safe: no
+ * reserve access). */
+static bool pgdat_balanced(ra_machine *m, unsigned order, int classzone)
+{
+	for (int zi = 0; zi <= classzone && zi < RA_NR_REAL_ZONES; zi++) {
+		struct ra_zone *z = &m->zones[zi];
+		if (!m->populated[zi])
+			continue;
+		if (ra_zone_watermark_ok(m, z, order, wmark_pages(z, 2), classzone, 0,
+		                         (int64_t)zone_page_state(z, NR_FREE_PAGES)))
+			return true;
+	}
+	return false;
+}
+
+/* pgdat_watermark_boosted() */
+static bool pgdat_watermark_boosted(ra_machine *m, int classzone)
+{
+	for (int zi = classzone; zi >= 0; zi--)
+		if (zi < RA_NR_REAL_ZONES && m->populated[zi] && m->zones[zi].watermark_boost)
+			return true;
+	return false;
+}
+
 void ra_wakeup_kswapd(ra_machine *m, ra_gfp_t gfp, unsigned order, int classzone)
 {
 	(void)gfp;
@@ -308,49 +335,70 @@ void ra_wakeup_kswapd(ra_machine *m, ra_gfp_t gfp, unsigned order, int classzone
 	} else {
 		m->kswapd.order = RA_MAX(m->kswapd.order, order);
 		m->kswapd.classzone = RA_MAX(m->kswapd.classzone, classzone);
+		return;     /* awake already: the wait queue is empty */
 	}
-	if (m->kswapd.failures >= MAX_RECLAIM_RETRIES)
-		return;     /* hopeless: kswapd stays asleep */
+	/* hopeless, or balanced and not boosted: kswapd stays asleep */
+	if (m->kswapd.failures >= MAX_RECLAIM_RETRIES ||
+	    (pgdat_balanced(m, order, classzone) && !pgdat_watermark_boosted(m, classzone)))
+		return;
+	/* woken during kswapd_try_to_sleep's short nap: the low watermark
+	 * was hit again quickly */
+	if (m->kswapd.short_sleep && m->now_ms < m->kswapd.short_until)
+		count_vm_event(m, KSWAPD_LOW_WMARK_HIT_QUICKLY);
+	m->kswapd.short_sleep = false;
 	m->kswapd.pending = true;
 }
 
-/* pgdat_balanced(): any populated zone up to classzone meets its high
- * watermark for order (zone_watermark_ok_safe: no reserve access). */
-static bool pgdat_balanced(ra_machine *m, unsigned order, int classzone)
-{
-	for (int zi = 0; zi <= classzone && zi < RA_NR_REAL_ZONES; zi++) {
-		struct ra_zone *z = &m->zones[zi];
-		if (!m->populated[zi])
-			continue;
-		if (ra_zone_watermark_ok(m, z, order, z->wmark[2], classzone, 0,
-		                         (int64_t)zone_page_state(z, NR_FREE_PAGES)))
-			return true;
-	}
-	return false;
-}
-
-/* balance_pgdat() */
-static void balance_pgdat(ra_machine *m, unsigned order, int classzone)
+/* balance_pgdat(); returns the order kswapd stopped at (sc.order). */
+static unsigned balance_pgdat(ra_machine *m, unsigned order, int classzone)
 {
 	count_vm_event(m, PAGEOUTRUN);
-	struct scan_control sc = {
-		.gfp = RA_GFP_KERNEL, .kswapd = true, .reclaim_idx = classzone, .priority = DEF_PRIORITY,
-	};
+	/* the boosts of the zones it may reclaim from, as they are now */
+	uint64_t zone_boosts[RA_NR_REAL_ZONES] = { 0 }, nr_boost_reclaim = 0;
+	for (int zi = 0; zi <= classzone && zi < RA_NR_REAL_ZONES; zi++) {
+		if (!m->populated[zi])
+			continue;
+		nr_boost_reclaim += m->zones[zi].watermark_boost;
+		zone_boosts[zi] = m->zones[zi].watermark_boost;
+	}
+	bool boosted = nr_boost_reclaim != 0;
+	struct scan_control sc = { .gfp = RA_GFP_KERNEL, .kswapd = true, .reclaim_idx = classzone };
 	uint64_t total = 0;
+restart:
+	sc.priority = DEF_PRIORITY;
 	do {
-		if (pgdat_balanced(m, order, classzone))
-			break;
+		bool raise_priority = true;
+		bool balanced = pgdat_balanced(m, order, classzone);
+		/* unbalanced: the boost is forgotten for this run, reclaim for
+		 * the watermarks themselves */
+		if (!balanced && nr_boost_reclaim) {
+			nr_boost_reclaim = 0;
+			goto restart;
+		}
+		if (!nr_boost_reclaim && balanced)
+			goto out;
+		/* boosted reclaim: no writeback, and no deeper than priority 10 */
+		if (nr_boost_reclaim && sc.priority == DEF_PRIORITY - 2)
+			raise_priority = false;
+		sc.may_writepage = !nr_boost_reclaim;
+		if (sc.priority < DEF_PRIORITY - 2)
+			sc.may_writepage = true;
 		/* kswapd_shrink_node() */
 		sc.nr_to_reclaim = 0;
 		for (int zi = 0; zi <= classzone && zi < RA_NR_REAL_ZONES; zi++)
 			if (m->populated[zi])
-				sc.nr_to_reclaim += RA_MAX(m->zones[zi].wmark[2], (uint64_t)SWAP_CLUSTER_MAX);
+				sc.nr_to_reclaim += RA_MAX(wmark_pages(&m->zones[zi], 2), (uint64_t)SWAP_CLUSTER_MAX);
 		sc.nr_reclaimed = sc.nr_scanned = 0;
 		shrink_node(m, &sc);
-		bool raise_priority = sc.nr_scanned < sc.nr_to_reclaim;
 		total += sc.nr_reclaimed;
 		if (order && total >= 2ULL << order)
 			order = 0;
+		if (sc.nr_scanned >= sc.nr_to_reclaim)
+			raise_priority = false;
+		nr_boost_reclaim -= RA_MIN(nr_boost_reclaim, sc.nr_reclaimed);
+		/* a boost that reclaims nothing stops: it may not write */
+		if (nr_boost_reclaim && !sc.nr_reclaimed)
+			break;
 		if (raise_priority || !sc.nr_reclaimed)
 			sc.priority--;
 	} while (sc.priority >= 1);
@@ -358,6 +406,12 @@ static void balance_pgdat(ra_machine *m, unsigned order, int classzone)
 		m->kswapd.failures = 0;
 	else
 		m->kswapd.failures++;
+out:
+	/* the boost this run saw is reclaimed, or given up */
+	if (boosted)
+		for (int zi = 0; zi <= classzone && zi < RA_NR_REAL_ZONES; zi++)
+			m->zones[zi].watermark_boost -= RA_MIN(m->zones[zi].watermark_boost, zone_boosts[zi]);
+	return order;
 }
 
 void ra_kswapd_run(ra_machine *m)
@@ -365,9 +419,18 @@ void ra_kswapd_run(ra_machine *m)
 	if (!m->kswapd.pending)
 		return;
 	m->kswapd.pending = false;
-	if (!reclaimable(m))
+	int classzone = m->kswapd.classzone;
+	if (!reclaimable(m) && !pgdat_watermark_boosted(m, classzone))
 		return;
-	balance_pgdat(m, m->kswapd.order, m->kswapd.classzone);
+	unsigned order = balance_pgdat(m, m->kswapd.order, classzone);
+	/* kswapd_try_to_sleep(): balanced (or hopeless): a short nap of
+	 * HZ/10 on the clock; else it cannot sleep at all */
+	if (m->kswapd.failures >= MAX_RECLAIM_RETRIES || pgdat_balanced(m, order, classzone)) {
+		m->kswapd.short_sleep = true;
+		m->kswapd.short_until = m->now_ms + 100;
+	} else {
+		count_vm_event(m, KSWAPD_HIGH_WMARK_HIT_QUICKLY);
+	}
 }
 
 void ra_drop_caches(ra_machine *m, int mode)
