@@ -878,9 +878,15 @@ static void engine_writeback_error(void)
 	CHECK_EQ(lines, 1);
 	f->as_eio = true;
 	/* i_size cut to one page behind truncate's back: pages 1..3 cached
-	 * past the end (3) and the failed page 1 past the end (1) */
+	 * past the end (3), the failed page 1 past the end (1), and the disk
+	 * blocks 2 and 3 past the end (2; page 1's write failed: no block) */
 	f->size = 4096;
-	CHECK_EQ(problems(&t, m, &lines), 4);
+	CHECK_EQ(problems(&t, m, &lines), 6);
+	/* the disk's last block not zeroed past a mid-page end: i_size 4000
+	 * leaves 96 bytes of 0x41 on block 0's disk copy (1), blocks 2 and 3
+	 * (2), the cached pages 1..3 (3), the failed page 1 (1) */
+	f->size = 4000;
+	CHECK_EQ(problems(&t, m, &lines), 7);
 	f->size = 16 << 10;
 	CHECK_EQ(problems(&t, m, &lines), 0);
 	/* fsync reports the error once */
