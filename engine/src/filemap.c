@@ -507,7 +507,7 @@ bool filemap_writeback_page(ra_machine *m, uint32_t pfn)
 	} else {
 		f->wb_err++;
 		f->as_eio = true;
-		pcm_put(&f->wb_stale, p->count, 1);
+		pcm_put(&f->wb_stale, p->count, f->wb_err);
 	}
 	clear_dirty(m, f, pfn);
 	mod_node_page_state(m, NR_WRITTEN, 1);

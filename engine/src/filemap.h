@@ -53,7 +53,8 @@ struct ra_file {
 	 * mapping's errseq_t does; f_wb_err is what the file's one open
 	 * description has seen (file->f_wb_err); as_eio is AS_EIO. wb_stale
 	 * holds the page indexes whose last writeback failed: their disk
-	 * block is older than what was written (index -> 1). */
+	 * block is older than what was written (index -> the value of
+	 * wb_err that failure made). */
 	uint32_t wb_err, f_wb_err;
 	bool     as_eio;
 	struct pc_map wb_stale;

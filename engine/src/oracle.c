@@ -64,6 +64,7 @@ struct sext { uint64_t start, end; int byte; };
  * as old[k] (no write or truncation has covered it since). */
 struct sstale {
 	uint64_t index;
+	uint64_t seq;                      /* the engine's error count at the failure seen */
 	uint8_t old[RA_PAGE_SIZE];
 	uint8_t valid[RA_PAGE_SIZE];
 };
@@ -529,16 +530,23 @@ static void st_learn(struct replay *rp, uint32_t id, struct sfile *s)
 	uint32_t n;
 	uint64_t *keys = pcm_sorted_keys(&f->wb_stale, &n);
 	for (uint32_t i = 0; i < n; i++) {
-		bool known = false;
-		for (uint32_t j = 0; j < s->nst && !known; j++)
-			known = s->st[j].index == keys[i];
-		if (known)
-			continue;
-		struct sstale *v = realloc(s->st, (s->nst + 1) * sizeof(*v));
-		RA_BUG_ON(rp->m, !v);
-		s->st = v;
-		struct sstale *t = &s->st[s->nst++];
-		t->index = keys[i];
+		uint64_t seq = *pcm_find(&f->wb_stale, keys[i]);
+		struct sstale *t = NULL;
+		for (uint32_t j = 0; j < s->nst && !t; j++)
+			if (s->st[j].index == keys[i])
+				t = &s->st[j];
+		if (t && t->seq == seq)
+			continue;    /* no new failure of this page */
+		if (!t) {
+			struct sstale *v = realloc(s->st, (s->nst + 1) * sizeof(*v));
+			RA_BUG_ON(rp->m, !v);
+			s->st = v;
+			t = &s->st[s->nst++];
+			t->index = keys[i];
+		}
+		/* a new failure: what was written since is lost too, once the
+		 * page goes; the disk still holds its older block */
+		t->seq = seq;
 		ra_file_peek_disk(f, keys[i] << RA_PAGE_SHIFT, RA_PAGE_SIZE, t->old);
 		memset(t->valid, 1, sizeof(t->valid));
 	}
