@@ -78,7 +78,7 @@ fuzz-campaign: ## long parallel resumable campaign: DURATION=8h JOBS=N ENGINE=af
 corpus-merge: ## fold a campaign's findings into corpus/<target>/ (FROM=out/fuzz/<campaign>; libFuzzer -merge=1)
 	@fuzz/corpus-merge.py $(FROM)
 
-fuzz-selftest: ## bug-finding power: fuzz 15 injected bugs (-DRA_MUTANT=n), time to detection table
+fuzz-selftest: ## bug-finding power: fuzz 16 injected bugs (-DRA_MUTANT=n), time to detection table
 	@fuzz/selftest.py
 
 .PHONY: leakcheck

@@ -224,9 +224,28 @@ static uint64_t move_freepages_block(ra_machine *m, struct ra_zone *z, uint32_t 
 	return moved;
 }
 
+static uint64_t mult_frac(uint64_t x, uint64_t n, uint64_t d) { return (x / d) * n + ((x % d) * n) / d; }
+
+/* boost_watermark(): a fallback steal raises the zone's watermarks by a
+ * pageblock, up to watermark_boost_factor / 10000 of the high watermark
+ * (at least a pageblock); not in a zone under 4 pageblocks, nor with the
+ * factor 0 or a high watermark that gives no boost. */
+static bool boost_watermark(ra_machine *m, struct ra_zone *z)
+{
+	uint64_t factor = (uint64_t)KNOB(m, VM_WATERMARK_BOOST_FACTOR);
+	if (!factor || (uint64_t)RA_PAGEBLOCK_PAGES * 4 > z->managed)
+		return false;
+	uint64_t max_boost = mult_frac(z->wmark[2], factor, 10000);
+	if (!max_boost)
+		return false;
+	max_boost = RA_MAX((uint64_t)RA_PAGEBLOCK_PAGES, max_boost);
+	z->watermark_boost = RA_MIN(z->watermark_boost + RA_PAGEBLOCK_PAGES, max_boost);
+	return true;
+}
+
 /* steal_suitable_fallback() */
 static void steal_suitable_fallback(ra_machine *m, struct ra_zone *z, uint32_t pfn, unsigned cur_order,
-                                    int start_mt, bool whole_block)
+                                    int start_mt, bool whole_block, unsigned alloc_flags)
 {
 	int old_mt = pageblock_mt(m, pfn);
 	z->vm_stat[RA_STAT_STEAL]++;
@@ -253,6 +272,10 @@ static void steal_suitable_fallback(ra_machine *m, struct ra_zone *z, uint32_t p
 		move_to_free_list(m, z, pfn, cur_order, start_mt);
 		return;
 	}
+	/* boost the watermarks so that kswapd reclaims before the next
+	 * fallback; wake it now (rmqueue), the node may look balanced */
+	if (boost_watermark(m, z) && (alloc_flags & ALLOC_KSWAPD))
+		z->boosted_wakeup = true;
 	if (whole_block) {
 		uint64_t movable, alike;
 		uint64_t free_pages = move_freepages_block(m, z, pfn, start_mt, &movable);
@@ -298,7 +321,7 @@ find_smallest:
 	RA_BUG_ON(m, cur >= RA_NR_ORDERS);
 do_steal:
 	z->vm_stat[RA_STAT_FALLBACK]++;
-	steal_suitable_fallback(m, z, z->area[cur].list[fmt].head, (unsigned)cur, start_mt, can_steal);
+	steal_suitable_fallback(m, z, z->area[cur].list[fmt].head, (unsigned)cur, start_mt, can_steal, alloc_flags);
 	return true;
 }
 
@@ -474,7 +497,7 @@ static void pcp_free(ra_machine *m, struct ra_zone *z, uint32_t pfn, unsigned or
 
 uint64_t ra_wmark_pages(struct ra_zone *z, unsigned alloc_flags)
 {
-	return z->wmark[alloc_flags & ALLOC_WMARK_MASK];
+	return z->wmark[alloc_flags & ALLOC_WMARK_MASK] + z->watermark_boost;
 }
 
 /* __zone_watermark_ok() */
@@ -633,14 +656,27 @@ static bool unreserve_highatomic_pageblock(ra_machine *m, int classzone, bool fo
 
 /* === The allocation paths ============================================== */
 
+/* rmqueue()'s end: a boost with ALLOC_KSWAPD wakes kswapd for the zone
+ * (wakeup_kswapd(zone, 0, 0, zone_idx)). */
+static inline void boosted_wakeup(ra_machine *m, struct ra_zone *z)
+{
+	if (unlikely(z->boosted_wakeup)) {
+		z->boosted_wakeup = false;
+		if (m->slowpath && m->slowpath->wakeup_kswapd)
+			m->slowpath->wakeup_kswapd(m, 0, 0, z->idx);
+	}
+}
+
 /* rmqueue(): pcp for orders up to costly, else the buddy lists. */
 static uint32_t rmqueue(ra_machine *m, struct ra_zone *z, unsigned order, int mt, unsigned alloc_flags)
 {
 	uint32_t pfn;
 	if (order <= RA_COSTLY_ORDER) {
 		pfn = pcp_alloc(m, z, order, mt, alloc_flags);
-		if (pfn != RA_NOPFN)
+		if (pfn != RA_NOPFN) {
+			boosted_wakeup(m, z);
 			return pfn;
+		}
 	}
 	pfn = RA_NOPFN;
 	if (alloc_flags & ALLOC_HIGHATOMIC)
@@ -650,6 +686,7 @@ static uint32_t rmqueue(ra_machine *m, struct ra_zone *z, unsigned order, int mt
 		if (pfn == RA_NOPFN && (alloc_flags & (ALLOC_OOM | ALLOC_HARDER)))
 			pfn = rmqueue_smallest(m, z, order, MT_HIGHATOMIC);
 	}
+	boosted_wakeup(m, z);
 	return pfn;
 }
 
@@ -708,7 +745,8 @@ static uint32_t alloc_pages_nodemask(ra_machine *m, ra_gfp_t gfp, unsigned order
 {
 	int classzone = ra_gfp_zone(gfp);
 	int mt = ra_gfp_migratetype(gfp);
-	unsigned alloc_flags = ALLOC_WMARK_LOW | alloc_flags_nofragment(m, classzone);
+	unsigned alloc_flags = ALLOC_WMARK_LOW | alloc_flags_nofragment(m, classzone) |
+	                       ((gfp & RA___GFP_KSWAPD_RECLAIM) ? ALLOC_KSWAPD : 0);
 	if (mt == MT_MOVABLE)
 		alloc_flags |= ALLOC_CMA;
 	uint32_t pfn = get_page_from_freelist(m, gfp, order, alloc_flags, classzone, mt);
@@ -918,7 +956,6 @@ void ra_buddy_init(ra_machine *m)
 	 * is what catches a trace's use after free. */
 }
 
-static uint64_t mult_frac(uint64_t x, uint64_t n, uint64_t d) { return (x / d) * n + ((x % d) * n) / d; }
 
 /* zone_batchsize() */
 static uint32_t zone_batchsize(struct ra_zone *z)
@@ -954,6 +991,7 @@ void ra_recompute_zone_params(ra_machine *m)
 		if (!m->populated[zi])
 			continue;
 		uint64_t tmp = lowmem ? pages_min * z->managed / lowmem : 0;
+		z->watermark_boost = 0;
 		z->wmark[0] = tmp;
 		tmp = RA_MAX(tmp >> 2, mult_frac(z->managed, wsf, 10000));
 		z->wmark[1] = z->wmark[0] + tmp;

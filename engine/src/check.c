@@ -171,6 +171,37 @@ static long check_page_cache(ra_machine *m)
 				ra_problem(m, &problems, "file %s: tmpfs page %" PRIu64 " is on a file list or accounted dirty",
 				           f->name, index);
 		}
+		/* the disk past i_size: no block past the last page, and the
+		 * last block's bytes past the end are zeros (truncate zeroes
+		 * them, writeback writes a page whose tail is zero) */
+		if (!f->shmem && f->disk.n) {
+			uint64_t pages = (f->size + RA_PAGE_SIZE - 1) >> RA_PAGE_SHIFT;
+			for (uint32_t i = 0; i < f->disk.cap; i++)
+				if (f->disk.keys[i] && f->disk.keys[i] - 1 >= pages)
+					ra_problem(m, &problems, "file %s: disk block %" PRIu64 " past the end (%" PRIu64 " bytes)",
+					           f->name, f->disk.keys[i] - 1, f->size);
+			size_t in = (size_t)(f->size & (RA_PAGE_SIZE - 1));
+			if (in) {
+				uint8_t tail[RA_PAGE_SIZE];
+				ra_file_peek_disk(f, f->size, RA_PAGE_SIZE - in, tail);
+				for (size_t k = 0; k < RA_PAGE_SIZE - in; k++)
+					if (tail[k]) {
+						ra_problem(m, &problems, "file %s: the disk holds 0x%02x at %" PRIu64 ", past the end (%"
+						           PRIu64 " bytes)", f->name, tail[k], f->size + k, f->size);
+						break;
+					}
+			}
+		}
+		/* writeback errors: AS_EIO stands exactly for errors the open
+		 * description has not seen; a page whose writeback failed is
+		 * one of the file's pages */
+		if (f->as_eio != (f->wb_err != f->f_wb_err))
+			ra_problem(m, &problems, "file %s: AS_EIO %s with %u writeback errors, %u seen by fsync", f->name,
+			           f->as_eio ? "set" : "clear", f->wb_err, f->f_wb_err);
+		for (uint32_t i = 0; i < f->wb_stale.cap; i++)
+			if (f->wb_stale.keys[i] && f->wb_stale.keys[i] - 1 >= (f->size + RA_PAGE_SIZE - 1) >> RA_PAGE_SHIFT)
+				ra_problem(m, &problems, "file %s: page %" PRIu64 " past the end (%" PRIu64 " bytes) has a failed "
+				           "writeback", f->name, f->wb_stale.keys[i] - 1, f->size);
 		if (f->cache.n != f->nrpages || fdirty != f->nrdirty)
 			ra_problem(m, &problems, "file %s: %u pages cached, %" PRIu64 " dirty; counted %" PRIu64 " and %" PRIu64,
 			           f->name, f->cache.n, fdirty, f->nrpages, f->nrdirty);
@@ -179,6 +210,7 @@ static long check_page_cache(ra_machine *m)
 		if (f->shmem)
 			shmem += f->cache.n;
 	}
+	problems += dcache_validate(m);
 	if (cached != node_page_state(m, NR_FILE_PAGES))
 		ra_problem(m, &problems, "page cache: the files hold %" PRIu64 " pages, nr_file_pages %" PRIu64, cached,
 		           node_page_state(m, NR_FILE_PAGES));

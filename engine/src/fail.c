@@ -16,6 +16,7 @@
 static const char *const site_names[FAIL_NR] = {
 	[FAIL_PAGE_ALLOC] = "page_alloc", [FAIL_SLAB] = "slab", [FAIL_VMALLOC] = "vmalloc",
 	[FAIL_MMAP] = "mmap", [FAIL_BRK] = "brk", [FAIL_FAULT] = "fault",
+	[FAIL_WRITEBACK] = "writeback",
 };
 
 int ra_fail_site_parse(const char *name, size_t len)
@@ -64,13 +65,16 @@ bool ra_should_fail_slow(ra_machine *m, enum ra_fail_site site, ra_gfp_t gfp)
 	struct ra_fail_attr *a = &m->fail[site];
 	if (gfp & RA___GFP_NOFAIL)
 		return false;
-	if (m->fail_any_nth) {
+	/* allocation-failure replay fails allocations: a writeback is none */
+	if (m->fail_any_nth && site != FAIL_WRITEBACK) {
 		if (++m->fail_any_calls == m->fail_any_nth) {
 			m->fail_any_injected++;
 			return true;
 		}
 		if (!a->times && !a->nth && !a->every && !a->prob)
 			return false;
+	} else if (m->fail_any_nth && !a->times && !a->nth && !a->every && !a->prob) {
+		return false;
 	}
 	a->calls++;
 	if (a->times == 0) {

@@ -42,12 +42,22 @@ struct pc_map {
 
 struct ra_file {
 	uint32_t id;
+	uint32_t dentry_id, inode_id;   /* its dentry and inode in the dcache pools (dcache.c); UINT32_MAX: none */
 	char    *name;
 	uint64_t size;              /* i_size, bytes */
 	struct pc_map cache;        /* page index -> pfn */
 	struct pc_map disk;         /* page index -> host block of RA_PAGE_SIZE bytes */
 	uint64_t nrpages, nrdirty;
 	uint64_t dirtied_when;      /* ms: when the file went from clean to dirty (inode->dirtied_when) */
+	/* writeback errors (mapping_set_error): wb_err counts them, as the
+	 * mapping's errseq_t does; f_wb_err is what the file's one open
+	 * description has seen (file->f_wb_err); as_eio is AS_EIO. wb_stale
+	 * holds the page indexes whose last writeback failed: their disk
+	 * block is older than what was written (index -> the value of
+	 * wb_err that failure made). */
+	uint32_t wb_err, f_wb_err;
+	bool     as_eio;
+	struct pc_map wb_stale;
 	bool     shmem;             /* tmpfs: no disk, pages only in the cache (see filemap.c) */
 	/* struct file_ra_state */
 	uint64_t ra_start;
@@ -90,6 +100,25 @@ struct filemap_rmap_ops {
 	void (*unmap_range)(ra_machine *m, struct ra_file *f, uint64_t from);
 };
 
+/* dcache.c: dentries and inodes (slab objects) on their LRU lists */
+struct dc_obj {
+	ra_addr_t addr;             /* the slab object; 0 when the slot is free */
+	uint32_t  file;             /* the file's id; UINT32_MAX for a negative dentry */
+	uint32_t  prev, next;       /* on the LRU (head oldest), or the free-slot chain */
+	uint8_t   flags;
+};
+struct dc_pool {
+	struct dc_obj *v;
+	uint32_t n, cap, free;
+	uint32_t head, tail;
+	uint64_t nr_lru;
+};
+struct ra_dcache {
+	ra_cache *dentry_cachep, *inode_cachep;   /* NULL until the first file */
+	struct dc_pool d, i;
+	uint64_t nr_deferred;       /* the superblock shrinker's deferred work */
+};
+
 struct ra_filemap {
 	struct ra_file **files;     /* by id; NULL once unlinked and unmapped */
 	uint32_t nr_files, cap;
@@ -99,12 +128,14 @@ struct ra_filemap {
 	                               mapcount), NULL until the first file mapping */
 	const struct filemap_rmap_ops *rmap;
 	uint64_t nonresident_age;   /* the lruvec's nonresident_age (workingset.c) */
+	struct ra_dcache dc;
 };
 
 /* === filemap.c: files ==================================================== */
 
 /* Create an empty sparse file of size bytes (shmem: on tmpfs): RA_OK
- * (id set). */
+ * (id set), or RA_ENOMEM when its dentry or inode cannot be allocated
+ * (the id is used up, the file does not exist). */
 int  ra_file_create(ra_machine *m, const char *name, uint64_t size, bool shmem, uint32_t *id);
 /* The live file of that id, or NULL (unlinked, never created). */
 struct ra_file *ra_file_get(ra_machine *m, uint32_t id);
@@ -117,8 +148,15 @@ int  ra_file_read(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len);
  * (the file grows): pages are
  * dirtied, not marked accessed: 0 or RA_ENOMEM as for reads. */
 int  ra_file_write(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len, int byte);
-/* Write every dirty page back now; returns the pages written. */
+/* Write every dirty page back now; returns the pages written (a page
+ * whose write failed counts: its I/O was submitted). */
 uint64_t ra_file_fsync(ra_machine *m, struct ra_file *f);
+/* fsync(2): ra_file_fsync, then file_check_and_advance_wb_err(): RA_EIO
+ * once for the writeback errors since the last fsync saw one (AS_EIO
+ * cleared), else 0. */
+int  ra_file_fsync_check(ra_machine *m, struct ra_file *f);
+/* The bytes of [off, off + len) on the disk alone (holes: zeros). */
+void ra_file_peek_disk(struct ra_file *f, uint64_t off, uint64_t len, uint8_t *buf);
 void ra_file_truncate(ra_machine *m, struct ra_file *f, uint64_t size);
 /* The name goes and, as nothing maps it, every page and block with it. */
 void ra_file_unlink(ra_machine *m, struct ra_file *f);
@@ -129,9 +167,11 @@ uint64_t ra_file_invalidate(ra_machine *m, struct ra_file *f);
 void ra_file_peek(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len, uint8_t *buf);
 void ra_filemap_fini(ra_machine *m);
 
-/* For reclaim (vmscan.c): write a dirty page-cache page back now; take a
- * page out of its file's cache and off the LRU, and free it. */
-void filemap_writeback_page(ra_machine *m, uint32_t pfn);
+/* For reclaim (vmscan.c): write a dirty page-cache page back now (false:
+ * the write failed, the fail site `writeback`: the page is clean, the
+ * disk keeps its old block, the mapping has the error); take a page out
+ * of its file's cache and off the LRU, and free it. */
+bool filemap_writeback_page(ra_machine *m, uint32_t pfn);
 void filemap_remove_page(ra_machine *m, uint32_t pfn);
 /* __remove_mapping() by reclaim: as filemap_remove_page, leaving a
  * workingset shadow entry in the page's slot (workingset_eviction). */
@@ -194,6 +234,29 @@ void shadow_node_update(ra_machine *m, const struct ra_file *f, uint64_t index, 
 /* Is a 64-slot chunk a shadow node (shadows and no page)? For the
  * validator. */
 bool shadow_chunk_is_node(const struct ra_file *f, uint64_t chunk);
+
+/* === dcache.c: dentries, inodes and the superblock shrinker ============ */
+
+#define SHRINK_EMPTY (~0ULL - 1)    /* count_objects(): nothing to shrink at all */
+/* A trace operation naming f opens it (path walk: the dentry and inode are
+ * allocated again if the shrinker freed them) and closes it at its end
+ * (dput: on the dentry LRU, or DCACHE_REFERENCED). */
+int  dcache_file_open(ra_machine *m, struct ra_file *f);    /* 0 or RA_ENOMEM */
+void dcache_file_close(ra_machine *m, struct ra_file *f);
+/* unlink: the inode is freed, the dentry left negative on the LRU (tmpfs:
+ * both freed). */
+void dcache_file_unlink(ra_machine *m, struct ra_file *f);
+/* The file's last page left the cache: an unreferenced inode joins the
+ * inode LRU. */
+void dcache_mapping_empty(ra_machine *m, struct ra_file *f);
+/* super_cache_count(): unused dentries + inodes scaled by
+ * vm.vfs_cache_pressure; 0 without caches, SHRINK_EMPTY with none. */
+uint64_t super_cache_count(ra_machine *m);
+/* super_cache_scan(): split nr_to_scan between the two lists; returns the
+ * objects isolated (freed or taken off the LRU). */
+uint64_t super_cache_scan(ra_machine *m, uint64_t nr_to_scan);
+void dcache_fini(ra_machine *m);
+long dcache_validate(ra_machine *m);
 
 /* === page_writeback.c: the clock and the flusher ====================== */
 

@@ -55,6 +55,10 @@
 	  "age in 1/100 s at which a file's dirty pages are written back by the periodic flusher") \
 	X(VM_DIRTY_WRITEBACK_CENTISECS, "vm.dirty_writeback_centisecs", 500, 0, 2147483647, 1, 0, "writeback", \
 	  "period of the flusher in 1/100 s; 0 disables periodic writeback") \
+	X(VM_VFS_CACHE_PRESSURE, "vm.vfs_cache_pressure", 100, 0, 2147483647, 1, 0, "vmscan", \
+	  "percent scaling the dentry/inode shrinker's count (vfs_pressure_ratio); 0 never shrinks them") \
+	X(VM_WATERMARK_BOOST_FACTOR, "vm.watermark_boost_factor", 0, 0, 2147483647, 1, 0, "zones", \
+	  "most watermark boost after a fallback steal, in 1/10000 of the high watermark; 0 (the model's default) disables; the kernel's is 15000") \
 	X(SLUB_MAX_ORDER, "slub_max_order", 3, 0, 10, 1, KF_BOOT, "slab", \
 	  "largest slab order tried for a cache (boot parameter)") \
 	X(SLUB_MIN_ORDER, "slub_min_order", 0, 0, 10, 1, KF_BOOT, "slab", \

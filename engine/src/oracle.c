@@ -68,11 +68,24 @@ struct sobj {
 /* A file's shadow: sorted disjoint extents of one byte value (-1:
  * unknown, a failed write's range) over holes that read as zeros. */
 struct sext { uint64_t start, end; int byte; };
+/* A page whose writeback failed: the disk kept its older block, which a
+ * read returns once the page is evicted. `old` is that block as the disk
+ * held it when the oracle saw the error; valid[k]: byte k may still read
+ * as old[k] (no write or truncation has covered it since). */
+struct sstale {
+	uint64_t index;
+	uint64_t seq;                      /* the engine's error count at the failure seen */
+	uint8_t old[RA_PAGE_SIZE];
+	uint8_t valid[RA_PAGE_SIZE];
+};
 struct sfile {
 	bool live;
 	uint64_t size;
 	struct sext *x;
 	uint32_t n, cap;
+	struct sstale *st;
+	uint32_t nst;
+	uint32_t wb_err_seen;              /* the engine file's error count last looked at */
 };
 
 /* A private file mapping's own pages (anonymous COW copies): `pages`
@@ -89,6 +102,7 @@ struct oracle {
 	struct sobj *v;
 	uint32_t n, cap;
 	bool taint_kernel;                 /* a misuse write landed outside live objects */
+	uint64_t wb_injected;              /* writeback failures injected, as last seen */
 	/* what the op about to run is expected to do */
 	int expect;                        /* 0 nothing, 1 must succeed quietly, 2 must be reported */
 	char why[160];
@@ -497,6 +511,77 @@ static void sf_put(struct replay *rp, struct sfile *s, uint64_t a, uint64_t b, i
 	s->n++;
 }
 
+/* === Writeback errors ===================================================
+ * A failed writeback is the kernel's behaviour, not a loss by the engine:
+ * the page keeps the written bytes while cached, and after eviction reads
+ * the disk's older block. The oracle learns of each failure from the
+ * engine file's error count and its set of pages whose last writeback
+ * failed (the fault was injected by the trace's `fail writeback`), and
+ * from then on accepts, for each byte of such a page, the shadow's value
+ * or the byte the disk held at the failure, and nothing else, until the
+ * trace overwrites or truncates it. */
+
+static void st_forget(struct sfile *s, uint64_t a, uint64_t b)
+{
+	for (uint32_t i = 0; i < s->nst;) {
+		struct sstale *t = &s->st[i];
+		uint64_t lo = RA_MAX(a, t->index << RA_PAGE_SHIFT), hi = RA_MIN(b, (t->index + 1) << RA_PAGE_SHIFT);
+		if (lo < hi)
+			memset(t->valid + (lo & (RA_PAGE_SIZE - 1)), 0, (size_t)(hi - lo));
+		bool any = false;
+		for (unsigned k = 0; k < RA_PAGE_SIZE && !any; k++)
+			any = t->valid[k];
+		if (any) {
+			i++;
+			continue;
+		}
+		s->st[i] = s->st[--s->nst];
+	}
+}
+
+static void st_learn(struct replay *rp, uint32_t id, struct sfile *s)
+{
+	struct ra_file *f = ra_file_get(rp->m, id);
+	if (!f || f->wb_err == s->wb_err_seen)
+		return;
+	s->wb_err_seen = f->wb_err;
+	uint32_t n;
+	uint64_t *keys = pcm_sorted_keys(&f->wb_stale, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t seq = *pcm_find(&f->wb_stale, keys[i]);
+		struct sstale *t = NULL;
+		for (uint32_t j = 0; j < s->nst && !t; j++)
+			if (s->st[j].index == keys[i])
+				t = &s->st[j];
+		if (t && t->seq == seq)
+			continue;    /* no new failure of this page */
+		if (!t) {
+			struct sstale *v = realloc(s->st, (s->nst + 1) * sizeof(*v));
+			RA_BUG_ON(rp->m, !v);
+			s->st = v;
+			t = &s->st[s->nst++];
+			t->index = keys[i];
+		}
+		/* a new failure: what was written since is lost too, once the
+		 * page goes; the disk still holds its older block */
+		t->seq = seq;
+		ra_file_peek_disk(f, keys[i] << RA_PAGE_SHIFT, RA_PAGE_SIZE, t->old);
+		memset(t->valid, 1, sizeof(t->valid));
+	}
+	free(keys);
+}
+
+/* Byte b at pos is the disk's older byte of a page whose writeback failed. */
+static bool st_accepts(const struct sfile *s, uint64_t pos, uint8_t b)
+{
+	for (uint32_t i = 0; i < s->nst; i++)
+		if (s->st[i].index == pos >> RA_PAGE_SHIFT) {
+			unsigned k = (unsigned)(pos & (RA_PAGE_SIZE - 1));
+			return s->st[i].valid[k] && s->st[i].old[k] == b;
+		}
+	return false;
+}
+
 /* The shadow's byte at pos (< size): -1 unknown. */
 static int sf_byte(const struct sfile *s, uint64_t pos, uint32_t *hint)
 {
@@ -556,7 +641,7 @@ static void sf_check(struct replay *rp, const struct ra_op *op, uint32_t name, u
 			hint = 0;
 			for (uint64_t k = 0; k < n; k++) {
 				int want = sf_byte(s, at + k, &hint);
-				if (want >= 0 && buf[k] != (uint8_t)want) {
+				if (want >= 0 && buf[k] != (uint8_t)want && !st_accepts(s, at + k, buf[k])) {
 					fail(rp, op, "file '%s' lost its bytes: offset %" PRIu64 " reads 0x%02x, the trace "
 					     "left 0x%02x there", rp->t->names[name], at + k, buf[k], want);
 					sf_put(rp, s, 0, s->size, -1);   /* report once */
@@ -565,6 +650,30 @@ static void sf_check(struct replay *rp, const struct ra_op *op, uint32_t name, u
 			}
 		}
 	}
+}
+
+/* After ftruncate to a size inside a page, that page reads zeros past the
+ * end in every copy: the cache's (read back once the file grows again)
+ * and the disk's, which only shows after the page is evicted, the file
+ * grown and the page read again; the disk copy is checked here, at once,
+ * since that sequence is rare for a fuzzer and a later writeback of the
+ * zeroed cache page would mend it. */
+static void sf_check_tail(struct replay *rp, const struct ra_op *op, uint32_t name, uint32_t id)
+{
+	struct ra_file *f = ra_file_get(rp->m, id);
+	if (!f || rp->oracle->taint_kernel)
+		return;
+	size_t in = (size_t)(f->size & (RA_PAGE_SIZE - 1));
+	if (!in)
+		return;
+	uint8_t tail[RA_PAGE_SIZE];
+	ra_file_peek_disk(f, f->size, RA_PAGE_SIZE - in, tail);
+	for (size_t k = 0; k < RA_PAGE_SIZE - in; k++)
+		if (tail[k]) {
+			fail(rp, op, "file '%s' keeps 0x%02x on the disk at %" PRIu64 ", past the end it was truncated to",
+			     rp->t->names[name], tail[k], f->size + k);
+			return;
+		}
 }
 
 static void files_after(struct replay *rp, const struct ra_op *op, int outcome)
@@ -580,6 +689,8 @@ static void files_after(struct replay *rp, const struct ra_op *op, int outcome)
 		s->live = true;
 		s->size = (uint64_t)op->a[0];
 		s->n = 0;
+		s->nst = 0;
+		s->wb_err_seen = 0;
 		return;
 	}
 	struct rhandle *h = &rp->kh[op->h[0]];
@@ -591,12 +702,14 @@ static void files_after(struct replay *rp, const struct ra_op *op, int outcome)
 	switch (op->code) {
 	case RA_OP_FUNLINK:
 		if (outcome == OUT_OK)
-			s->live = false;   /* the bytes stay what mappings of it see */
+			s->live = false;   /* the bytes (and the stale pages) stay what mappings of it see */
 		return;
 	case RA_OP_FTRUNCATE:
 		if (outcome == OUT_OK) {
 			sf_cut(rp, s, (uint64_t)op->a[0], UINT64_MAX);
+			st_forget(s, (uint64_t)op->a[0], UINT64_MAX);
 			s->size = (uint64_t)op->a[0];
+			sf_check_tail(rp, op, op->h[0], id);
 		}
 		return;
 	case RA_OP_FWRITE: {
@@ -790,8 +903,10 @@ void or_fini(struct replay *rp)
 {
 	if (!rp->oracle)
 		return;
-	for (uint32_t i = 0; i < rp->oracle->nfiles; i++)
+	for (uint32_t i = 0; i < rp->oracle->nfiles; i++) {
 		free(rp->oracle->files[i].x);
+		free(rp->oracle->files[i].st);
+	}
 	for (uint32_t i = 0; i < rp->oracle->nown; i++) {
 		free(rp->oracle->own[i].pages.x);
 		free(rp->oracle->own[i].bytes.x);
@@ -826,6 +941,18 @@ void or_before(struct replay *rp, const struct ra_op *op)
 	uint32_t as;
 	struct rhandle *h;
 	switch (op->code) {
+	case RA_OP_FWRITE:
+		/* the bytes it writes no longer read as a failed page's old ones
+		 * (those the write's own reclaim fails to write back are learnt
+		 * after it) */
+		h = &rp->kh[op->h[0]];
+		if (h->state == HS_LIVE && h->kind == HK_FILE && h->aux < or->nfiles && or->files[h->aux].live) {
+			struct sfile *s = &or->files[h->aux];
+			uint64_t off = (op->flags & RA_OPF_HAS_OFF) ? (uint64_t)op->a[0] : 0;
+			uint64_t len = (op->flags & RA_OPF_HAS_LEN) ? (uint64_t)op->a[1] : off < s->size ? s->size - off : 0;
+			st_forget(s, off, off + RA_MIN(len, (uint64_t)RA_MAX_RW_COUNT));
+		}
+		return;
 	case RA_OP_FREE_PAGES: case RA_OP_KFREE: case RA_OP_VFREE: case RA_OP_IOUNMAP: case RA_OP_CACHE_FREE: {
 		static const int kind[] = { [RA_OP_FREE_PAGES] = HK_PAGES, [RA_OP_KFREE] = HK_KMALLOC,
 		                            [RA_OP_VFREE] = HK_VMALLOC, [RA_OP_IOUNMAP] = HK_IOREMAP,
@@ -967,6 +1094,14 @@ void or_after(struct replay *rp, const struct ra_op *op, int outcome, unsigned l
 	if (or->expect == 1 && outcome != OUT_OK && !or->taint_kernel && !ra_panicked(rp->m) && !died)
 		fail(rp, op, "%s failed%s", or->why, new_reports ? " with a report" : "");
 	or->expect = 0;
+	/* writeback errors of this op (any op may reclaim, any sleep flush):
+	 * learnt before the op's own file checks */
+	if (rp->m->fm && rp->m->fail[FAIL_WRITEBACK].injected != or->wb_injected) {
+		or->wb_injected = rp->m->fail[FAIL_WRITEBACK].injected;
+		for (uint32_t i = 0; i < or->nfiles; i++)
+			if (or->files[i].live)
+				st_learn(rp, i, &or->files[i]);
+	}
 	switch (op->code) {
 	case RA_OP_FILE: case RA_OP_FREAD: case RA_OP_FWRITE: case RA_OP_FTRUNCATE: case RA_OP_FUNLINK:
 		files_after(rp, op, outcome);

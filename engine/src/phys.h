@@ -146,7 +146,9 @@ struct ra_zone {
 	uint64_t present, managed;
 	uint64_t cma_pages;                    /* pages in CMA pageblocks */
 	uint64_t nr_reserved_highatomic;
-	uint64_t wmark[3];                     /* min, low, high */
+	uint64_t wmark[3];                     /* min, low, high (_watermark: without the boost) */
+	uint64_t watermark_boost;              /* added to every watermark (boost_watermark) */
+	bool     boosted_wakeup;               /* ZONE_BOOSTED_WATERMARK: rmqueue wakes kswapd */
 	uint64_t lowmem_reserve[RA_NR_ZONES];
 	struct ra_free_area area[RA_NR_ORDERS];
 	struct ra_pcp *pcp;                    /* [ncpus] */
@@ -154,6 +156,10 @@ struct ra_zone {
 	uint64_t vm_stat[RA_NR_STATS];         /* the zone items (NR_FREE_PAGES: on buddy lists) and
 	                                          per-zone events of refalloc/stats.h; the rest unused */
 };
+
+/* min/low/high_wmark_pages(): the watermark with the zone's boost (i: 0
+ * min, 1 low, 2 high); every user of a watermark adds the boost. */
+static inline uint64_t wmark_pages(const struct ra_zone *z, int i) { return z->wmark[i] + z->watermark_boost; }
 
 /* === Knobs (knobs.c) ==================================================== */
 
@@ -175,7 +181,7 @@ struct ra_fail_attr {
 	uint8_t  armed;
 };
 
-enum ra_fail_site { FAIL_PAGE_ALLOC, FAIL_SLAB, FAIL_VMALLOC, FAIL_MMAP, FAIL_BRK, FAIL_FAULT, FAIL_NR };
+enum ra_fail_site { FAIL_PAGE_ALLOC, FAIL_SLAB, FAIL_VMALLOC, FAIL_MMAP, FAIL_BRK, FAIL_FAULT, FAIL_WRITEBACK, FAIL_NR };
 
 struct ra_machine {
 	struct ra_config cfg;
@@ -274,7 +280,8 @@ struct ra_machine {
 	uint64_t now_ms, wb_last_flush;
 	/* kswapd's wake-up state (vmscan.c): pgdat->kswapd_order,
 	 * kswapd_highest_zoneidx, kswapd_failures */
-	struct { bool pending; unsigned order; int classzone; unsigned failures; } kswapd;
+	struct { bool pending; unsigned order; int classzone; unsigned failures;
+	         bool short_sleep; uint64_t short_until; } kswapd;    /* short_*: kswapd_try_to_sleep's HZ/10 nap */
 
 	/* Hooks into the layers above, registered at creation (machine.c):
 	 * the page allocator's slow path (buddy.h) and the C library a new

@@ -266,6 +266,8 @@ static int peek_file(struct replay *rp, const struct ra_op *op, struct rhandle *
 	return OUT_OK;
 }
 
+static int exec_file_open(struct replay *rp, const struct ra_op *op, struct ra_file *f);
+
 static int exec_file(struct replay *rp, const struct ra_op *op)
 {
 	ra_machine *m = rp->m;
@@ -273,12 +275,29 @@ static int exec_file(struct replay *rp, const struct ra_op *op)
 	int r;
 	if (op->code == RA_OP_FILE) {
 		uint32_t id = 0;
-		ra_file_create(m, ra_trace_strp(rp->t, op->str), (uint64_t)op->a[0], (op->flags & RA_OPF_TMPFS) != 0, &id);
+		if (ra_file_create(m, ra_trace_strp(rp->t, op->str), (uint64_t)op->a[0], (op->flags & RA_OPF_TMPFS) != 0,
+		                   &id))
+		{
+			r = rp_bind(rp, rp->kh, op, RA_NONAME, HK_FILE, 0, 0, 0, NULL);    /* ENOMEM: NULL */
+			return r == OUT_OK ? OUT_FAIL : r;
+		}
 		r = rp_bind(rp, rp->kh, op, RA_NONAME, HK_FILE, 1, (uint64_t)op->a[0], id, NULL);
 		return r;
 	}
 	if ((r = want_file(rp, op, &f)) != OUT_OK)
 		return r;
+	/* the operation opens the file and closes it at its end (dcache.c) */
+	if (dcache_file_open(m, f))
+		return OUT_FAIL;    /* ENOMEM */
+	r = exec_file_open(rp, op, f);
+	if (op->code != RA_OP_FUNLINK)
+		dcache_file_close(m, f);
+	return r;
+}
+
+static int exec_file_open(struct replay *rp, const struct ra_op *op, struct ra_file *f)
+{
+	ra_machine *m = rp->m;
 	uint64_t off = (op->flags & RA_OPF_HAS_OFF) ? (uint64_t)op->a[0] : 0;
 	switch (op->code) {
 	case RA_OP_FREAD: {
@@ -291,8 +310,7 @@ static int exec_file(struct replay *rp, const struct ra_op *op)
 		return ra_file_write(m, f, off, len, byte) ? OUT_FAIL : OUT_OK;
 	}
 	case RA_OP_FSYNC:
-		ra_file_fsync(m, f);
-		return OUT_OK;
+		return ra_file_fsync_check(m, f) ? OUT_FAIL : OUT_OK;
 	case RA_OP_FTRUNCATE:
 		ra_file_truncate(m, f, (uint64_t)op->a[0]);
 		return OUT_OK;

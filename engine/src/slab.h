@@ -99,9 +99,13 @@ bool ra_slab_object_internal(ra_machine *m, ra_addr_t p);
 #define KMALLOC_MAX_SIZE  (RA_PAGE_SIZE << RA_MAX_ORDER)
 #define SLAB_DEBUG_FLAGS  (RA_SLAB_CONSISTENCY_CHECKS | RA_SLAB_RED_ZONE | RA_SLAB_POISON | RA_SLAB_STORE_USER)
 #define SLAB_NEVER_MERGE  (RA_SLAB_RED_ZONE | RA_SLAB_POISON | RA_SLAB_STORE_USER | RA_SLAB_TRACE | \
-                           RA_SLAB_TYPESAFE_BY_RCU | RA_SLAB_NOLEAKTRACE | RA_SLAB_CONSISTENCY_CHECKS)
+                           RA_SLAB_TYPESAFE_BY_RCU | RA_SLAB_NOLEAKTRACE | RA_SLAB_CONSISTENCY_CHECKS | \
+                           SLAB_NO_MERGE)
 #define SLAB_MERGE_SAME   (RA_SLAB_RECLAIM_ACCOUNT | RA_SLAB_CACHE_DMA | RA_SLAB_CACHE_DMA32 | RA_SLAB_ACCOUNT)
 #define OBJECT_POISON     0x80000000u   /* __OBJECT_POISON: poison the object itself */
+/* engine-internal: a cache the kernel never merges (a constructor or a
+ * usercopy region: the dentry and inode caches) */
+#define SLAB_NO_MERGE     0x20000000u
 
 enum { ON_NONE, ON_PARTIAL, ON_FULL };
 

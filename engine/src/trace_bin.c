@@ -41,7 +41,7 @@ enum cls {
 	C_M_DOUBLE_FREE, C_M_UAF, C_M_OOB, C_M_WRONG_FREE, C_M_WRONG_CACHE, C_M_BUSY_DESTROY, C_M_BRK_SHRINK,
 	/* files and the page cache: only the pressure profile draws them */
 	C_FILE, C_FREAD, C_FWRITE, C_FSYNC, C_FTRUNCATE, C_FUNLINK, C_FADVISE, C_FPEEK, C_DROP_CACHES,
-	C_FMMAP, C_MSYNC,
+	C_FMMAP, C_MSYNC, C_SLEEP, C_PSYSCTL,
 	C_NR
 };
 
@@ -93,7 +93,8 @@ static const uint8_t prof_pressure[] = {
 	C_DROP_CACHES, C_DROP_CACHES, C_ALLOC_PAGES, C_ALLOC_PAGES, C_FREE_PAGES, C_KMALLOC, C_KMALLOC, C_KFREE,
 	C_VMALLOC, C_VMALLOC, C_VFREE, C_BALLOON, C_UNBALLOON, C_TASK, C_TASK, C_SWITCH, C_FORK, C_EXIT,
 	C_MMAP, C_MMAP, C_MUNMAP, C_MALLOC, C_FREE, C_TOUCH, C_TOUCH, C_READ, C_MLOCKALL, C_OOM_SCORE_ADJ,
-	C_SYSCTL, C_CPU, C_FAIL, C_CHECK, C_FMMAP, C_FMMAP, C_FMMAP, C_MSYNC, C_DUMP,
+	C_SYSCTL, C_CPU, C_FAIL, C_CHECK, C_FMMAP, C_FMMAP, C_FMMAP, C_MSYNC, C_DUMP, C_SLEEP, C_SLEEP, C_PSYSCTL,
+	C_PSYSCTL,
 };
 
 struct profile { const char *name; const uint8_t *cls; unsigned n; };
@@ -169,6 +170,28 @@ static const int knob_ids[] = { K_VM_MIN_FREE_KBYTES, K_VM_WATERMARK_SCALE_FACTO
                                 K_VM_PERCPU_PAGELIST_HIGH_FRACTION, K_VM_OVERCOMMIT_MEMORY, K_VM_OVERCOMMIT_RATIO,
                                 K_VM_PANIC_ON_OOM, K_VM_OOM_KILL_ALLOCATING_TASK };
 static const int64_t knob_vals[16] = { 0, 1, 2, 8, 10, 32, 50, 100, 128, 256, 1000, 1024, 3000, 4096, 65536, 262144 };
+
+/* The pressure profile's own sysctls (class C_PSYSCTL): the dirty limits,
+ * the flusher's clock, the shrinkers' and kswapd's knobs, with values at
+ * their interesting points (a bytes value below the kernel's minimum is
+ * raised to it). drop_caches has its own class. */
+static const int pknob_ids[] = { K_VM_DIRTY_RATIO, K_VM_DIRTY_BACKGROUND_RATIO, K_VM_DIRTY_BYTES,
+                                 K_VM_DIRTY_BACKGROUND_BYTES, K_VM_DIRTY_EXPIRE_CENTISECS,
+                                 K_VM_DIRTY_WRITEBACK_CENTISECS, K_VM_VFS_CACHE_PRESSURE,
+                                 K_VM_WATERMARK_BOOST_FACTOR };
+static const int64_t pknob_vals[16] = { 0, 1, 5, 10, 20, 50, 100, 200, 500, 1000, 3000, 10000, 15000,
+                                        1 << 20, 4 << 20, 16 << 20 };
+/* `sleep MS`: the flusher's periods and expiry, bounded at one minute of
+ * simulated time per operation (a longer sleep adds nothing a second
+ * flusher pass does not) */
+static const uint64_t sleeps[8] = { 1, 10, 100, 500, 1000, 3000, 5000, 30000 };
+#define SLEEP_MAX 60000
+/* The fail sites of the first encoding (every profile but pressure draws
+ * one of these six, whatever sites the engine gained since) and the
+ * pressure profile's list. */
+#define FAIL_SITES_V1 6
+static const uint8_t pfail_sites[] = { FAIL_PAGE_ALLOC, FAIL_SLAB, FAIL_VMALLOC, FAIL_MMAP, FAIL_BRK, FAIL_FAULT,
+                                       FAIL_WRITEBACK };
 
 /* Files (pressure profile): sizes, and offsets and lengths at page and
  * readahead-window (32 pages, 128 KiB) boundaries. A read or write moves
@@ -800,8 +823,8 @@ static int u_alloc(struct walker *w, enum cls c, const struct ra_op *in)
 		size = (uint64_t)(op->a[1] = (int64_t)c_tab(w, usizes, 64, (uint64_t)op->a[1]));
 	} else {
 		size = (uint64_t)(op->a[0] = (int64_t)c_tab(w, msizes, 16, (uint64_t)op->a[0]));
-		unsigned f = c_sel(w, 12, in ? (unsigned)((in->a[1] == 3 ? 0 : in->a[1] == 1 ? 1 : 2) |
-		                                          ((in->flags & RA_OPF_POPULATE) ? 3 : 0) |
+		unsigned f = c_sel(w, 12, in ? (unsigned)((in->a[1] == 3 ? 0 : in->a[1] == 1 ? 1 : 2) +
+		                                          ((in->flags & RA_OPF_POPULATE) ? 3 : 0) +
 		                                          ((in->flags & RA_OPF_LOCKED) ? 6 : 0)) : 0);
 		/* f = prot (0 rw, 1 r, 2 none) + 3 * (populate + 2 * locked) */
 		op->a[1] = f % 3 == 0 ? 3 : f % 3 == 1 ? 1 : 0;
@@ -991,7 +1014,19 @@ static int x_control(struct walker *w, enum cls c, const struct ra_op *in)
 	}
 	case C_FAIL: {
 		op = emit(w, RA_OP_FAIL, in);
-		op->a[0] = c_sel(w, FAIL_NR, in ? (unsigned)in->a[0] : 0);
+		if (w->prof == &profiles[PROF_PRESSURE]) {
+			unsigned k = 0;
+			if (w->enc)
+				for (k = 0; k < sizeof(pfail_sites) && pfail_sites[k] != in->a[0]; k++)
+					;
+			if (w->enc && k == sizeof(pfail_sites))
+				return -1;
+			op->a[0] = pfail_sites[c_sel(w, sizeof(pfail_sites), k)];
+		} else {
+			if (w->enc && in->a[0] >= FAIL_SITES_V1)
+				return -1;
+			op->a[0] = c_sel(w, FAIL_SITES_V1, in ? (unsigned)in->a[0] : 0);
+		}
 		unsigned fl = 0;
 		if (w->enc)
 			fl = (in->a[1] ? 1 : 0) | (in->a[3] ? 2 : 0) | (in->a[4] ? 4 : 0) | (in->a[2] != 1 ? 8 : 0);
@@ -1006,6 +1041,41 @@ static int x_control(struct walker *w, enum cls c, const struct ra_op *in)
 			op->a[1] = 1;
 		if (w->enc && (in->a[1] != op->a[1] || in->a[2] != op->a[2] || in->a[3] != op->a[3] || in->a[4] != op->a[4]))
 			return -1;
+		return 0;
+	}
+	case C_SLEEP: {
+		op = emit(w, RA_OP_SLEEP, in);
+		if (w->enc && (in->a[0] < 0 || in->a[0] > SLEEP_MAX))
+			return -1;
+		op->a[0] = (int64_t)RA_MIN(c_tab(w, sleeps, 8, in ? (uint64_t)in->a[0] : 0), (uint64_t)SLEEP_MAX);
+		return 0;
+	}
+	case C_PSYSCTL: {
+		unsigned k = 0;
+		int64_t v = 0;
+		if (w->enc) {
+			const char *s = ra_trace_strp(w->t, in->str);
+			const char *eq = strchr(s, '=');
+			int id = ra_knob_lookup(s, (size_t)(eq - s));
+			for (k = 0; k < RA_ARRAY_SIZE(pknob_ids) && pknob_ids[k] != id; k++)
+				;
+			if (k == RA_ARRAY_SIZE(pknob_ids) || strchr(eq + 1, ','))
+				return -1;
+			v = strtoll(eq + 1, NULL, 0);
+		}
+		k = c_sel(w, RA_ARRAY_SIZE(pknob_ids), k);
+		v = c_stab(w, pknob_vals, 16, v);
+		if (w->enc)
+			return 0;
+		const struct ra_knob_def *d = &ra_knob_defs[pknob_ids[k]];
+		if (pknob_ids[k] == K_VM_DIRTY_BYTES) v = RA_MAX(v, 2 * (int64_t)RA_PAGE_SIZE);
+		if (pknob_ids[k] == K_VM_DIRTY_BACKGROUND_BYTES) v = RA_MAX(v, (int64_t)1);
+		if (v < d->min) v = d->min;
+		if (v > d->max) v = d->max;
+		op = emit(w, RA_OP_SYSCTL, in);
+		char buf[96];
+		int n = snprintf(buf, sizeof(buf), "%s=%" PRId64, d->name, v);
+		op->str = ra_trace_str(w->t, buf, (size_t)n);
 		return 0;
 	}
 	case C_CHECK: {
@@ -1386,7 +1456,8 @@ static int walk_class(struct walker *w, enum cls c, const struct ra_op *in)
 	case C_TOUCH: case C_READ: return u_access(w, c, in);
 	case C_MALLOPT: case C_MALLOC_TRIM: case C_BRK: case C_MLOCKALL: case C_OOM_SCORE_ADJ: case C_OOM_ADJ:
 		return u_misc(w, c, in);
-	case C_CPU: case C_SYSCTL: case C_FAIL: case C_CHECK: case C_DUMP: return x_control(w, c, in);
+	case C_CPU: case C_SYSCTL: case C_FAIL: case C_CHECK: case C_DUMP: case C_SLEEP: case C_PSYSCTL:
+		return x_control(w, c, in);
 	case C_FILE: case C_FREAD: case C_FWRITE: case C_FSYNC: case C_FTRUNCATE: case C_FUNLINK: case C_FADVISE:
 	case C_FPEEK: case C_DROP_CACHES:
 		return f_file(w, c, in);
@@ -1496,8 +1567,18 @@ static int classify(struct walker *w, const struct ra_op *op, const struct ra_op
 	case RA_OP_MLOCKALL: return C_MLOCKALL;
 	case RA_OP_OOM_SCORE_ADJ: return C_OOM_SCORE_ADJ;
 	case RA_OP_OOM_ADJ: return C_OOM_ADJ;
-	case RA_OP_SYSCTL:
-		return strncmp(ra_trace_strp(w->t, op->str), "vm.drop_caches=", 15) ? C_SYSCTL : C_DROP_CACHES;
+	case RA_OP_SYSCTL: {
+		const char *s = ra_trace_strp(w->t, op->str);
+		if (!strncmp(s, "vm.drop_caches=", 15))
+			return C_DROP_CACHES;
+		const char *eq = strchr(s, '=');
+		int id = eq ? ra_knob_lookup(s, (size_t)(eq - s)) : -1;
+		for (size_t k = 0; k < RA_ARRAY_SIZE(pknob_ids); k++)
+			if (pknob_ids[k] == id)
+				return C_PSYSCTL;
+		return C_SYSCTL;
+	}
+	case RA_OP_SLEEP: return C_SLEEP;
 	case RA_OP_FILE: return C_FILE;
 	case RA_OP_FREAD: return C_FREAD;
 	case RA_OP_FWRITE: return C_FWRITE;

@@ -762,7 +762,7 @@ static int parse_op(struct pctx *c, struct ra_op *op)
 			return -1;
 		int site = ra_fail_site_parse(tk[1].s, tk[1].len);
 		if (site < 0)
-			return perr(c, tk[1].col, "unknown fail site '%s' (page_alloc slab vmalloc mmap brk fault)", TOK(&tk[1]));
+			return perr(c, tk[1].col, "unknown fail site '%s' (page_alloc slab vmalloc mmap brk fault writeback)", TOK(&tk[1]));
 		op->a[0] = site;
 		op->a[1] = 0;     /* nth */
 		op->a[2] = 1;     /* times */

@@ -79,10 +79,12 @@ static void view_zoneinfo(ra_machine *m)
 		struct ra_zone *z = &m->zones[zi];
 		bool pop = zi < RA_NR_REAL_ZONES && m->populated[zi];
 		fprintf(OUT, "Node %d, zone %8s", 0, z->name);
-		fprintf(OUT, "\n  pages free     %" PRIu64 "\n        min      %" PRIu64 "\n        low      %" PRIu64
+		fprintf(OUT, "\n  pages free     %" PRIu64 "\n        boost    %" PRIu64 "\n        min      %" PRIu64
+		        "\n        low      %" PRIu64
 		        "\n        high     %" PRIu64 "\n        spanned  %" PRIu64 "\n        present  %" PRIu64
 		        "\n        managed  %" PRIu64 "\n        cma      %" PRIu64,
-		        z->vm_stat[RA_STAT_NR_FREE_PAGES], z->wmark[0], z->wmark[1], z->wmark[2],
+		        z->vm_stat[RA_STAT_NR_FREE_PAGES], z->watermark_boost, wmark_pages(z, 0), wmark_pages(z, 1),
+		        wmark_pages(z, 2),
 		        pop ? (uint64_t)(z->end_pfn - z->start_pfn) : 0, z->present, z->managed, z->cma_pages);
 		fprintf(OUT, "\n        protection: (%" PRIu64, z->lowmem_reserve[0]);
 		for (int j = 1; j < RA_NR_ZONES; j++)
@@ -247,7 +249,7 @@ void ra_meminfo_compute(ra_machine *m, struct ra_meminfo *mi)
 		mi->free += z->vm_stat[RA_STAT_NR_FREE_PAGES];
 		mi->cma_free += z->vm_stat[RA_STAT_NR_FREE_CMA];
 		mi->cma_total += z->cma_pages;
-		wmark_low += z->wmark[1];
+		wmark_low += wmark_pages(z, 1);
 	}
 	mi->total = m->totalram;
 	mi->slab_rcl = node_page_state(m, NR_SLAB_RECLAIMABLE);

@@ -35,15 +35,20 @@
  * priority 12 down to 1 until a zone up to the highest one asked meets
  * its high watermark for the order asked. A kswapd that found nothing
  * to reclaim 16 times in a row is not woken again until any reclaim
- * succeeds (kswapd_failures), and with nothing on the file lists it does
- * not run at all (so a machine without page cache sees no kswapd).
+ * succeeds (kswapd_failures), and with nothing on the file lists and
+ * nothing for a shrinker it does not run at all (so a machine without
+ * files sees no kswapd).
  *
  * Mapped file pages (see "Mapped file pages" below): the young bits of
  * their ptes decide with PG_referenced whether a page is activated, kept
  * or reclaimed, and a page that goes is unmapped first. An evicted page
  * leaves a workingset shadow entry (workingset.c).
  *
- * Not modelled yet: slab shrinkers during reclaim, reclaim throttling.
+ * Slab shrinkers (the superblock's, dcache.c) run in every shrink_node
+ * after the LRU lists, and in drop_caches (drop_slab), with
+ * do_shrink_slab's arithmetic.
+ *
+ * Not modelled yet: reclaim throttling.
  */
 #include "vmscan.h"
 #include "slab.h"
@@ -51,6 +56,7 @@
 struct scan_control {
 	ra_gfp_t gfp;
 	bool     kswapd;
+	bool     may_writepage;
 	int      reclaim_idx;
 	int      priority;
 	bool     may_deactivate;
@@ -176,7 +182,7 @@ static uint64_t shrink_inactive_list(ra_machine *m, struct scan_control *sc, uin
 		if (page_mapcount(m, pfn))
 			try_to_unmap_file(m, pfn);
 		if (p->flags & PGF_DIRTY) {
-			if (ref == PAGEREF_RECLAIM_CLEAN || !(sc->gfp & RA___GFP_FS)) {
+			if (ref == PAGEREF_RECLAIM_CLEAN || !(sc->gfp & RA___GFP_FS) || !sc->may_writepage) {
 				lru_add(m, pfn, LRU_INACTIVE_FILE);    /* keep */
 				continue;
 			}
@@ -218,6 +224,90 @@ static void shrink_active_list(ra_machine *m, struct scan_control *sc, uint64_t 
 	count_vm_events(m, PGDEACTIVATE, deactivated);
 }
 
+/* === Slab shrinkers ======================================================
+ * The registry: the kernel's shrinker_list, in registration order. The
+ * model has one shrinker, the disk superblock's (dcache.c): its objects are
+ * the unused dentries and inodes. Per-node and per-memcg deferred counts
+ * collapse into one (one node, memcg-unaware superblock shrinking). */
+
+struct shrinker {
+	uint64_t (*count_objects)(ra_machine *m);
+	uint64_t (*scan_objects)(ra_machine *m, uint64_t nr_to_scan);
+	uint64_t *(*nr_deferred)(ra_machine *m);
+	int      seeks;
+	uint64_t batch;             /* 0: SHRINK_BATCH */
+	bool     needs_fs;          /* returns SHRINK_STOP without __GFP_FS (super_cache_scan) */
+};
+
+#define SHRINK_BATCH   128
+#define DEFAULT_SEEKS  2
+
+static uint64_t *super_nr_deferred(ra_machine *m) { return &m->fm->dc.nr_deferred; }
+
+static const struct shrinker shrinkers[] = {
+	{ super_cache_count, super_cache_scan, super_nr_deferred, DEFAULT_SEEKS, 1024, true },
+};
+
+/* do_shrink_slab(): the kernel's arithmetic, exactly (docs/kernel-model.md,
+ * "Slab shrinkers"). */
+static uint64_t do_shrink_slab(ra_machine *m, const struct shrinker *s, ra_gfp_t gfp, int priority)
+{
+	uint64_t freeable = s->count_objects(m);
+	if (freeable == 0 || freeable == SHRINK_EMPTY)
+		return 0;
+	uint64_t *deferred = s->nr_deferred(m);
+	uint64_t nr = *deferred, freed = 0, scanned = 0;
+	*deferred = 0;
+	uint64_t batch = s->batch ? s->batch : SHRINK_BATCH;
+	uint64_t delta = s->seeks ? (freeable >> priority) * 4 / (uint64_t)s->seeks : freeable / 2;
+	uint64_t total_scan = RA_MIN((nr >> priority) + delta, 2 * freeable);
+	while (total_scan >= batch || total_scan >= freeable) {
+		uint64_t nr_to_scan = RA_MIN(batch, total_scan);
+		if (s->needs_fs && !(gfp & RA___GFP_FS))
+			break;    /* SHRINK_STOP */
+		freed += s->scan_objects(m, nr_to_scan);
+		count_vm_events(m, SLABS_SCANNED, nr_to_scan);
+		total_scan -= nr_to_scan;
+		scanned += nr_to_scan;
+	}
+	int64_t next = (int64_t)(nr + delta) - (int64_t)scanned;
+	*deferred = RA_MIN((uint64_t)RA_MAX(next, (int64_t)0), 2 * freeable);
+	return freed;
+}
+
+/* shrink_slab(): every shrinker at this priority; returns the objects
+ * freed. Slab pages the frees give back go to *pages_freed (the kernel's
+ * reclaim_state->reclaimed_slab). */
+static uint64_t shrink_slab(ra_machine *m, ra_gfp_t gfp, int priority, uint64_t *pages_freed)
+{
+	if (!m->fm)
+		return 0;
+	uint64_t before = node_page_state(m, NR_SLAB_RECLAIMABLE) + node_page_state(m, NR_SLAB_UNRECLAIMABLE);
+	uint64_t freed = 0;
+	for (size_t i = 0; i < RA_ARRAY_SIZE(shrinkers); i++)
+		freed += do_shrink_slab(m, &shrinkers[i], gfp, priority);
+	uint64_t after = node_page_state(m, NR_SLAB_RECLAIMABLE) + node_page_state(m, NR_SLAB_UNRECLAIMABLE);
+	if (pages_freed)
+		*pages_freed += before > after ? before - after : 0;
+	return freed;
+}
+
+uint64_t ra_shrink_slab(ra_machine *m, ra_gfp_t gfp, int priority)
+{
+	return shrink_slab(m, gfp, priority, NULL);
+}
+
+/* Anything for reclaim to do: file LRU pages, or objects a shrinker may free. */
+static bool reclaimable(ra_machine *m)
+{
+	if (!m->fm)
+		return false;
+	if (node_page_state(m, NR_INACTIVE_FILE) + node_page_state(m, NR_ACTIVE_FILE))
+		return true;
+	uint64_t n = super_cache_count(m);
+	return n && n != SHRINK_EMPTY;
+}
+
 /* shrink_node() -> shrink_lruvec() with get_scan_count()'s SCAN_FILE. */
 static void shrink_node(ra_machine *m, struct scan_control *sc)
 {
@@ -247,15 +337,19 @@ static void shrink_node(ra_machine *m, struct scan_control *sc)
 		break;    /* no anon to balance against: stop at the target */
 	}
 	sc->nr_reclaimed += reclaimed;
+	/* shrink_slab() after the LRU lists; the slab pages freed count as
+	 * reclaimed (reclaim_state) */
+	shrink_slab(m, sc->gfp, sc->priority, &sc->nr_reclaimed);
 }
 
 uint64_t ra_try_to_free_pages(ra_machine *m, ra_gfp_t gfp, unsigned order, int classzone)
 {
 	(void)order;
-	if (!m->fm || !(node_page_state(m, NR_INACTIVE_FILE) + node_page_state(m, NR_ACTIVE_FILE)))
+	if (!reclaimable(m))
 		return 0;
 	struct scan_control sc = {
 		.gfp = gfp, .reclaim_idx = classzone, .nr_to_reclaim = SWAP_CLUSTER_MAX,
+		.may_writepage = true,    /* !laptop_mode */
 	};
 retry:
 	for (sc.priority = DEF_PRIORITY; sc.priority >= 0; sc.priority--) {
@@ -275,6 +369,31 @@ retry:
 	return 0;
 }
 
+/* pgdat_balanced(): any populated zone up to classzone meets its high
+ * watermark (with the boost) for order (zone_watermark_ok_safe: no
+ * reserve access). */
+static bool pgdat_balanced(ra_machine *m, unsigned order, int classzone)
+{
+	for (int zi = 0; zi <= classzone && zi < RA_NR_REAL_ZONES; zi++) {
+		struct ra_zone *z = &m->zones[zi];
+		if (!m->populated[zi])
+			continue;
+		if (ra_zone_watermark_ok(m, z, order, wmark_pages(z, 2), classzone, 0,
+		                         (int64_t)zone_page_state(z, NR_FREE_PAGES)))
+			return true;
+	}
+	return false;
+}
+
+/* pgdat_watermark_boosted() */
+static bool pgdat_watermark_boosted(ra_machine *m, int classzone)
+{
+	for (int zi = classzone; zi >= 0; zi--)
+		if (zi < RA_NR_REAL_ZONES && m->populated[zi] && m->zones[zi].watermark_boost)
+			return true;
+	return false;
+}
+
 void ra_wakeup_kswapd(ra_machine *m, ra_gfp_t gfp, unsigned order, int classzone)
 {
 	(void)gfp;
@@ -284,49 +403,70 @@ void ra_wakeup_kswapd(ra_machine *m, ra_gfp_t gfp, unsigned order, int classzone
 	} else {
 		m->kswapd.order = RA_MAX(m->kswapd.order, order);
 		m->kswapd.classzone = RA_MAX(m->kswapd.classzone, classzone);
+		return;     /* awake already: the wait queue is empty */
 	}
-	if (m->kswapd.failures >= MAX_RECLAIM_RETRIES)
-		return;     /* hopeless: kswapd stays asleep */
+	/* hopeless, or balanced and not boosted: kswapd stays asleep */
+	if (m->kswapd.failures >= MAX_RECLAIM_RETRIES ||
+	    (pgdat_balanced(m, order, classzone) && !pgdat_watermark_boosted(m, classzone)))
+		return;
+	/* woken during kswapd_try_to_sleep's short nap: the low watermark
+	 * was hit again quickly */
+	if (m->kswapd.short_sleep && m->now_ms < m->kswapd.short_until)
+		count_vm_event(m, KSWAPD_LOW_WMARK_HIT_QUICKLY);
+	m->kswapd.short_sleep = false;
 	m->kswapd.pending = true;
 }
 
-/* pgdat_balanced(): any populated zone up to classzone meets its high
- * watermark for order (zone_watermark_ok_safe: no reserve access). */
-static bool pgdat_balanced(ra_machine *m, unsigned order, int classzone)
-{
-	for (int zi = 0; zi <= classzone && zi < RA_NR_REAL_ZONES; zi++) {
-		struct ra_zone *z = &m->zones[zi];
-		if (!m->populated[zi])
-			continue;
-		if (ra_zone_watermark_ok(m, z, order, z->wmark[2], classzone, 0,
-		                         (int64_t)zone_page_state(z, NR_FREE_PAGES)))
-			return true;
-	}
-	return false;
-}
-
-/* balance_pgdat() */
-static void balance_pgdat(ra_machine *m, unsigned order, int classzone)
+/* balance_pgdat(); returns the order kswapd stopped at (sc.order). */
+static unsigned balance_pgdat(ra_machine *m, unsigned order, int classzone)
 {
 	count_vm_event(m, PAGEOUTRUN);
-	struct scan_control sc = {
-		.gfp = RA_GFP_KERNEL, .kswapd = true, .reclaim_idx = classzone, .priority = DEF_PRIORITY,
-	};
+	/* the boosts of the zones it may reclaim from, as they are now */
+	uint64_t zone_boosts[RA_NR_REAL_ZONES] = { 0 }, nr_boost_reclaim = 0;
+	for (int zi = 0; zi <= classzone && zi < RA_NR_REAL_ZONES; zi++) {
+		if (!m->populated[zi])
+			continue;
+		nr_boost_reclaim += m->zones[zi].watermark_boost;
+		zone_boosts[zi] = m->zones[zi].watermark_boost;
+	}
+	bool boosted = nr_boost_reclaim != 0;
+	struct scan_control sc = { .gfp = RA_GFP_KERNEL, .kswapd = true, .reclaim_idx = classzone };
 	uint64_t total = 0;
+restart:
+	sc.priority = DEF_PRIORITY;
 	do {
-		if (pgdat_balanced(m, order, classzone))
-			break;
+		bool raise_priority = true;
+		bool balanced = pgdat_balanced(m, order, classzone);
+		/* unbalanced: the boost is forgotten for this run, reclaim for
+		 * the watermarks themselves */
+		if (!balanced && nr_boost_reclaim) {
+			nr_boost_reclaim = 0;
+			goto restart;
+		}
+		if (!nr_boost_reclaim && balanced)
+			goto out;
+		/* boosted reclaim: no writeback, and no deeper than priority 10 */
+		if (nr_boost_reclaim && sc.priority == DEF_PRIORITY - 2)
+			raise_priority = false;
+		sc.may_writepage = !nr_boost_reclaim;
+		if (sc.priority < DEF_PRIORITY - 2)
+			sc.may_writepage = true;
 		/* kswapd_shrink_node() */
 		sc.nr_to_reclaim = 0;
 		for (int zi = 0; zi <= classzone && zi < RA_NR_REAL_ZONES; zi++)
 			if (m->populated[zi])
-				sc.nr_to_reclaim += RA_MAX(m->zones[zi].wmark[2], (uint64_t)SWAP_CLUSTER_MAX);
+				sc.nr_to_reclaim += RA_MAX(wmark_pages(&m->zones[zi], 2), (uint64_t)SWAP_CLUSTER_MAX);
 		sc.nr_reclaimed = sc.nr_scanned = 0;
 		shrink_node(m, &sc);
-		bool raise_priority = sc.nr_scanned < sc.nr_to_reclaim;
 		total += sc.nr_reclaimed;
 		if (order && total >= 2ULL << order)
 			order = 0;
+		if (sc.nr_scanned >= sc.nr_to_reclaim)
+			raise_priority = false;
+		nr_boost_reclaim -= RA_MIN(nr_boost_reclaim, sc.nr_reclaimed);
+		/* a boost that reclaims nothing stops: it may not write */
+		if (nr_boost_reclaim && !sc.nr_reclaimed)
+			break;
 		if (raise_priority || !sc.nr_reclaimed)
 			sc.priority--;
 	} while (sc.priority >= 1);
@@ -334,6 +474,12 @@ static void balance_pgdat(ra_machine *m, unsigned order, int classzone)
 		m->kswapd.failures = 0;
 	else
 		m->kswapd.failures++;
+out:
+	/* the boost this run saw is reclaimed, or given up */
+	if (boosted)
+		for (int zi = 0; zi <= classzone && zi < RA_NR_REAL_ZONES; zi++)
+			m->zones[zi].watermark_boost -= RA_MIN(m->zones[zi].watermark_boost, zone_boosts[zi]);
+	return order;
 }
 
 void ra_kswapd_run(ra_machine *m)
@@ -341,9 +487,18 @@ void ra_kswapd_run(ra_machine *m)
 	if (!m->kswapd.pending)
 		return;
 	m->kswapd.pending = false;
-	if (!m->fm || !(node_page_state(m, NR_INACTIVE_FILE) + node_page_state(m, NR_ACTIVE_FILE)))
+	int classzone = m->kswapd.classzone;
+	if (!reclaimable(m) && !pgdat_watermark_boosted(m, classzone))
 		return;
-	balance_pgdat(m, m->kswapd.order, m->kswapd.classzone);
+	unsigned order = balance_pgdat(m, m->kswapd.order, classzone);
+	/* kswapd_try_to_sleep(): balanced (or hopeless): a short nap of
+	 * HZ/10 on the clock; else it cannot sleep at all */
+	if (m->kswapd.failures >= MAX_RECLAIM_RETRIES || pgdat_balanced(m, order, classzone)) {
+		m->kswapd.short_sleep = true;
+		m->kswapd.short_until = m->now_ms + 100;
+	} else {
+		count_vm_event(m, KSWAPD_HIGH_WMARK_HIT_QUICKLY);
+	}
 }
 
 void ra_drop_caches(ra_machine *m, int mode)
@@ -358,13 +513,14 @@ void ra_drop_caches(ra_machine *m, int mode)
 		count_vm_event(m, DROP_PAGECACHE);
 	}
 	if (mode & 2) {
-		/* drop_slab(): the model's shrinkers are kmem_cache_shrink of
-		 * every cache, the oldest first */
-		for (uint32_t i = 0; i < m->nr_caches; i++) {
-			struct ra_cache *s = m->caches[i];
-			if (s && s->alive && !s->merged_into_valid)
-				ra_kmem_cache_shrink(m, s);
-		}
+		/* drop_slab(): every shrinker at priority 0, again while the
+		 * objects freed, shifted right one more bit each round, exceed 1.
+		 * It calls no kmem_cache_shrink: empty slabs SLUB keeps stay. */
+		uint64_t freed;
+		unsigned shift = 0;
+		do {
+			freed = shrink_slab(m, RA_GFP_KERNEL, 0, NULL);
+		} while ((freed >> shift++) > 1);
 		count_vm_event(m, DROP_SLAB);
 	}
 }

@@ -1,7 +1,8 @@
 /*
  * vmscan.h — reclaim (vmscan.c, the kernel's mm/vmscan.c and
- * fs/drop_caches.c): direct reclaim of the file LRU lists, which the page
- * allocator's slow path enters through buddy.h's hook, and drop_caches.
+ * fs/drop_caches.c): direct reclaim of the file LRU lists and the slab
+ * shrinkers, which the page allocator's slow path enters through
+ * buddy.h's hook, kswapd, and drop_caches.
  * It is policy above mm; the lists themselves are filemap.h's.
  */
 #ifndef RA_VMSCAN_H
@@ -20,6 +21,9 @@ void ra_wakeup_kswapd(ra_machine *m, ra_gfp_t gfp, unsigned order, int classzone
  * calls it once the operation that woke kswapd has finished. */
 void ra_kswapd_run(ra_machine *m);
 #define MAX_RECLAIM_RETRIES 16
+/* shrink_slab(): every shrinker once at this priority (do_shrink_slab's
+ * arithmetic, deferred work carried over); returns the objects freed. */
+uint64_t ra_shrink_slab(ra_machine *m, ra_gfp_t gfp, int priority);
 
 /* echo mode > /proc/sys/vm/drop_caches (mode 1 .. 4): bit 1 drops the
  * clean page cache, bit 2 shrinks the slab caches, bit 4 only silences

@@ -16,6 +16,7 @@
  * stolen whole for Unmovable), base 0xffff888001000000.
  */
 #include "unit.h"
+#include "vmscan.h"
 
 #define BASE 0xffff888001000000ULL
 #define OBJ(i) (BASE + 256ULL * (i) + 64)
@@ -852,6 +853,100 @@ static void engine_page_cache(void)
 	tm_free(&t);
 }
 
+/* Writeback errors: one failed page write (the fail site `writeback`)
+ * leaves AS_EIO set and page 1 marked; the state is damaged and repaired,
+ * and the count is exact. */
+static void engine_writeback_error(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, NULL);
+	uint32_t id;
+	CHECK_EQ(ra_file_create(m, "victim", 16 << 10, false, &id), RA_OK);
+	struct ra_file *f = ra_file_get(m, id);
+	CHECK_EQ(ra_file_write(m, f, 0, 16 << 10, 0x41), 0);
+	int64_t a[5] = { 0, 2, 1, 0, 0 };     /* the second page written fails */
+	ra_fail_arm(m, FAIL_WRITEBACK, a);
+	CHECK_EQ(ra_file_fsync(m, f), 4);
+	CHECK_EQ(f->wb_err, 1);
+	CHECK(f->as_eio);
+	CHECK(pcm_find(&f->wb_stale, 1) != NULL);
+	unsigned lines;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	/* AS_EIO cleared behind fsync's back (1) */
+	f->as_eio = false;
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	CHECK_EQ(lines, 1);
+	f->as_eio = true;
+	/* i_size cut to one page behind truncate's back: pages 1..3 cached
+	 * past the end (3), the failed page 1 past the end (1), and the disk
+	 * blocks 2 and 3 past the end (2; page 1's write failed: no block) */
+	f->size = 4096;
+	CHECK_EQ(problems(&t, m, &lines), 6);
+	/* the disk's last block not zeroed past a mid-page end: i_size 4000
+	 * leaves 96 bytes of 0x41 on block 0's disk copy (1), blocks 2 and 3
+	 * (2), the cached pages 1..3 (3), the failed page 1 (1) */
+	f->size = 4000;
+	CHECK_EQ(problems(&t, m, &lines), 7);
+	f->size = 16 << 10;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	/* fsync reports the error once */
+	CHECK_EQ(ra_file_fsync_check(m, f), RA_EIO);
+	CHECK(!f->as_eio);
+	CHECK_EQ(ra_file_fsync_check(m, f), 0);
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	CHECK_EQ(ra_reports(m), 0);
+	tm_free(&t);
+}
+
+/* Dentries and inodes: three files, one read (its inode keeps pages),
+ * their dentries freed by drop_caches 2 (the unread files' inodes freed
+ * too). Each damage is repaired before the next; the counts are exact. */
+static void engine_dcache(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, NULL);
+	uint32_t id[3];
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(ra_file_create(m, "f", 4096, false, &id[i]), RA_OK);
+	struct ra_file *a = ra_file_get(m, id[0]), *b = ra_file_get(m, id[1]);
+	CHECK_EQ(dcache_file_open(m, a), 0);
+	CHECK_EQ(ra_file_read(m, a, 0, 4096), 0);
+	dcache_file_close(m, a);
+	struct ra_dcache *dc = &m->fm->dc;
+	unsigned lines;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	/* the dentry LRU's count one too many: the walk disagrees (1) */
+	dc->d.nr_lru++;
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	CHECK_EQ(lines, 1);
+	dc->d.nr_lru--;
+	/* b's dentry claims to be a's: b's is not its own (1) */
+	dc->d.v[b->dentry_id].file = id[0];
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	dc->d.v[b->dentry_id].file = id[1];
+	/* every dentry freed; a's inode keeps its page (off the LRU) */
+	ra_drop_caches(m, 2);
+	CHECK_EQ(a->dentry_id, UINT32_MAX);
+	CHECK(a->inode_id != UINT32_MAX);
+	CHECK_EQ(b->inode_id, UINT32_MAX);
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	/* a's inode forgotten while its page is cached: pages without an
+	 * inode (1) */
+	uint32_t ino = a->inode_id;
+	a->inode_id = UINT32_MAX;
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	a->inode_id = ino;
+	/* its page dropped behind the inode's back (nrpages 0, page still
+	 * in the map): the page census (1) and the inode, with neither a
+	 * dentry nor pages, off the inode LRU (1) */
+	a->nrpages = 0;
+	CHECK_EQ(problems(&t, m, &lines), 2);
+	a->nrpages = 1;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	CHECK_EQ(ra_reports(m), 0);
+	tm_free(&t);
+}
+
 static const struct unit_test tests[] = {
 	{ "redzone_right", redzone_right },
 	{ "redzone_left", redzone_left },
@@ -874,5 +969,7 @@ static const struct unit_test tests[] = {
 	{ "engine_slab", engine_slab },
 	{ "engine_vmalloc", engine_vmalloc },
 	{ "engine_page_cache", engine_page_cache },
+	{ "engine_writeback_error", engine_writeback_error },
+	{ "engine_dcache", engine_dcache },
 };
 UNIT_MAIN("corrupt", tests)

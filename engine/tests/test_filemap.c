@@ -12,6 +12,7 @@
  *     referenced; nothing cached, nothing reclaimed.
  */
 #include "unit.h"
+#include "vmscan.h"
 
 static uint64_t cached(ra_machine *m) { return node_page_state(m, NR_FILE_PAGES); }
 
@@ -142,8 +143,11 @@ static void kswapd(void)
 	/* nothing pending: a second run does nothing */
 	ra_kswapd_run(m);
 	CHECK_EQ(vm_event(m, PAGEOUTRUN), 1);
-	/* no page cache: a wake-up does not run it */
-	ra_drop_caches(m, 1);
+	/* no page cache and nothing for a shrinker (drop_caches 3: the
+	 * pages, then the file's dentry and, its page cache empty, its
+	 * inode): a wake-up does not run it */
+	ra_drop_caches(m, 3);
+	CHECK_EQ(super_cache_count(m), SHRINK_EMPTY);
 	ra_wakeup_kswapd(m, RA_GFP_KERNEL, 0, ZONE_NORMAL);
 	ra_kswapd_run(m);
 	CHECK_EQ(vm_event(m, PAGEOUTRUN), 1);
@@ -239,8 +243,9 @@ static void flusher(void)
 }
 
 /* balance_dirty_pages: free-run below (thresh + bg) / 2; above, a pause
- * from pos_ratio; at thresh, 200 ms. 64M: thresh 3189, bg 1592, freerun
- * 2390, setpoint 2789. */
+ * from pos_ratio; at thresh, 200 ms. 64M with one file (its dentry and
+ * inode slabs take 3 pages): thresh 3188, bg 1592, freerun 2390, setpoint
+ * 2789. */
 static void dirty_throttle(void)
 {
 	struct tm t;
@@ -248,12 +253,12 @@ static void dirty_throttle(void)
 	uint32_t a;
 	ra_file_create(m, "a", 64 << 20, false, &a);
 	CHECK_EQ(ra_file_write(m, ra_file_get(m, a), 0, 2390 << 12, 1), 0);   /* at freerun: free */
-	CHECK_EQ(ra_stat(m, RA_STAT_NR_DIRTY_THRESHOLD), 3189);
+	CHECK_EQ(ra_stat(m, RA_STAT_NR_DIRTY_THRESHOLD), 3188);
 	CHECK_EQ(ra_stat(m, RA_STAT_NR_DIRTY_BG_THRESHOLD), 1592);
 	CHECK_EQ(vm_event(m, DIRTY_THROTTLE), 0);
-	/* 10 more: dirty 2400; x = 389 * 1024 / 401 = 993, pos_ratio = 1024 +
-	 * (962 * 993 >> 10) = 1956, rate 25600 * 1956 / 1024 = 48900 pages/s,
-	 * pause = ceil(1000 * 10 / 48900) = 1 ms */
+	/* 10 more: dirty 2400; x = 389 * 1024 / 399 = 998, pos_ratio = 1024 +
+	 * (972 * 998 >> 10) = 1971, rate 25600 * 1971 / 1024 = 49275 pages/s,
+	 * pause = ceil(1000 * 10 / 49275) = 1 ms */
 	CHECK_EQ(ra_file_write(m, ra_file_get(m, a), 2390 << 12, 10 << 12, 1), 0);
 	CHECK_EQ(vm_event(m, DIRTY_THROTTLE), 1);
 	CHECK_EQ(vm_event(m, DIRTY_PAUSE_MS), 1);
@@ -263,7 +268,87 @@ static void dirty_throttle(void)
 	tm_free(&t);
 }
 
+/* The superblock shrinker: do_shrink_slab's arithmetic, deferred work,
+ * vfs_cache_pressure, __GFP_FS, and what super_cache_scan frees. */
+static void open_close_read(ra_machine *m, struct ra_file *f)
+{
+	CHECK_EQ(dcache_file_open(m, f), 0);
+	CHECK_EQ(ra_file_read(m, f, 0, 4096), 0);
+	dcache_file_close(m, f);
+}
+
+static void shrinker(void)
+{
+	struct tm t;
+	ra_machine *m = tm_new(&t, "64M", 1);
+	uint32_t id[100];
+	for (int i = 0; i < 12; i++)
+		CHECK_EQ(ra_file_create(m, "f", 4096, false, &id[i]), RA_OK);
+	for (int i = 0; i < 4; i++)
+		open_close_read(m, ra_file_get(m, id[i]));
+	struct ra_dcache *dc = &m->fm->dc;
+	CHECK_EQ(dc->d.nr_lru, 12);
+	CHECK_EQ(dc->i.nr_lru, 0);
+	CHECK_EQ(super_cache_count(m), 12);
+	/* priority 0: total_scan 24, one scan: 24 * 12 / 13 + 1 = 23
+	 * dentries walked (f1..f4 rotated, then all 12 freed), 1 inode
+	 * (f5's: freed); f1..f4's inodes keep their pages, off the LRU */
+	CHECK_EQ(ra_shrink_slab(m, RA_GFP_KERNEL, 0), 13);
+	CHECK_EQ(vm_event(m, SLABS_SCANNED), 24);
+	CHECK_EQ(dc->d.nr_lru, 0);
+	CHECK_EQ(dc->i.nr_lru, 7);
+	CHECK_EQ(dc->nr_deferred, 0);
+	CHECK_EQ(ra_file_get(m, id[0])->dentry_id, UINT32_MAX);
+	CHECK(ra_file_get(m, id[0])->inode_id != UINT32_MAX);
+	CHECK_EQ(ra_file_get(m, id[4])->inode_id, UINT32_MAX);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	/* vfs_cache_pressure 1000 scales the count, not the split */
+	CHECK_EQ(ra_knob_set(m, "vm.vfs_cache_pressure", "1000"), RA_OK);
+	CHECK_EQ(super_cache_count(m), 70);
+	/* 0: nothing to count, nothing scanned, nothing deferred */
+	CHECK_EQ(ra_knob_set(m, "vm.vfs_cache_pressure", "0"), RA_OK);
+	CHECK_EQ(super_cache_count(m), 0);
+	CHECK_EQ(ra_shrink_slab(m, RA_GFP_KERNEL, 0), 0);
+	CHECK_EQ(vm_event(m, SLABS_SCANNED), 24);
+	CHECK_EQ(ra_knob_set(m, "vm.vfs_cache_pressure", "100"), RA_OK);
+	CHECK_EQ(ra_shrink_slab(m, RA_GFP_KERNEL, 0), 7);          /* the 7 inodes */
+	CHECK_EQ(vm_event(m, SLABS_SCANNED), 38);
+	/* deferred work: 100 new files, 100 dentries. Priority 5: delta
+	 * (100 >> 5) * 4 / 2 = 6, below the batch and the count: nothing
+	 * scanned, 6 deferred; again: nr 6, total (6 >> 5) + 6 = 6, nothing scanned,
+	 * min(6 + 6, 200) = 12 deferred. Without __GFP_FS the scan stops
+	 * (SHRINK_STOP) and the work is deferred too: priority 4, delta
+	 * (100 >> 4) * 2 = 12, total (12 >> 4) + 12 = 12: 12 + 12 = 24. Priority 0:
+	 * total_scan min((24 >> 0) + 200, 200) = 200, scanned at once
+	 * (>= 100): 200 * 100 / 101 + 1 = 199 dentries walked, all 100
+	 * freed, 1 inode; deferred min(max(24 + 200 - 200, 0), 200) = 24. */
+	for (int i = 0; i < 100; i++)
+		CHECK_EQ(ra_file_create(m, "g", 4096, false, &id[i]), RA_OK);
+	uint64_t scanned = vm_event(m, SLABS_SCANNED);
+	CHECK_EQ(ra_shrink_slab(m, RA_GFP_KERNEL, 5), 0);
+	CHECK_EQ(dc->nr_deferred, 6);
+	CHECK_EQ(ra_shrink_slab(m, RA_GFP_KERNEL, 5), 0);
+	CHECK_EQ(dc->nr_deferred, 12);
+	CHECK_EQ(ra_shrink_slab(m, RA_GFP_NOFS, 4), 0);
+	CHECK_EQ(dc->nr_deferred, 24);
+	CHECK_EQ(vm_event(m, SLABS_SCANNED), scanned);
+	CHECK_EQ(ra_shrink_slab(m, RA_GFP_KERNEL, 0), 101);
+	CHECK_EQ(vm_event(m, SLABS_SCANNED), scanned + 200);
+	CHECK_EQ(dc->nr_deferred, 24);
+	CHECK_EQ(dc->d.nr_lru, 0);
+	CHECK_EQ(dc->i.nr_lru, 99);
+	/* a lookup brings a freed dentry and inode back */
+	struct ra_file *g = ra_file_get(m, id[0]);
+	CHECK_EQ(g->dentry_id, UINT32_MAX);
+	open_close_read(m, g);
+	CHECK(g->dentry_id != UINT32_MAX && g->inode_id != UINT32_MAX);
+	CHECK_EQ(dc->d.nr_lru, 1);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	tm_free(&t);
+}
+
 static const struct unit_test tests[] = {
+	{ "shrinker", shrinker },
 	{ "dirty_throttle", dirty_throttle },
 	{ "flusher", flusher },
 	{ "dirty_limits", dirty_limits },

@@ -245,7 +245,7 @@ static void error_table(void)
 		{ "fail slab nth=0\n",
 		  "t.trace:1:15: error: nth= counts from 1" },
 		{ "fail swap nth=1\n",
-		  "t.trace:1:6: error: unknown fail site 'swap' (page_alloc slab vmalloc mmap brk fault)" },
+		  "t.trace:1:6: error: unknown fail site 'swap' (page_alloc slab vmalloc mmap brk fault writeback)" },
 		{ "sysctl vm.nosuch=1\n",
 		  "t.trace:1:8: error: unknown knob 'vm.nosuch' (see `refalloc knobs`)" },
 		{ "dump procinfo\n",

@@ -69,10 +69,12 @@ static void zoneinfo_text(void)
 	 * nr_zone_inactive_file, nr_zone_active_file, nr_zone_unevictable,
 	 * nr_zone_write_pending, nr_mlock, nr_zspages, nr_free_cma) as "%-12s %lu"; per cpu
 	 * "count: %i", "high:  %i", "batch: %i"; the empty zones print up to
-	 * protection and stop */
+	 * protection and stop; "boost" (watermark_boost) before min, and the
+	 * marks include it */
 	CHECK_STR(tm_view(&t, "zoneinfo"),
 	          "Node 0, zone      DMA\n"
 	          "  pages free     4096\n"
+	          "        boost    0\n"
 	          "        min      128\n"
 	          "        low      160\n"
 	          "        high     192\n"
@@ -104,6 +106,7 @@ static void zoneinfo_text(void)
 	          "  start_pfn:           0\n"
 	          "Node 0, zone    DMA32\n"
 	          "  pages free     0\n"
+	          "        boost    0\n"
 	          "        min      0\n"
 	          "        low      0\n"
 	          "        high     0\n"
@@ -114,6 +117,7 @@ static void zoneinfo_text(void)
 	          "        protection: (0, 0, 0, 0)\n"
 	          "Node 0, zone   Normal\n"
 	          "  pages free     0\n"
+	          "        boost    0\n"
 	          "        min      0\n"
 	          "        low      0\n"
 	          "        high     0\n"
@@ -124,6 +128,7 @@ static void zoneinfo_text(void)
 	          "        protection: (0, 0, 0, 0)\n"
 	          "Node 0, zone  Movable\n"
 	          "  pages free     0\n"
+	          "        boost    0\n"
 	          "        min      0\n"
 	          "        low      0\n"
 	          "        high     0\n"

@@ -180,7 +180,7 @@ static void wmarks_host_vector(void)
 	check_reserve(m, ZONE_DMA32, 0, 0, 1664, 1664);
 	/* the zoneinfo text carries the same numbers */
 	const char *zi = tm_view(&t, "zoneinfo");
-	CHECK(strstr(zi, "Node 0, zone      DMA\n  pages free     3840\n        min      53\n"
+	CHECK(strstr(zi, "Node 0, zone      DMA\n  pages free     3840\n        boost    0\n        min      53\n"
 	                 "        low      66\n        high     79\n        spanned  3840\n"
 	                 "        present  3840\n        managed  3840\n        cma      0\n"
 	                 "        protection: (0, 3019, 4683, 4683)\n") != NULL);

@@ -52,6 +52,7 @@ MUTANTS = [
     (13, 'umalloc', 'fuzz_umalloc', 'chunk size header off by 16 (chunk cut from top)'),
     (14, 'oom', 'fuzz_umalloc', 'wrong OOM victim (lowest badness instead of highest)'),
     (15, 'oom', 'fuzz_umalloc', 'oom_score_adj -1000 no longer exempts a task from the OOM killer'),
+    (16, 'filemap', 'fuzz_pressure', "ftruncate leaves the disk block's tail past the new end"),
 ]
 
 AFL_ENV = dict(AFL_QUIET_ENV, AFL_FAST_CAL='1')

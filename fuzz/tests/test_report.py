@@ -88,7 +88,7 @@ class ExitCodes(unittest.TestCase):
                 ('fuzz/campaign.py', ['--bogus'], {}, 'usage: fuzz/campaign.py'),
                 ('fuzz/campaign.py', [], {'CAMPAIGN': '../escape'}, "CAMPAIGN='../escape'"),
                 ('fuzz/campaign.py', [], {'CAMPAIGN': 'x', 'STATUS_EVERY': 'often'}, 'STATUS_EVERY='),
-                ('fuzz/selftest.py', ['99'], {}, 'N: a mutant, 1-15'),
+                ('fuzz/selftest.py', ['99'], {}, 'N: a mutant, 1-16'),
                 ('fuzz/triage.py', ['fuzz_nope', '/tmp/x', '/tmp/y'], {}, "unknown fuzz target 'fuzz_nope'"),
                 ('fuzz/run.py', [], {'FUZZ_ENGINE': 'honggfuzz'}, 'FUZZ_ENGINE must be'),
                 ('fuzz/run.py', [], {'FUZZ_TIME': '0'}, 'FUZZ_TIME=0: must be at least 1'),

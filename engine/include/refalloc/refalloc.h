@@ -52,6 +52,7 @@ enum ra_err {
 	RA_ENOENT = -3,      /* no such knob / view / cache */
 	RA_EKNOB = -4,       /* a knob assignment given to ra_machine_create_ex was refused;
 	                        ra_last_error() says "NAME=VALUE: why" */
+	RA_EIO = -5,         /* a file's writeback failed since the last fsync (fsync's EIO) */
 };
 
 /* out: where views print (NULL: views print nothing); err: where reports go. */

@@ -102,6 +102,8 @@ enum ra_stat_kind { RA_SK_ZONE, RA_SK_NODE, RA_SK_EVENT, RA_SK_ZEVENT };
 	X(PGSTEAL_ANON,         "pgsteal_anon",         RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGSTEAL_FILE,         "pgsteal_file",         RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(SLABS_SCANNED,        "slabs_scanned",        RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(KSWAPD_LOW_WMARK_HIT_QUICKLY,  "kswapd_low_wmark_hit_quickly",  RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(KSWAPD_HIGH_WMARK_HIT_QUICKLY, "kswapd_high_wmark_hit_quickly", RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PAGEOUTRUN,           "pageoutrun",           RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGROTATED,            "pgrotated",            RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(DROP_PAGECACHE,       "drop_pagecache",       RA_SK_EVENT, RA_SF_VMSTAT) \
