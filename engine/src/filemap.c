@@ -263,10 +263,15 @@ static uint32_t add_page(ra_machine *m, struct ra_file *f, uint64_t index, ra_gf
 		read_block(m, f, index, pfn);
 	pcm_put(&f->cache, index, pfn);
 	f->nrpages++;
-	if (f->shmem)
+	if (f->shmem) {
+		/* shmem_add_to_page_cache() + folio_add_lru(): a tmpfs page is
+		 * swap-backed, on the anon lists */
 		mod_node_page_state(m, NR_SHMEM, 1);
-	else
+		p->flags |= PGF_SWAPBACKED;
+		lru_add(m, pfn, LRU_INACTIVE_ANON);
+	} else {
 		lru_add(m, pfn, LRU_INACTIVE_FILE);
+	}
 	return pfn;
 }
 

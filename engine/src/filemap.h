@@ -19,10 +19,11 @@
  * page to the disk at once, so nr_writeback is 0 between operations.
  *
  * A tmpfs file (shmem) has no disk: its pages are its only copy. They
- * count in nr_file_pages and nr_shmem, never in nr_dirty, and sit on no
- * file LRU list (the kernel keeps them on the anon lists, which reclaim
- * scans only to swap, and the model has no swap): reclaim, fadvise and
- * drop_caches leave them; truncate and unlink free them. A read of a hole
+ * count in nr_file_pages and nr_shmem, never in nr_dirty, and sit on the
+ * anon LRU lists as the kernel keeps them (PG_swapbacked): reclaim, which
+ * scans those lists only to swap, keeps them (the model does not swap
+ * tmpfs pages), and fadvise and drop_caches leave them; truncate and
+ * unlink free them. A read of a hole
  * allocates nothing (shmem's SGP_READ); there is no readahead.
  */
 #ifndef RA_FILEMAP_H

@@ -7,7 +7,7 @@
 #ifndef RA_MM_H
 #define RA_MM_H
 
-#include "filemap.h"
+#include "swapfile.h"
 
 /* x86-64 without ASLR: the layout a program sees under `setarch -R`. */
 #define USER_HEAP_START   0x555555559000ULL
@@ -35,6 +35,13 @@
 #define PTE_YOUNG     0x8ULL          /* accessed: set when the CPU walks to it (TLB fill) */
 #define PTE_DIRTY     0x10ULL         /* written: set when a write walks to it */
 #define PTE_PFN(e)    ((uint32_t)((e) >> 12))
+/* A non-present pte that holds a swap entry (rmap.c): PTE_SWAP, the entry
+ * above bit 12, PTE_SWP_EXCL when the page had one mapper when it was
+ * unmapped (the kernel's pte_swp_exclusive). */
+#define PTE_SWAP      0x40ULL
+#define PTE_SWP_EXCL  0x80ULL
+static inline uint64_t swp_pte(swp_entry_t e, bool excl) { return (e << 12) | PTE_SWAP | (excl ? PTE_SWP_EXCL : 0); }
+static inline swp_entry_t pte_swp(uint64_t pte) { return pte >> 12; }
 
 struct ra_vma { uint64_t start, end; uint32_t flags; ra_addr_t obj; /* its vm_area_struct */ };
 
@@ -67,6 +74,7 @@ struct ra_mm {
 	uint64_t total_vm, locked_vm, data_vm, stack_vm;   /* pages */
 	uint64_t hiwater_vm, hiwater_rss;
 	uint64_t rss;               /* MM_ANONPAGES */
+	uint64_t swapents;          /* MM_SWAPENTS: swap entries in its ptes */
 	uint64_t nr_pt;             /* page-table pages below the PGD */
 	uint64_t committed;         /* pages this mm holds in Committed_AS */
 	uint64_t mlocked;           /* pages mapped in VM_LOCKED vmas (first mapper) */
@@ -98,7 +106,7 @@ struct ra_task {
 	struct ra_mm *mm;
 	struct ra_thread *threads;
 	uint32_t nr_threads, cap_threads;
-	uint64_t min_flt;
+	uint64_t min_flt, maj_flt;
 	struct um_state *um;
 	struct um_os os;
 	ra_addr_t task_obj;         /* its task_struct */
@@ -120,6 +128,7 @@ struct ra_mm_world {
 	uint32_t nr_kills, cap_kills;
 	bool     panicked;
 	int      in_oom;            /* recursion guard */
+	struct anon_rmap *rmap;     /* [nr_pages]: who maps each anonymous page (rmap.c) */
 };
 
 /* === Tasks (mm.c) ======================================================= */
@@ -233,6 +242,35 @@ bool mm_vma_mergeable(const struct ra_vma *a, const struct ra_vma *b);
 bool mm_is_data(uint32_t f);
 /* mmap.c */
 uint64_t mm_get_unmapped_area(struct ra_mm *mm, uint64_t len);
+/* mm.c: anonymous pages that swap (rmap.c) works with. An anon page is in
+ * AnonPages while a pte maps it; a swap-cache page may stay unmapped
+ * (count 0), counted in the swap state's unmapped_cache instead. */
+uint32_t mm_alloc_anon_page(ra_machine *m, ra_gfp_t gfp);   /* unmapped, on the inactive anon list */
+void mm_free_unmapped_anon(ra_machine *m, uint32_t pfn);      /* count 0: out of the swap cache, freed */
+void mm_page_unmapped(ra_machine *m, uint32_t pfn);           /* one pte less (the page stays) */
+void mm_page_mapped(ra_machine *m, uint32_t pfn);             /* one pte more */
+
+/* === rmap.c: the anon reverse map, swap entries in page tables ========= */
+
+void rmap_add(ra_machine *m, uint32_t pfn, struct ra_mm *mm, uint64_t va);
+void rmap_del(ra_machine *m, uint32_t pfn, struct ra_mm *mm);
+void rmap_move(ra_machine *m, uint32_t pfn, struct ra_mm *mm, uint64_t va);
+uint32_t rmap_count(ra_machine *m, uint32_t pfn);
+bool rmap_has(ra_machine *m, uint32_t pfn, struct ra_mm *mm, uint64_t va);
+void rmap_fini(ra_machine *m);
+/* folio_referenced() for an anon page: the mappings whose pte was young
+ * (each cleared, its mm's TLB flushed); *vm_locked when a vma is locked. */
+int  folio_referenced_anon(ra_machine *m, uint32_t pfn, bool *vm_locked);
+/* try_to_unmap() of a swap-cache page: every pte becomes its swap entry. */
+bool try_to_unmap_anon(ra_machine *m, uint32_t pfn);
+/* The swap-in fault on the swap entry at *pte: 0, or -2 (no memory). */
+int  do_swap_page(ra_machine *m, struct ra_task *t, struct ra_vma *v, uint64_t va, uint64_t *pte, bool write);
+/* do_wp_page() on a swap-cache page: false when it must be copied. */
+bool wp_can_reuse_anon(ra_machine *m, uint32_t pfn);
+/* zap, exit, munmap of a swap pte */
+void free_swap_and_cache(ra_machine *m, swp_entry_t e);
+/* swapoff: 0, RA_ENOENT, RA_ENOMEM */
+int  ra_swapoff(ra_machine *m, uint32_t id);
 /* fork.c: the task world, created with the first task */
 struct ra_mm_world *mm_world(ra_machine *m);
 /* A fatal signal (the OOM killer's SIGKILL, the SIGBUS or SIGSEGV of a fault

@@ -92,6 +92,7 @@ enum ra_owner {
 	PO_ZEROPAGE,    /* the shared zero page */
 	PO_FILE,        /* a page-cache page (filemap.h); priv = file id, count = index in the file,
 	                   next/prev = links on a file LRU list */
+	PO_ZSPAGE,      /* a page of zram's zsmalloc pool (swapfile.h); priv = zram device */
 	PO_NR
 };
 
@@ -175,7 +176,8 @@ struct ra_fail_attr {
 	uint8_t  armed;
 };
 
-enum ra_fail_site { FAIL_PAGE_ALLOC, FAIL_SLAB, FAIL_VMALLOC, FAIL_MMAP, FAIL_BRK, FAIL_FAULT, FAIL_NR };
+enum ra_fail_site { FAIL_PAGE_ALLOC, FAIL_SLAB, FAIL_VMALLOC, FAIL_MMAP, FAIL_BRK, FAIL_FAULT, FAIL_SWAP_SLOT,
+                    FAIL_SWAP_WRITE, FAIL_NR };
 
 struct ra_machine {
 	struct ra_config cfg;
@@ -268,6 +270,16 @@ struct ra_machine {
 	/* files and the page cache with its LRU lists (filemap.h), opaque
 	 * here; NULL until the first file */
 	struct ra_filemap *fm;
+	/* swap devices, the swap cache, zram (swapfile.h), opaque here;
+	 * NULL until the first swapon. pf_memalloc: reclaim is running
+	 * (current->flags & PF_MEMALLOC): its allocations (zram's) may use
+	 * every free page and never reclaim again. */
+	struct ra_swap *swp;
+	bool     pf_memalloc;
+	/* reclaim's cost model (vmscan.c): the root lruvec's anon_cost and
+	 * file_cost, and the workingset_activate_anon count at the last
+	 * snapshot_refaults() */
+	struct { uint64_t anon_cost, file_cost, refaults_anon; } lruvec;
 	/* The simulated clock, in ms since boot: only `sleep` moves it
 	 * (operations cost no time). wb_last_flush: when the flusher's
 	 * periodic (kupdate) writeback last ran (page_writeback.c). */

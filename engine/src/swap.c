@@ -29,9 +29,23 @@ static void count_lru(ra_machine *m, uint32_t pfn, int lru, int64_t d)
 	pfn_zone(m, pfn)->vm_stat[zone_lru_stat[lru]] += (uint64_t)d;
 }
 
+/* The lists exist from the first page on any of them: an anonymous page
+ * may come before any file. */
+static struct ra_filemap *lru_lists(ra_machine *m)
+{
+	if (unlikely(!m->fm)) {
+		m->fm = calloc(1, sizeof(*m->fm));
+		if (!m->fm)
+			abort();
+		for (int l = 0; l < NR_LRU_LISTS; l++)
+			m->fm->lru[l].head = m->fm->lru[l].tail = RA_NOPFN;
+	}
+	return m->fm;
+}
+
 void lru_add(ra_machine *m, uint32_t pfn, int lru)
 {
-	struct ra_plist *l = &m->fm->lru[lru];
+	struct ra_plist *l = &lru_lists(m)->lru[lru];
 	struct ra_page *p = pfn_page(m, pfn);
 	RA_BUG_ON(m, (p->owner != PO_FILE && p->owner != PO_USER) || (p->flags & PGF_LRU));
 	RA_BUG_ON(m, lru != LRU_UNEVICTABLE && !(p->flags & PGF_SWAPBACKED) != is_file_lru(lru));
