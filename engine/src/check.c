@@ -65,14 +65,18 @@ long ra_check_meminfo(ra_machine *m)
 	long problems = 0;
 	struct ra_meminfo mi;
 	ra_meminfo_compute(m, &mi);
+	/* swap: the swap cache is in no field but SwapCached (its mapped
+	 * pages are in AnonPages too), zsmalloc's pages in none at all */
+	uint64_t unmapped = m->swp ? m->swp->unmapped_cache : 0, zs = ra_stat(m, RA_STAT_NR_ZSPAGES);
 	uint64_t held = mi.free + mi.pcp + mi.slab_rcl + mi.slab_unrcl + mi.vmalloc + mi.pagetables + mi.anon +
-	                mi.other_kernel + mi.file;
+	                mi.other_kernel + mi.file + unmapped + zs;
 	if (held != mi.total)
 		ra_problem(m, &problems, "meminfo: MemTotal %" PRIu64 " kB but free %" PRIu64 " + per-cpu %" PRIu64
 		           " + slab %" PRIu64 " + vmalloc %" PRIu64 " + page tables %" PRIu64 " + anon %" PRIu64
-		           " + alloc_pages %" PRIu64 " + page cache %" PRIu64 " = %" PRIu64 " kB",
+		           " + alloc_pages %" PRIu64 " + page cache %" PRIu64 " + unmapped swap cache %" PRIu64
+		           " + zsmalloc %" PRIu64 " = %" PRIu64 " kB",
 		           mi.total * 4, mi.free * 4, mi.pcp * 4, (mi.slab_rcl + mi.slab_unrcl) * 4, mi.vmalloc * 4,
-		           mi.pagetables * 4, mi.anon * 4, mi.other_kernel * 4, mi.file * 4, held * 4);
+		           mi.pagetables * 4, mi.anon * 4, mi.other_kernel * 4, mi.file * 4, unmapped * 4, zs * 4, held * 4);
 	return problems + check_lru_counters(m);
 }
 

@@ -671,6 +671,17 @@ uint8_t *mm_translate(ra_machine *m, struct ra_task *t, uint64_t va, bool write,
 	struct ra_tlb *tl = &mm->tlb[vpn & (RA_TLB_SIZE - 1)];
 	if (tl->vpn == vpn && (!write || tl->writable))
 		return tl->host + (va & (RA_PAGE_SIZE - 1));
+	if (by_malloc && !t->busy && !write) {
+		/* a validator reads malloc's memory: no access by the program,
+		 * so no accessed bit, no TLB fill and no swap-in (a swapped page
+		 * is read from its swap cache page or its slot) */
+		uint64_t *pte = mm_pte_lookup(mm, va);
+		uint64_t e = pte ? *pte : 0;
+		if (e & PTE_PRESENT)
+			return ((e & PTE_ZERO) ? (uint8_t *)zero_page : pfn_host(m, PTE_PFN(e))) + (va & (RA_PAGE_SIZE - 1));
+		if (e & PTE_SWAP)
+			return swap_peek_page(m, pte_swp(e)) + (va & (RA_PAGE_SIZE - 1));
+	}
 	for (int tries = 0; tries < 3; tries++) {
 		uint64_t *pte = mm_pte_lookup(mm, va);
 		uint64_t e = pte ? *pte : 0;

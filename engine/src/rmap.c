@@ -32,8 +32,9 @@
  * has no swap readahead: see docs/kernel-model.md).
  *
  * swapoff (try_to_unuse): every pte of every task that holds an entry of
- * the device gets its page back, read as a fault would (counted as such)
- * but with __GFP_RETRY_MAYFAIL (the model's rule: swapoff fails with
+ * the device gets its page back through the swap cache (pswpin, pgpgin;
+ * no fault is counted: unuse_pte is no fault), allocated with
+ * __GFP_RETRY_MAYFAIL (the model's rule: swapoff fails with
  * ENOMEM instead of entering the OOM killer); then the swap-cache pages
  * of the device leave the cache. First, as the kernel does,
  * security_vm_enough_memory_mm() must accept the device's size with the
@@ -61,6 +62,7 @@ static struct anon_rmap *rmap_of(ra_machine *m, uint32_t pfn)
 void rmap_add(ra_machine *m, uint32_t pfn, struct ra_mm *mm, uint64_t va)
 {
 	struct anon_rmap *r = rmap_of(m, pfn);
+	va &= ~(uint64_t)(RA_PAGE_SIZE - 1);
 	if (!r->e.mm) {
 		r->e = (struct rmap_ent){ mm, va };
 		return;
@@ -105,7 +107,7 @@ void rmap_move(ra_machine *m, uint32_t pfn, struct ra_mm *mm, uint64_t va)
 {
 	struct rmap_ent *e = rmap_find(rmap_of(m, pfn), mm);
 	RA_BUG_ON(m, !e);
-	e->va = va;
+	e->va = va & ~(uint64_t)(RA_PAGE_SIZE - 1);
 }
 
 uint32_t rmap_count(ra_machine *m, uint32_t pfn)
@@ -324,7 +326,6 @@ static int unuse_mm(ra_machine *m, struct ra_task *t, struct ra_swap_info *si)
 					si->map[swp_offset(e)] |= SWAP_HAS_CACHE;
 					add_to_swap_cache(m, pfn, e);
 				}
-				count_vm_event(m, PGMAJFAULT);
 			}
 			v = &mm->vma[i];
 			pte = mm_pte_lookup(mm, va);

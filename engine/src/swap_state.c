@@ -90,6 +90,15 @@ void swap_peek(ra_machine *m, swp_entry_t e, uint8_t *buf)
 		memset(buf, 0, RA_PAGE_SIZE);
 }
 
+uint8_t *swap_peek_page(ra_machine *m, swp_entry_t e)
+{
+	uint32_t pfn = swap_cache_lookup(m, e);
+	if (pfn != RA_NOPFN)
+		return m->ram + ((size_t)pfn << RA_PAGE_SHIFT);
+	swap_peek(m, e, m->swp->peek);
+	return m->swp->peek;
+}
+
 void swap_readpage(ra_machine *m, uint32_t pfn, swp_entry_t e)
 {
 	struct ra_swap_info *si = swp_info(m, e);

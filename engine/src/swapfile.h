@@ -78,6 +78,7 @@ struct ra_swap {
 	bool     slots_active;    /* swap_slot_cache_active */
 	struct swap_slots_cache *cpu;   /* [ncpus] */
 	uint64_t unmapped_cache;  /* anonymous pages that no pte maps (not in AnonPages) */
+	uint8_t  peek[RA_PAGE_SIZE];   /* swap_peek_page()'s copy of a slot */
 };
 
 /* === swapfile.c: devices and slots ===================================== */
@@ -134,6 +135,10 @@ int  swap_writepage(ra_machine *m, uint32_t pfn);
 void swap_readpage(ra_machine *m, uint32_t pfn, swp_entry_t e);
 /* The bytes slot e holds (a copy), for the oracle and the validators. */
 void swap_peek(ra_machine *m, swp_entry_t e, uint8_t *buf);
+/* The bytes of the page swapped to e, to read without swapping it in
+ * (the validators' reads of a task's memory): its swap-cache page, or a
+ * copy of the slot valid until the next call. */
+uint8_t *swap_peek_page(ra_machine *m, swp_entry_t e);
 /* Drop the data of slot e (the slot is being freed). */
 void swap_slot_discard(ra_machine *m, struct ra_swap_info *si, uint32_t off);
 /* The device is synchronous (zram: SWP_SYNCHRONOUS_IO). */

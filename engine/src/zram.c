@@ -23,8 +23,10 @@
  * packed: a class holds ceil(objects / objects per zspage) zspages (as if
  * compaction ran at every free), so pages_compacted stays 0.
  *
- * zram's table (16 bytes per slot) is a vmalloc area of the machine, as
- * zram_meta_alloc() makes it, and shows in VmallocUsed.
+ * zram's table (zram_meta_alloc(): 16 bytes per slot, vzalloc'd) is kept on
+ * the host: the machine's VmallocUsed does not show it (a zram device of
+ * the machine line exists before the trace's slub_debug, which must come
+ * before any slab allocation).
  */
 #include "swapfile.h"
 #include "san.h"
@@ -52,7 +54,6 @@ struct ra_zram {
 	uint32_t *zspages;         /* the pool's pfns */
 	uint64_t nr_pages, cap_pages, max_used_pages;
 	uint64_t pages_stored, compr_data_size, same_pages, huge_pages, huge_pages_since;
-	ra_addr_t table;           /* the vmalloc'd zram table */
 };
 
 #define ZRAM_SAME 1
@@ -166,12 +167,6 @@ struct ra_zram *zram_create(ra_machine *m, uint64_t disksize, unsigned ratio, ui
 	struct ra_zram *z = calloc(1, sizeof(*z));
 	RA_BUG_ON(m, !z);
 	z->nslots = (uint32_t)(disksize / RA_PAGE_SIZE);
-	/* zram_meta_alloc(): the table, 16 bytes a slot, in vmalloc space */
-	z->table = ra_vmalloc_internal(m, (size_t)z->nslots * 16);
-	if (!z->table) {
-		free(z);
-		return NULL;
-	}
 	z->obj_len = calloc((size_t)z->nslots + 1, sizeof(*z->obj_len));
 	z->flags = calloc((size_t)z->nslots + 1, 1);
 	z->same = calloc((size_t)z->nslots + 1, sizeof(*z->same));
@@ -190,7 +185,6 @@ void zram_destroy(ra_machine *m, struct ra_zram *z)
 		if (zram_stored(z, off))
 			zram_free(m, z, off);
 	RA_BUG_ON(m, z->nr_pages);
-	ra_vfree_internal(m, z->table);
 	free(z->zspages);
 	free(z->obj_len);
 	free(z->flags);
