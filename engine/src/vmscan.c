@@ -323,6 +323,15 @@ static void shrink_active_list(ra_machine *m, struct scan_control *sc, int lru, 
 	count_vm_events(m, PGDEACTIVATE, nr_taken);
 }
 
+void vmscan_fraction(uint64_t swappiness, uint64_t anon_cost, uint64_t file_cost, uint64_t *ap, uint64_t *fp)
+{
+	uint64_t total_cost = anon_cost + file_cost;
+	uint64_t a = total_cost + anon_cost, f = total_cost + file_cost;
+	total_cost = a + f;
+	*ap = swappiness * (total_cost + 1) / (a + 1);
+	*fp = (200 - swappiness) * (total_cost + 1) / (f + 1);
+}
+
 /* prepare_scan_count() + get_scan_count(): the pages to scan per list. */
 static void get_scan_count(ra_machine *m, struct scan_control *sc, uint64_t nr[NR_LRU_LISTS])
 {
@@ -365,15 +374,8 @@ static void get_scan_count(ra_machine *m, struct scan_control *sc, uint64_t nr[N
 		balance = SCAN_FILE;
 	else {
 		balance = SCAN_FRACT;
-		uint64_t total_cost = sc->anon_cost + sc->file_cost;
-		uint64_t anon_cost = total_cost + sc->anon_cost;
-		uint64_t file_cost = total_cost + sc->file_cost;
-		total_cost = anon_cost + file_cost;
-		uint64_t ap = swappiness * (total_cost + 1) / (anon_cost + 1);
-		uint64_t fp = (200 - swappiness) * (total_cost + 1) / (file_cost + 1);
-		fraction[0] = ap;
-		fraction[1] = fp;
-		denominator = ap + fp;
+		vmscan_fraction(swappiness, sc->anon_cost, sc->file_cost, &fraction[0], &fraction[1]);
+		denominator = fraction[0] + fraction[1];
 	}
 	for (int l = 0; l < LRU_UNEVICTABLE; l++) {
 		bool file = is_file_lru(l);

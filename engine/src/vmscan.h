@@ -1,6 +1,6 @@
 /*
  * vmscan.h — reclaim (vmscan.c, the kernel's mm/vmscan.c and
- * fs/drop_caches.c): direct reclaim of the file LRU lists, which the page
+ * fs/drop_caches.c): direct reclaim of the LRU lists, which the page
  * allocator's slow path enters through buddy.h's hook, and drop_caches.
  * It is policy above mm; the lists themselves are filemap.h's.
  */
@@ -20,6 +20,10 @@ void ra_wakeup_kswapd(ra_machine *m, ra_gfp_t gfp, unsigned order, int classzone
  * calls it once the operation that woke kswapd has finished. */
 void ra_kswapd_run(ra_machine *m);
 #define MAX_RECLAIM_RETRIES 16
+/* get_scan_count()'s SCAN_FRACT weights: anon ap and file fp from
+ * vm.swappiness and the lruvec's anon_cost and file_cost (pure
+ * arithmetic, for unit tests). */
+void vmscan_fraction(uint64_t swappiness, uint64_t anon_cost, uint64_t file_cost, uint64_t *ap, uint64_t *fp);
 
 /* echo mode > /proc/sys/vm/drop_caches (mode 1 .. 4): bit 1 drops the
  * clean page cache, bit 2 shrinks the slab caches, bit 4 only silences
