@@ -6,7 +6,7 @@
  * and gfp.c implement it.
  *
  * Layering (engine/src/layers.txt is the one statement of the order,
- * checked in make test): phys <- buddy <- slab <- vmalloc <- filemap <- mm
+ * checked in make test): phys <- buddy <- slab <- vmalloc <- filemap <- swap <- mm
  * <- vmscan <- oom <- user runtime <- the machine, the views, the checkers
  * and the replay. A file includes only the headers of its own layer and the
  * ones below; where the kernel calls upward (the page allocator's slow path
