@@ -271,6 +271,10 @@ bool wp_can_reuse_anon(ra_machine *m, uint32_t pfn);
 void free_swap_and_cache(ra_machine *m, swp_entry_t e);
 /* swapoff: 0, RA_ENOENT, RA_ENOMEM */
 int  ra_swapoff(ra_machine *m, uint32_t id);
+/* The bytes of [addr, addr + len) of t as they are, resident or swapped
+ * (untouched pages read as zeros), with no fault, no accessed bit and no
+ * swap-in: 0, or -1 when the range leaves its mappings or t is dead. */
+int  mm_peek_user(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len, uint8_t *buf);
 /* fork.c: the task world, created with the first task */
 struct ra_mm_world *mm_world(ra_machine *m);
 /* A fatal signal (the OOM killer's SIGKILL, the SIGBUS or SIGSEGV of a fault

@@ -387,3 +387,31 @@ int ra_swapoff(ra_machine *m, uint32_t id)
 	swap_info_remove(m, si);
 	return RA_OK;
 }
+
+/* === Reading a task's memory without touching it ======================== */
+
+int mm_peek_user(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len, uint8_t *buf)
+{
+	if (!ra_task_alive(t) || !t->mm)
+		return -1;
+	while (len) {
+		uint64_t chunk = RA_MIN(len, RA_PAGE_SIZE - (addr & (RA_PAGE_SIZE - 1)));
+		if (!mm_find_vma(t->mm, addr))
+			return -1;
+		uint64_t *pte = mm_pte_lookup(t->mm, addr);
+		uint64_t e = pte ? *pte : 0;
+		const uint8_t *src = NULL;
+		if ((e & PTE_PRESENT) && !(e & PTE_ZERO))
+			src = m->ram + ((size_t)PTE_PFN(e) << RA_PAGE_SHIFT);
+		else if (e & PTE_SWAP)
+			src = swap_peek_page(m, pte_swp(e));
+		if (src)
+			memcpy(buf, src + (addr & (RA_PAGE_SIZE - 1)), (size_t)chunk);
+		else
+			memset(buf, 0, (size_t)chunk);     /* never written: reads as zeros */
+		buf += chunk;
+		addr += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
