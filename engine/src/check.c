@@ -11,6 +11,7 @@
 #include "views.h"
 #include "oom.h"
 #include "umalloc.h"
+#include "san.h"
 #include <inttypes.h>
 
 static long check_user_side(ra_machine *m, bool full);
@@ -616,7 +617,7 @@ static long check_swap(ra_machine *m, bool full)
 		}
 	}
 	uint64_t nr_cache = 0, unmapped = 0;
-	uint8_t *buf = malloc(RA_PAGE_SIZE);
+	uint8_t *buf = malloc(2 * RA_PAGE_SIZE);
 	RA_BUG_ON(m, !buf);
 	for (uint32_t pfn = 0; pfn < m->nr_pages; pfn++) {
 		struct ra_page *p = &m->pages[pfn];
@@ -647,7 +648,9 @@ static long check_swap(ra_machine *m, bool full)
 		/* a clean page is what the slot holds */
 		if (!(p->flags & PGF_DIRTY) && p->count == 0) {
 			swap_peek(m, se, buf);
-			if (memcmp(buf, m->ram + ((size_t)pfn << RA_PAGE_SHIFT), RA_PAGE_SIZE))
+			uint8_t *page = buf + RA_PAGE_SIZE;
+			ra_raw_copy(page, m->ram + ((size_t)pfn << RA_PAGE_SHIFT), RA_PAGE_SIZE);
+			if (memcmp(buf, page, RA_PAGE_SIZE))
 				ra_problem(m, &problems, "swap cache: clean page %#x differs from slot %u:%u", pfn, swp_type(se),
 				           swp_offset(se));
 		}

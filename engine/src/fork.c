@@ -438,6 +438,7 @@ void ra_mm_fini(ra_machine *m)
 	}
 	free(w->tasks);
 	free(w->kills);
+	rmap_fini(m);
 	free(w);
 	m->mmw = NULL;
 }

@@ -159,7 +159,6 @@ void ra_machine_destroy(ra_machine *m)
 	if (!m)
 		return;
 	ra_mm_fini(m);
-	rmap_fini(m);
 	swap_fini(m);
 	ra_filemap_fini(m);
 	ra_vmalloc_fini(m);

@@ -42,6 +42,7 @@
  */
 #include "mm.h"
 #include "swapfile.h"
+#include "san.h"
 #include <inttypes.h>
 
 struct rmap_ent { struct ra_mm *mm; uint64_t va; };
@@ -405,8 +406,8 @@ int mm_peek_user(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len, 
 			src = m->ram + ((size_t)PTE_PFN(e) << RA_PAGE_SHIFT);
 		else if (e & PTE_SWAP)
 			src = swap_peek_page(m, pte_swp(e));
-		if (src)
-			memcpy(buf, src + (addr & (RA_PAGE_SIZE - 1)), (size_t)chunk);
+		if (src)     /* RAM may be poisoned for the sanitizers: raw reads */
+			ra_raw_copy(buf, src + (addr & (RA_PAGE_SIZE - 1)), (size_t)chunk);
 		else
 			memset(buf, 0, (size_t)chunk);     /* never written: reads as zeros */
 		buf += chunk;

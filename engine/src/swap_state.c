@@ -82,12 +82,14 @@ void swap_peek(ra_machine *m, swp_entry_t e, uint8_t *buf)
 	struct ra_swap_info *si = swp_info(m, e);
 	uint32_t off = swp_offset(e);
 	RA_BUG_ON(m, !si);
+	/* buf may be a page of RAM the sanitizers were told about: raw
+	 * accesses */
 	if (si->zram)
 		zram_read(m, si->zram, off, buf);
 	else if (si->data[off])
-		memcpy(buf, si->data[off], RA_PAGE_SIZE);
+		ra_raw_copy(buf, si->data[off], RA_PAGE_SIZE);
 	else
-		memset(buf, 0, RA_PAGE_SIZE);
+		ra_raw_fill(buf, 0, RA_PAGE_SIZE);
 }
 
 uint8_t *swap_peek_page(ra_machine *m, swp_entry_t e)

@@ -196,12 +196,10 @@ void zram_destroy(ra_machine *m, struct ra_zram *z)
 /* page_same_filled(): one unsigned long repeated over the page. */
 static bool same_filled(const uint8_t *page, uint64_t *word)
 {
-	uint64_t w;
-	memcpy(&w, page, sizeof(w));
+	/* a page of RAM: raw loads (freed malloc blocks in it are poisoned) */
+	uint64_t w = ra_raw_ld64(page);
 	for (size_t o = sizeof(w); o < RA_PAGE_SIZE; o += sizeof(w)) {
-		uint64_t x;
-		memcpy(&x, page + o, sizeof(x));
-		if (x != w)
+		if (ra_raw_ld64(page + o) != w)
 			return false;
 	}
 	*word = w;
@@ -251,11 +249,11 @@ void zram_read(ra_machine *m, struct ra_zram *z, uint32_t off, uint8_t *page)
 	RA_BUG_ON(m, off > z->nslots);
 	if (z->flags[off] & ZRAM_SAME) {
 		for (size_t o = 0; o < RA_PAGE_SIZE; o += sizeof(uint64_t))
-			memcpy(page + o, &z->same[off], sizeof(uint64_t));
+			ra_raw_st64(page + o, z->same[off]);
 	} else if (z->obj_len[off]) {
-		memcpy(page, z->data[off], RA_PAGE_SIZE);
+		ra_raw_copy(page, z->data[off], RA_PAGE_SIZE);
 	} else {
-		memset(page, 0, RA_PAGE_SIZE);
+		ra_raw_fill(page, 0, RA_PAGE_SIZE);
 	}
 }
 
