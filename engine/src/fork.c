@@ -269,6 +269,7 @@ static bool dup_mmap(ra_machine *m, struct ra_task *parent, struct ra_task *chil
 				if (v.flags & VM_WRITE)
 					*pe = e &= ~PTE_WRITE;
 				mm_page_mapped(m, PTE_PFN(e));
+				pfn_page(m, PTE_PFN(e))->flags &= (uint16_t)~PGF_ANON_EXCLUSIVE;   /* page_try_dup_anon_rmap() */
 				rmap_add(m, PTE_PFN(e), mm, va);
 				mm_rss_inc(mm);
 			}

@@ -521,7 +521,7 @@ static uint32_t alloc_user_page(ra_machine *m)
 		 * unevictable list when mm_mlock_page marks it) */
 		struct ra_page *p = pfn_page(m, pfn);
 		p->count = 1;
-		p->flags |= PGF_SWAPBACKED;
+		p->flags |= PGF_SWAPBACKED | PGF_ANON_EXCLUSIVE;    /* page_add_new_anon_rmap() */
 		lru_add(m, pfn, LRU_INACTIVE_ANON);
 	}
 	return pfn;
@@ -602,6 +602,7 @@ int mm_handle_fault(ra_machine *m, struct ra_task *t, uint64_t va, bool write)
 	if (!(e & PTE_ZERO)) {
 		uint32_t old = PTE_PFN(e);
 		if (pfn_page(m, old)->count == 1 && wp_can_reuse_anon(m, old)) {      /* wp_page_reuse() */
+			pfn_page(m, old)->flags |= PGF_ANON_EXCLUSIVE;
 			*pte |= PTE_WRITE;
 			t->min_flt++;
 			mm_tlb_flush(mm);

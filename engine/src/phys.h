@@ -111,6 +111,7 @@ enum ra_owner {
 #define PGF_WORKINGSET  0x200 /* PG_workingset: was active before it was evicted */
 #define PGF_UNEVICTABLE 0x400 /* PG_unevictable: on the unevictable list (mlocked) */
 #define PGF_RECLAIM     0x800 /* PG_reclaim: under writeback for reclaim */
+#define PGF_ANON_EXCLUSIVE 0x1000 /* PageAnonExclusive: an anon page only one mm may use (rmap.c) */
 
 struct ra_page {
 	uint32_t next, prev;  /* list links (free list, pcp list), RA_NOPFN at the ends */

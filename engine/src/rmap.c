@@ -25,11 +25,14 @@
  * swap cache is bypassed and the slot freed at once; otherwise the page
  * joins the swap cache and keeps its slot unless should_try_to_free_swap()
  * says otherwise (swap more than half full, a locked vma, or a write fault
- * on an exclusive entry). A write fault on an exclusive entry maps the
- * page writable and dirty; anything else maps it read-only, and a later
- * write reuses it if the swap slot can be let go (no other pte holds it),
- * else copies it. The new page goes on the inactive anon list (the model
- * has no swap readahead: see docs/kernel-model.md).
+ * on a page nothing else maps). The page is PageAnonExclusive
+ * (PGF_ANON_EXCLUSIVE) when the swap pte was (the page had one mapper when
+ * unmapped; fork clears it) or nothing else holds it; a write fault then
+ * maps it writable and dirty, anything else read-only. A later write
+ * reuses an exclusive page at once (its slot stays), a shared one if its
+ * slot can be let go (no other pte holds it), else copies it. The new page
+ * goes on the inactive anon list (the model has no swap readahead: see
+ * docs/kernel-model.md).
  *
  * swapoff (try_to_unuse): every pte of every task that holds an entry of
  * the device gets its page back through the swap cache (pswpin, pgpgin;
@@ -168,7 +171,10 @@ bool try_to_unmap_anon(ra_machine *m, uint32_t pfn)
 	RA_BUG_ON(m, !(p->flags & PGF_SWAPCACHE));
 	swp_entry_t e = page_swp_entry(p);
 	struct anon_rmap *r = rmap_of(m, pfn);
-	bool exclusive = rmap_count(m, pfn) == 1;
+	/* the swap pte is exclusive when the page was (the flag goes:
+	 * page_try_share_anon_rmap()) */
+	bool exclusive = p->flags & PGF_ANON_EXCLUSIVE;
+	p->flags &= (uint16_t)~PGF_ANON_EXCLUSIVE;
 	while (r->e.mm) {
 		struct rmap_ent ent = r->n_more ? r->more[r->n_more - 1] : r->e;
 		uint64_t *pte = mm_pte_lookup(ent.mm, ent.va);
@@ -203,12 +209,12 @@ void free_swap_and_cache(ra_machine *m, swp_entry_t e)
 }
 
 /* should_try_to_free_swap() + folio_free_swap() after a swap-in. */
-static void try_free_swap(ra_machine *m, uint32_t pfn, bool locked, bool write)
+static void try_free_swap(ra_machine *m, uint32_t pfn, bool locked, bool write_unshared)
 {
 	struct ra_page *p = pfn_page(m, pfn);
 	if (!(p->flags & PGF_SWAPCACHE))
 		return;
-	if (!vm_swap_full(m) && !locked && !write)
+	if (!vm_swap_full(m) && !locked && !write_unshared)
 		return;
 	if (swap_count(m, page_swp_entry(p)))
 		return;     /* folio_swapped(): another pte still holds it */
@@ -271,16 +277,22 @@ int do_swap_page(ra_machine *m, struct ra_task *t, struct ra_vma *v, uint64_t va
 		t->min_flt++;
 	}
 	pte = mm_pte_lookup(mm, va);
-	bool writable = write && exclusive;
+	struct ra_page *p = pfn_page(m, pfn);
+	/* swap_free(), then should_try_to_free_swap(): swap full, a locked
+	 * vma, or a write fault on a page no one else maps (refcount 2: the
+	 * fault's and the cache's); the bypassed page is in no cache and goes
+	 * with its slot */
+	bool unshared = !p->count;
+	swap_free(m, e);
+	try_free_swap(m, pfn, locked, write && unshared);
+	/* exclusive when the swap pte said so or nothing else holds the page
+	 * (refcount 1: out of the swap cache, unmapped) */
+	if (exclusive || (unshared && !(p->flags & PGF_SWAPCACHE)))
+		p->flags |= PGF_ANON_EXCLUSIVE;
+	bool writable = write && (p->flags & PGF_ANON_EXCLUSIVE);
 	map_swapped(m, mm, va, pte, pfn, writable);
 	if (locked)
 		mm_mlock_page(m, pfn);
-	if (bypass) {
-		swap_free(m, e);     /* the slot goes now; the page was never in the cache */
-	} else {
-		swap_free(m, e);
-		try_free_swap(m, pfn, locked, writable);
-	}
 	return 0;
 }
 
@@ -289,8 +301,8 @@ int do_swap_page(ra_machine *m, struct ra_task *t, struct ra_vma *v, uint64_t va
 bool wp_can_reuse_anon(ra_machine *m, uint32_t pfn)
 {
 	struct ra_page *p = pfn_page(m, pfn);
-	if (!(p->flags & PGF_SWAPCACHE))
-		return true;
+	if ((p->flags & PGF_ANON_EXCLUSIVE) || !(p->flags & PGF_SWAPCACHE))
+		return true;     /* PageAnonExclusive: reused, the slot kept */
 	if (swap_count(m, page_swp_entry(p)))
 		return false;
 	delete_from_swap_cache(m, pfn);     /* folio_free_swap() */

@@ -174,10 +174,75 @@ static void zram_classes(void)
 	tm_free(&t);
 }
 
+/* Swap-in on a disk device: a read fault maps the page read-only and
+ * keeps it in the swap cache (a major fault); a later write reuses it,
+ * still cached (PageAnonExclusive: the slot stays, stale, until the
+ * dirty page is written again); a write fault frees the slot at once
+ * (should_try_to_free_swap). A fork makes the entry shared: count 2. */
+static void swapin_faults(void)
+{
+	struct tm t;
+	ra_machine *m = tm_new(&t, "64M", 1);
+	uint32_t id;
+	CHECK_EQ(ra_swapon(m, 1 << 20, -1, false, 0, &id), RA_OK);
+	struct ra_task *tk = ra_task_create(m, "p", 0);
+	uint64_t a = ra_mmap(m, tk, 4 << 12, 3, RA_MMAP_POPULATE);
+	CHECK(a != 0);
+	CHECK(ra_try_to_free_pages(m, RA_GFP_KERNEL, 0, ZONE_NORMAL) >= 4);
+	for (int i = 0; i < 4; i++)
+		CHECK(ra_user_pfn(tk, a + ((uint64_t)i << 12)) == RA_NOPFN);
+	uint64_t maj = vm_event(m, PGMAJFAULT), in = vm_event(m, PSWPIN);
+	uint8_t b = 0x77;
+	CHECK_EQ(ra_uaccess(m, tk, a, 1, false, &b), 0);
+	CHECK_EQ(b, 0);
+	CHECK_EQ(vm_event(m, PGMAJFAULT), maj + 1);
+	CHECK_EQ(vm_event(m, PSWPIN), in + 1);
+	CHECK_EQ(vm_event(m, PGPGIN), 4 * vm_event(m, PSWPIN));
+	CHECK_EQ(node_page_state(m, NR_SWAPCACHE), 1);
+	uint64_t *pte = mm_pte_lookup(tk->mm, a);
+	CHECK((*pte & PTE_PRESENT) && !(*pte & PTE_WRITE));
+	b = 0x42;
+	CHECK_EQ(ra_uaccess(m, tk, a, 1, true, &b), 0);      /* reused: still cached */
+	CHECK(*pte & PTE_WRITE);
+	CHECK_EQ(node_page_state(m, NR_SWAPCACHE), 1);
+	CHECK_EQ(vm_event(m, PGMAJFAULT), maj + 1);
+	CHECK_EQ(ra_uaccess(m, tk, a + 4096, 1, true, &b), 0);   /* write fault: the slot goes */
+	CHECK_EQ(vm_event(m, PGMAJFAULT), maj + 2);
+	CHECK_EQ(node_page_state(m, NR_SWAPCACHE), 1);
+	CHECK(!(pfn_page(m, ra_user_pfn(tk, a + 4096))->flags & PGF_SWAPCACHE));
+	/* a fork shares page 2's entry: swap_map 2, VmSwap counted twice */
+	pte = mm_pte_lookup(tk->mm, a + 8192);
+	swp_entry_t e = pte_swp(*pte);
+	struct ra_task *child = ra_task_fork(m, tk, 0);
+	CHECK(child != NULL);
+	CHECK_EQ(swap_count(m, e), 2);
+	CHECK(!(*pte & PTE_SWP_EXCL));
+	CHECK_EQ(child->mm->swapents, tk->mm->swapents);
+	/* the child reads it: into the swap cache, the parent's pte keeps the
+	 * entry (count 1 + the cache) */
+	CHECK_EQ(ra_uaccess(m, child, a + 8192, 1, false, &b), 0);
+	CHECK_EQ(swap_count(m, e), 1);
+	CHECK_EQ(node_page_state(m, NR_SWAPCACHE), 2);
+	/* the parent's fault then hits the swap cache: a minor fault */
+	maj = vm_event(m, PGMAJFAULT);
+	CHECK_EQ(ra_uaccess(m, tk, a + 8192, 1, false, &b), 0);
+	CHECK_EQ(vm_event(m, PGMAJFAULT), maj);
+	CHECK_EQ(swap_count(m, e), 0);
+	CHECK_EQ(pfn_page(m, ra_user_pfn(tk, a + 8192))->count, 2);
+	/* the child writes: the page is shared, so it copies */
+	b = 9;
+	CHECK_EQ(ra_uaccess(m, child, a + 8192, 1, true, &b), 0);
+	CHECK(ra_user_pfn(child, a + 8192) != ra_user_pfn(tk, a + 8192));
+	ra_task_exit(m, child);
+	CHECK_EQ(ra_check(m, RA_CHECK_FULL), 0);
+	tm_free(&t);
+}
+
 static const struct unit_test tests[] = {
 	{ "scan_fraction", scan_fraction },
 	{ "priorities_and_swaps", priorities_and_swaps },
 	{ "slot_cache", slot_cache },
 	{ "zram_classes", zram_classes },
+	{ "swapin_faults", swapin_faults },
 };
 UNIT_MAIN("swap", tests)
