@@ -129,6 +129,7 @@ struct ra_mm_world {
 	bool     panicked;
 	int      in_oom;            /* recursion guard */
 	struct anon_rmap *rmap;     /* [nr_pages]: who maps each anonymous page (rmap.c) */
+	uint64_t rmap_more;         /* pages whose reverse map has a host array (more than one mapper) */
 };
 
 /* === Tasks (mm.c) ======================================================= */

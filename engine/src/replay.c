@@ -72,7 +72,7 @@ static int want(struct replay *rp, const struct ra_op *op, int which, unsigned m
 		return rp_trace_error(rp, op, op->hcol[which], "handle '%s' is a %s; %s wants %s",
 		                      rp->t->names[op->h[which]], ra_hkind_names[h->kind], ra_op_names[op->code],
 		                      mask == (1u << HK_CACHE) ? "a kmem cache" : mask == (1u << HK_BALLOON) ? "a balloon" :
-		                      "kernel memory");
+		                      mask == (1u << HK_SWAP) ? "a swap device" : "kernel memory");
 	*out = h;
 	return OUT_OK;
 }

@@ -72,6 +72,8 @@ void rmap_add(ra_machine *m, uint32_t pfn, struct ra_mm *mm, uint64_t va)
 		return;
 	}
 	if (r->n_more == r->cap_more) {
+		if (!r->cap_more)
+			m->mmw->rmap_more++;
 		r->cap_more = r->cap_more ? r->cap_more * 2 : 2;
 		r->more = realloc(r->more, r->cap_more * sizeof(*r->more));
 		RA_BUG_ON(m, !r->more);
@@ -100,6 +102,7 @@ void rmap_del(ra_machine *m, uint32_t pfn, struct ra_mm *mm)
 			free(r->more);
 			r->more = NULL;
 			r->cap_more = 0;
+			m->mmw->rmap_more--;
 		}
 	} else {
 		r->e.mm = NULL;
@@ -131,8 +134,13 @@ void rmap_fini(ra_machine *m)
 	struct ra_mm_world *w = m->mmw;
 	if (!w || !w->rmap)
 		return;
-	for (uint32_t pfn = 0; pfn < m->nr_pages; pfn++)
-		free(w->rmap[pfn].more);
+	/* every page was unmapped before: no array is left, and the walk of a
+	 * large machine's table is skipped */
+	for (uint32_t pfn = 0; w->rmap_more && pfn < m->nr_pages; pfn++)
+		if (w->rmap[pfn].more) {
+			free(w->rmap[pfn].more);
+			w->rmap_more--;
+		}
 	free(w->rmap);
 	w->rmap = NULL;
 }
