@@ -771,6 +771,15 @@ retry:
 	pfn = get_page_from_freelist(m, gfp, order, alloc_flags, classzone, mt);
 	if (pfn != RA_NOPFN)
 		return pfn;
+	/* __gfp_pfmemalloc_flags(): reclaim's own allocations (PF_MEMALLOC)
+	 * may take every free page; and never reclaim again ("avoid
+	 * recursion of direct reclaim") */
+	if (unlikely(m->pf_memalloc) && !(gfp & RA___GFP_NOMEMALLOC)) {
+		pfn = get_page_from_freelist(m, gfp, order, ALLOC_NO_WATERMARKS, classzone, mt);
+		if (pfn != RA_NOPFN)
+			return pfn;
+		goto nopage;
+	}
 	if (!(gfp & RA___GFP_DIRECT_RECLAIM))
 		goto nopage;
 	/* __alloc_pages_direct_reclaim(): reclaim (the page cache, through the

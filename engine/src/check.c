@@ -11,6 +11,7 @@
 #include "views.h"
 #include "oom.h"
 #include "umalloc.h"
+#include "san.h"
 #include <inttypes.h>
 
 static long check_user_side(ra_machine *m, bool full);
@@ -18,6 +19,7 @@ static long check_lru_counters(ra_machine *m);
 static long check_page_cache(ra_machine *m);
 static long check_file_maps(ra_machine *m);
 static long check_file_mapcounts(ra_machine *m, const uint32_t *mapcount, uint64_t *mlocked);
+static long check_swap(ra_machine *m, bool full);
 
 static long check_counters(ra_machine *m)
 {
@@ -66,14 +68,18 @@ long ra_check_meminfo(ra_machine *m)
 	long problems = 0;
 	struct ra_meminfo mi;
 	ra_meminfo_compute(m, &mi);
+	/* swap: the swap cache is in no field but SwapCached (its mapped
+	 * pages are in AnonPages too), zsmalloc's pages in none at all */
+	uint64_t unmapped = m->swp ? m->swp->unmapped_cache : 0, zs = ra_stat(m, RA_STAT_NR_ZSPAGES);
 	uint64_t held = mi.free + mi.pcp + mi.slab_rcl + mi.slab_unrcl + mi.vmalloc + mi.pagetables + mi.anon +
-	                mi.other_kernel + mi.file;
+	                mi.other_kernel + mi.file + unmapped + zs;
 	if (held != mi.total)
 		ra_problem(m, &problems, "meminfo: MemTotal %" PRIu64 " kB but free %" PRIu64 " + per-cpu %" PRIu64
 		           " + slab %" PRIu64 " + vmalloc %" PRIu64 " + page tables %" PRIu64 " + anon %" PRIu64
-		           " + alloc_pages %" PRIu64 " + page cache %" PRIu64 " = %" PRIu64 " kB",
+		           " + alloc_pages %" PRIu64 " + page cache %" PRIu64 " + unmapped swap cache %" PRIu64
+		           " + zsmalloc %" PRIu64 " = %" PRIu64 " kB",
 		           mi.total * 4, mi.free * 4, mi.pcp * 4, (mi.slab_rcl + mi.slab_unrcl) * 4, mi.vmalloc * 4,
-		           mi.pagetables * 4, mi.anon * 4, mi.other_kernel * 4, mi.file * 4, held * 4);
+		           mi.pagetables * 4, mi.anon * 4, mi.other_kernel * 4, mi.file * 4, unmapped * 4, zs * 4, held * 4);
 	return problems + check_lru_counters(m);
 }
 
@@ -96,10 +102,24 @@ static long check_lru_counters(ra_machine *m)
 		ra_problem(m, &problems, "file LRU: the zones count %" PRIu64 " inactive and %" PRIu64 " active pages, the node %"
 		           PRIu64 " and %" PRIu64, zin, zact, in, act);
 	uint64_t unevictable = m->fm ? m->fm->nr_file_unevictable : 0;
-	if (in + act + unevictable + node_page_state(m, NR_SHMEM) != node_page_state(m, NR_FILE_PAGES))
-		ra_problem(m, &problems, "file LRU: %" PRIu64 " pages on the lists, %" PRIu64 " unevictable and %" PRIu64
-		           " shmem pages but %" PRIu64 " page-cache pages", in + act, unevictable, node_page_state(m, NR_SHMEM),
-		           node_page_state(m, NR_FILE_PAGES));
+	if (in + act + unevictable + node_page_state(m, NR_SHMEM) + node_page_state(m, NR_SWAPCACHE) !=
+	    node_page_state(m, NR_FILE_PAGES))
+		ra_problem(m, &problems, "file LRU: %" PRIu64 " pages on the lists, %" PRIu64 " unevictable, %" PRIu64
+		           " shmem and %" PRIu64 " swap-cache pages but %" PRIu64 " page-cache pages", in + act, unevictable,
+		           node_page_state(m, NR_SHMEM), node_page_state(m, NR_SWAPCACHE), node_page_state(m, NR_FILE_PAGES));
+	/* every anonymous and tmpfs page is on an anon list or the unevictable
+	 * one, where the disk files' mlocked pages are too */
+	uint64_t zanon = 0, anon = node_page_state(m, NR_INACTIVE_ANON) + node_page_state(m, NR_ACTIVE_ANON) +
+	                          node_page_state(m, NR_UNEVICTABLE);
+	for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++)
+		zanon += zone_page_state(&m->zones[zi], NR_ZONE_INACTIVE_ANON) +
+		         zone_page_state(&m->zones[zi], NR_ZONE_ACTIVE_ANON) + zone_page_state(&m->zones[zi], NR_ZONE_UNEVICTABLE);
+	uint64_t owners = node_page_state(m, NR_ANON_PAGES) + (m->swp ? m->swp->unmapped_cache : 0) +
+	                  node_page_state(m, NR_SHMEM) + unevictable;
+	if (zanon != anon || anon != owners)
+		ra_problem(m, &problems, "anon LRU: the zones count %" PRIu64 " pages, the node %" PRIu64 ", for %" PRIu64
+		           " anonymous and tmpfs pages and %" PRIu64 " unevictable file pages", zanon, anon, owners - unevictable,
+		           unevictable);
 	if (zwp != node_page_state(m, NR_FILE_DIRTY) + node_page_state(m, NR_WRITEBACK))
 		ra_problem(m, &problems, "write pending: the zones count %" PRIu64 " pages, dirty + writeback %" PRIu64, zwp,
 		           node_page_state(m, NR_FILE_DIRTY) + node_page_state(m, NR_WRITEBACK));
@@ -167,9 +187,11 @@ static long check_page_cache(ra_machine *m)
 				ra_problem(m, &problems, "file %s: page %" PRIu64 " cached past the end (%" PRIu64 " bytes)", f->name,
 				           index, f->size);
 			fdirty += (p->flags & PGF_DIRTY) != 0;
-			if (f->shmem && (p->flags & (PGF_LRU | PGF_DIRTY)))
-				ra_problem(m, &problems, "file %s: tmpfs page %" PRIu64 " is on a file list or accounted dirty",
+			if (f->shmem && ((p->flags & (PGF_LRU | PGF_SWAPBACKED | PGF_DIRTY)) != (PGF_LRU | PGF_SWAPBACKED)))
+				ra_problem(m, &problems, "file %s: tmpfs page %" PRIu64 " is off the anon lists or accounted dirty",
 				           f->name, index);
+			else if (!f->shmem && (p->flags & PGF_SWAPBACKED))
+				ra_problem(m, &problems, "file %s: page %" PRIu64 " is swap-backed", f->name, index);
 		}
 		/* the disk past i_size: no block past the last page, and the
 		 * last block's bytes past the end are zeros (truncate zeroes
@@ -211,8 +233,9 @@ static long check_page_cache(ra_machine *m)
 			shmem += f->cache.n;
 	}
 	problems += dcache_validate(m);
-	if (cached != node_page_state(m, NR_FILE_PAGES))
-		ra_problem(m, &problems, "page cache: the files hold %" PRIu64 " pages, nr_file_pages %" PRIu64, cached,
+	if (cached + node_page_state(m, NR_SWAPCACHE) != node_page_state(m, NR_FILE_PAGES))
+		ra_problem(m, &problems, "page cache: the files hold %" PRIu64 " pages and the swap cache %" PRIu64
+		           ", nr_file_pages %" PRIu64, cached, node_page_state(m, NR_SWAPCACHE),
 		           node_page_state(m, NR_FILE_PAGES));
 	if (shmem != node_page_state(m, NR_SHMEM))
 		ra_problem(m, &problems, "page cache: %" PRIu64 " tmpfs pages, nr_shmem %" PRIu64, shmem,
@@ -342,11 +365,12 @@ long ra_check_buddy(ra_machine *m, bool full)
 		{ PO_SLAB, node_page_state(m, NR_SLAB_RECLAIMABLE) + node_page_state(m, NR_SLAB_UNRECLAIMABLE), "slab" },
 		{ PO_VMALLOC, node_page_state(m, VMALLOC_PAGES), "vmalloc" },
 		{ PO_BALLOON, node_page_state(m, BALLOON_PAGES), "balloon" },
-		{ PO_USER, node_page_state(m, NR_ANON_PAGES), "user" },
+		{ PO_USER, node_page_state(m, NR_ANON_PAGES) + (m->swp ? m->swp->unmapped_cache : 0), "user" },
 		{ PO_PGTABLE, node_page_state(m, NR_PAGE_TABLE_PAGES), "page table" },
 		{ PO_PCP, node_page_state(m, PCP_PAGES), "per-cpu list" },
 		{ PO_ZEROPAGE, 0, "zero page" },   /* the shared zero page is no frame of the machine (mm.c) */
-		{ PO_FILE, node_page_state(m, NR_FILE_PAGES), "page cache" },
+		{ PO_FILE, node_page_state(m, NR_FILE_PAGES) - node_page_state(m, NR_SWAPCACHE), "page cache" },
+		{ PO_ZSPAGE, ra_stat(m, RA_STAT_NR_ZSPAGES), "zsmalloc" },
 	};
 	for (size_t i = 0; i < RA_ARRAY_SIZE(acct); i++)
 		if (owners[acct[i].owner] != acct[i].counted)
@@ -364,6 +388,7 @@ long ra_check(ra_machine *m, enum ra_check_level lvl)
 	n += ra_slab_validate(m, full);
 	n += ra_vmalloc_validate(m, full);
 	n += check_user_side(m, full);
+	n += check_swap(m, full);
 	if (full)
 		n += check_page_cache(m) + check_file_maps(m);
 	return n;
@@ -375,6 +400,7 @@ long ra_check_structures(ra_machine *m)
 	n += ra_slab_validate_structures(m);
 	n += ra_vmalloc_validate(m, true);
 	n += check_user_side(m, true);
+	n += check_swap(m, true);
 	n += check_page_cache(m);
 	n += check_file_maps(m);
 	return n;
@@ -437,6 +463,10 @@ static long validate_mm(ra_machine *m, struct ra_task *t, uint32_t *mapcount, bo
 					           t->comm, t->pid, l->pfn);
 				for (unsigned d = 0; d < PTRS; d++) {
 					uint64_t e = l->pte[d];
+					if (e & PTE_SWAP) {
+						used++;
+						continue;   /* check_swap() counts them */
+					}
 					if (!(e & PTE_PRESENT))
 						continue;
 					used++;
@@ -636,8 +666,11 @@ static long check_user_side(ra_machine *m, bool full)
 				ra_problem(m, &problems, "user page %#x: mapcount %u but %u ptes map it", pfn, p->count,
 				           mapcount[pfn]);
 		}
-		if (user != node_page_state(m, NR_ANON_PAGES))
-			ra_problem(m, &problems, "user pages: %" PRIu64 " frames, %" PRIu64 " counted", user, node_page_state(m, NR_ANON_PAGES));
+		uint64_t unmapped = m->swp ? m->swp->unmapped_cache : 0;
+		if (user != node_page_state(m, NR_ANON_PAGES) + unmapped)
+			ra_problem(m, &problems, "user pages: %" PRIu64 " frames, %" PRIu64 " counted (%" PRIu64 " mapped, %" PRIu64
+			           " unmapped)", user, node_page_state(m, NR_ANON_PAGES) + unmapped,
+			           node_page_state(m, NR_ANON_PAGES), unmapped);
 		if (mlocked != ra_stat(m, RA_STAT_NR_MLOCK))
 			ra_problem(m, &problems, "mlocked pages: %" PRIu64 " flagged, %" PRIu64 " counted", mlocked,
 			           ra_stat(m, RA_STAT_NR_MLOCK));
@@ -646,3 +679,161 @@ static long check_user_side(ra_machine *m, bool full)
 	return problems;
 }
 
+
+/* === Swap: slots, ptes, the swap cache, the anon lists, zram ============ */
+
+/* The op tier: the totals against the devices. The full tier: every
+ * slot's swap_map against the ptes that hold its entry, the swap-cache
+ * page and the per-cpu slot caches; every swap-cache page against its
+ * slot (a clean one holds the slot's bytes); each task's MM_SWAPENTS;
+ * every anonymous page on an anon list (or the unevictable one when
+ * mlocked), its reverse map against the ptes that map it; and zram's
+ * pool against its objects. */
+static long check_swap(ra_machine *m, bool full)
+{
+	struct ra_swap *sw = m->swp;
+	long problems = 0;
+	if (!sw)
+		return 0;
+	uint64_t total = 0, avail = 0;
+	for (unsigned t = 0; t < sw->nr_types; t++) {
+		struct ra_swap_info *si = sw->si[t];
+		if (!si || !si->writeok)
+			continue;
+		total += si->pages;
+		avail += si->pages - si->inuse;
+	}
+	if (total != sw->total_swap_pages || avail != sw->nr_swap_pages)
+		ra_problem(m, &problems, "swap: SwapTotal %" PRIu64 " SwapFree %" PRIu64 " pages but the devices have %" PRIu64
+		           " and %" PRIu64, sw->total_swap_pages, sw->nr_swap_pages, total, avail);
+	if (!full)
+		return problems;
+	/* references per slot: ptes (refs) and cache holders (cache) */
+	uint32_t *refs[MAX_SWAPFILES] = { NULL };
+	uint8_t *cache[MAX_SWAPFILES] = { NULL };
+	for (unsigned t = 0; t < sw->nr_types; t++)
+		if (sw->si[t]) {
+			refs[t] = calloc((size_t)sw->si[t]->pages + 1, sizeof(uint32_t));
+			cache[t] = calloc((size_t)sw->si[t]->pages + 1, 1);
+			RA_BUG_ON(m, !refs[t] || !cache[t]);
+		}
+	struct ra_mm_world *w = m->mmw;
+	for (uint32_t i = 0; w && i < w->nr_tasks; i++) {
+		struct ra_task *tk = w->tasks[i];
+		if (!ra_task_alive(tk))
+			continue;
+		struct ra_mm *mm = tk->mm;
+		uint64_t swapents = 0;
+		for (uint32_t k = 0; k < mm->nr_vma; k++) {
+			for (uint64_t va = mm->vma[k].start; va < mm->vma[k].end; va += RA_PAGE_SIZE) {
+				uint64_t *pte = mm_pte_lookup(mm, va);
+				if (!pte) {
+					va = (va | ((1ULL << 21) - 1)) + 1 - RA_PAGE_SIZE;
+					continue;
+				}
+				uint64_t e = *pte;
+				if ((e & PTE_PRESENT) && !(e & PTE_ZERO)) {
+					uint32_t pfn = PTE_PFN(e);
+					if (pfn < m->nr_pages && pfn_page(m, pfn)->owner == PO_USER && !rmap_has(m, pfn, mm, va))
+						ra_problem(m, &problems, "task %s[%u]: page %#x at %" PRIx64 " is missing from its reverse map",
+						           tk->comm, tk->pid, pfn, va);
+					continue;
+				}
+				if (!(e & PTE_SWAP))
+					continue;
+				swapents++;
+				swp_entry_t se = pte_swp(e);
+				struct ra_swap_info *si = swp_info(m, se);
+				if (!si || !swp_offset(se) || swp_offset(se) > si->pages) {
+					ra_problem(m, &problems, "task %s[%u]: pte at %" PRIx64 " holds swap entry %u:%u of no slot",
+					           tk->comm, tk->pid, va, swp_type(se), swp_offset(se));
+					continue;
+				}
+				refs[si->type][swp_offset(se)]++;
+			}
+		}
+		if (swapents != mm->swapents)
+			ra_problem(m, &problems, "task %s[%u]: %" PRIu64 " swap entries in its ptes, MM_SWAPENTS %" PRIu64, tk->comm,
+			           tk->pid, swapents, mm->swapents);
+	}
+	for (unsigned c = 0; c < m->ncpus; c++) {
+		struct swap_slots_cache *sc = &sw->cpu[c];
+		for (uint32_t k = 0; k < sc->nr + sc->n_ret; k++) {
+			swp_entry_t se = k < sc->nr ? sc->slots[sc->cur + k] : sc->slots_ret[k - sc->nr];
+			struct ra_swap_info *si = swp_info(m, se);
+			if (!si || !swp_offset(se) || swp_offset(se) > si->pages || cache[si->type][swp_offset(se)]++)
+				ra_problem(m, &problems, "swap: cpu %u caches slot %u:%u twice or of no device", c, swp_type(se),
+				           swp_offset(se));
+		}
+	}
+	uint64_t nr_cache = 0, unmapped = 0;
+	uint8_t *buf = malloc(2 * RA_PAGE_SIZE);
+	RA_BUG_ON(m, !buf);
+	for (uint32_t pfn = 0; pfn < m->nr_pages; pfn++) {
+		struct ra_page *p = &m->pages[pfn];
+		if (p->owner == PO_USER) {
+			unmapped += !p->count;
+			int want = (p->flags & PGF_MLOCKED) ? LRU_UNEVICTABLE : -1;
+			if (!(p->flags & PGF_LRU) || !(p->flags & PGF_SWAPBACKED) || (want >= 0 && page_lru(p) != want) ||
+			    (want < 0 && page_lru(p) != LRU_INACTIVE_ANON && page_lru(p) != LRU_ACTIVE_ANON))
+				ra_problem(m, &problems, "anon page %#x is not on an anon list (flags %#x)", pfn, p->flags);
+			if (m->mmw && rmap_count(m, pfn) != p->count)
+				ra_problem(m, &problems, "anon page %#x: mapcount %u, reverse map %u", pfn, p->count,
+				           rmap_count(m, pfn));
+		}
+		if (!(p->flags & PGF_SWAPCACHE))
+			continue;
+		nr_cache++;
+		swp_entry_t se = page_swp_entry(p);
+		struct ra_swap_info *si = swp_info(m, se);
+		if (p->owner != PO_USER || !si || !swp_offset(se) || swp_offset(se) > si->pages ||
+		    si->cache[swp_offset(se)] != pfn + 1) {
+			ra_problem(m, &problems, "swap cache: page %#x claims slot %u:%u, which does not name it", pfn,
+			           swp_type(se), swp_offset(se));
+			continue;
+		}
+		if (cache[si->type][swp_offset(se)]++)
+			ra_problem(m, &problems, "swap cache: slot %u:%u is cached by a cpu and a page", swp_type(se),
+			           swp_offset(se));
+		/* a clean page is what the slot holds */
+		if (!(p->flags & PGF_DIRTY) && p->count == 0) {
+			swap_peek(m, se, buf);
+			uint8_t *page = buf + RA_PAGE_SIZE;
+			ra_raw_copy(page, m->ram + ((size_t)pfn << RA_PAGE_SHIFT), RA_PAGE_SIZE);
+			if (memcmp(buf, page, RA_PAGE_SIZE))
+				ra_problem(m, &problems, "swap cache: clean page %#x differs from slot %u:%u", pfn, swp_type(se),
+				           swp_offset(se));
+		}
+	}
+	free(buf);
+	if (nr_cache != node_page_state(m, NR_SWAPCACHE))
+		ra_problem(m, &problems, "swap cache: %" PRIu64 " pages, nr_swapcached %" PRIu64, nr_cache,
+		           node_page_state(m, NR_SWAPCACHE));
+	if (unmapped != sw->unmapped_cache)
+		ra_problem(m, &problems, "swap: %" PRIu64 " anon pages mapped by no pte, counted %" PRIu64, unmapped,
+		           sw->unmapped_cache);
+	for (unsigned t = 0; t < sw->nr_types; t++) {
+		struct ra_swap_info *si = sw->si[t];
+		if (!si)
+			continue;
+		uint32_t inuse = 0;
+		for (uint32_t off = 1; off <= si->pages; off++) {
+			uint8_t v = si->map[off];
+			inuse += v != 0;
+			if ((v & ~SWAP_HAS_CACHE) != refs[t][off] || !!(v & SWAP_HAS_CACHE) != !!cache[t][off])
+				ra_problem(m, &problems, "%s: slot %u has swap_map %#x but %u ptes and %s cache", si->name, off, v,
+				           refs[t][off], cache[t][off] ? "a" : "no");
+			if (si->cache[off] && !(v & SWAP_HAS_CACHE))
+				ra_problem(m, &problems, "%s: slot %u names a cache page but is not reserved", si->name, off);
+		}
+		if (si->map[0])
+			ra_problem(m, &problems, "%s: the header slot is in use", si->name);
+		if (inuse != si->inuse)
+			ra_problem(m, &problems, "%s: %u slots in use, counted %u", si->name, inuse, si->inuse);
+		if (si->zram)
+			problems += zram_validate(m, si->zram, si);
+		free(refs[t]);
+		free(cache[t]);
+	}
+	return problems;
+}

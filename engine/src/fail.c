@@ -16,7 +16,7 @@
 static const char *const site_names[FAIL_NR] = {
 	[FAIL_PAGE_ALLOC] = "page_alloc", [FAIL_SLAB] = "slab", [FAIL_VMALLOC] = "vmalloc",
 	[FAIL_MMAP] = "mmap", [FAIL_BRK] = "brk", [FAIL_FAULT] = "fault",
-	[FAIL_WRITEBACK] = "writeback",
+	[FAIL_WRITEBACK] = "writeback", [FAIL_SWAP_SLOT] = "swap_slot", [FAIL_SWAP_WRITE] = "swap_write",
 };
 
 int ra_fail_site_parse(const char *name, size_t len)

@@ -284,13 +284,15 @@ static uint32_t add_page(ra_machine *m, struct ra_file *f, uint64_t index, ra_gf
 	if (node)
 		shadow_node_update(m, f, index, node);
 	if (f->shmem) {
+		/* shmem_add_to_page_cache() + folio_add_lru(): a tmpfs page is
+		 * swap-backed, on the anon lists */
 		mod_node_page_state(m, NR_SHMEM, 1);
+		p->flags |= PGF_SWAPBACKED;
+		lru_add(m, pfn, page_lru(p));
 		return pfn;
 	}
-	/* the model has no swap space: the anon lists never count in the
-	 * workingset of a file refault */
 	if (refault && !(gfp & RA___GFP_WRITE))
-		workingset_refault(m, pfn, shadow, true, false);
+		workingset_refault(m, pfn, shadow, true, m->filemap_ops->swap_available(m));
 	lru_add(m, pfn, page_lru(p));
 	return pfn;
 }

@@ -19,10 +19,11 @@
  * page to the disk at once, so nr_writeback is 0 between operations.
  *
  * A tmpfs file (shmem) has no disk: its pages are its only copy. They
- * count in nr_file_pages and nr_shmem, never in nr_dirty, and sit on no
- * file LRU list (the kernel keeps them on the anon lists, which reclaim
- * scans only to swap, and the model has no swap): reclaim, fadvise and
- * drop_caches leave them; truncate and unlink free them. A read of a hole
+ * count in nr_file_pages and nr_shmem, never in nr_dirty, and sit on the
+ * anon LRU lists as the kernel keeps them (PG_swapbacked): reclaim, which
+ * scans those lists only to swap, keeps them (the model does not swap
+ * tmpfs pages), and fadvise and drop_caches leave them; truncate and
+ * unlink free them. A read of a hole
  * allocates nothing (shmem's SGP_READ); there is no readahead.
  */
 #ifndef RA_FILEMAP_H
@@ -95,6 +96,13 @@ static inline bool is_active_lru(int lru) { return lru == LRU_ACTIVE_ANON || lru
  * unmap_range — unmap_mapping_range(..., even_cows) when f is truncated:
  *               every pte of a mapping of f at a page index >= from goes,
  *               the COW copies of private mappings too. */
+/* The page cache's way up to the swap layer, registered in machine.c:
+ * swap_available — get_nr_swap_pages() > 0, which decides whether a file
+ *                  refault's workingset counts the anon lists. */
+struct ra_filemap_ops {
+	bool (*swap_available)(ra_machine *m);
+};
+
 struct filemap_rmap_ops {
 	void (*mkclean)(ra_machine *m, uint32_t pfn);
 	void (*unmap_range)(ra_machine *m, struct ra_file *f, uint64_t from);

@@ -275,7 +275,7 @@ static bool dup_mmap(ra_machine *m, struct ra_task *parent, struct ra_task *chil
 		bool copy = vma_needs_copy(m, old, &v);
 		for (uint64_t va = v.start; copy && va < v.end; va += RA_PAGE_SIZE) {
 			uint64_t *pe = mm_pte_lookup(old, va);
-			if (!pe || !(*pe & PTE_PRESENT)) {
+			if (!pe || !(*pe & (PTE_PRESENT | PTE_SWAP))) {
 				if (!pe)
 					va = (va | ((1ULL << 21) - 1)) + 1 - RA_PAGE_SIZE;
 				continue;
@@ -285,13 +285,23 @@ static bool dup_mmap(ra_machine *m, struct ra_task *parent, struct ra_task *chil
 				return false;
 			pe = mm_pte_lookup(old, va);    /* tables may have moved? no: host nodes are stable */
 			uint64_t e = *pe;
-			if (!(e & PTE_ZERO) && mm_pfn_is_file(m, PTE_PFN(e))) {
+			if (e & PTE_SWAP) {
+				/* copy_nonpresent_pte(): the entry is shared, exclusive no more
+				 * (reclaim may have swapped the page out meanwhile) */
+				swap_duplicate(m, pte_swp(e));
+				*pe = e &= ~PTE_SWP_EXCL;
+				mm->swapents++;
+			} else if (!(e & PTE_PRESENT)) {
+				continue;
+			} else if (!(e & PTE_ZERO) && mm_pfn_is_file(m, PTE_PFN(e))) {
 				m->fm->mapcount[PTE_PFN(e)]++;   /* page_dup_file_rmap() */
 				mm->rss_file++;
 			} else if (!(e & PTE_ZERO)) {
 				if (v.flags & VM_WRITE)
 					*pe = e &= ~PTE_WRITE;
-				pfn_page(m, PTE_PFN(e))->count++;
+				mm_page_mapped(m, PTE_PFN(e));
+				pfn_page(m, PTE_PFN(e))->flags &= (uint16_t)~PGF_ANON_EXCLUSIVE;   /* page_try_dup_anon_rmap() */
+				rmap_add(m, PTE_PFN(e), mm, va);
 				mm_rss_inc(mm);
 			}
 			l->pte[PTE_IDX(va)] = e;
@@ -460,6 +470,7 @@ void ra_mm_fini(ra_machine *m)
 	}
 	free(w->tasks);
 	free(w->kills);
+	rmap_fini(m);
 	free(w);
 	m->mmw = NULL;
 }

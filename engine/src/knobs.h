@@ -43,6 +43,8 @@
 	  "0 kill a task, 1 panic unless the OOM is constrained, 2 always panic") \
 	X(VM_OOM_KILL_ALLOCATING_TASK, "vm.oom_kill_allocating_task", 0, 0, 1, 1, 0, "oom", \
 	  "1: kill the task that triggered the OOM instead of scanning") \
+	X(VM_SWAPPINESS, "vm.swappiness", 60, 0, 200, 1, 0, "vmscan", \
+	  "relative cost of swapping anon pages against dropping file pages: 0 file only (anon when file is tiny), 200 anon only") \
 	X(VM_DIRTY_RATIO, "vm.dirty_ratio", 20, 0, 100, 1, 0, "writeback", \
 	  "percent of dirtyable memory at which a writer is throttled; writing it zeroes vm.dirty_bytes") \
 	X(VM_DIRTY_BYTES, "vm.dirty_bytes", 0, 0, 4611686018427387903LL, 1, 0, "writeback", \

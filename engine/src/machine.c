@@ -24,6 +24,11 @@ static const struct ra_slowpath_ops slowpath_ops = {
 	.wakeup_kswapd = ra_wakeup_kswapd,
 };
 
+/* The page cache's question to the swap layer (swapfile.c). */
+static const struct ra_filemap_ops filemap_ops = {
+	.swap_available = swap_available,
+};
+
 static const char *const zone_names[RA_NR_ZONES] = { "DMA", "DMA32", "Normal", "Movable" };
 
 void ra_config_default(struct ra_config *cfg)
@@ -33,6 +38,8 @@ void ra_config_default(struct ra_config *cfg)
 	cfg->dma = 16ULL << 20;
 	cfg->dma32 = 4ULL << 30;
 	cfg->cma = 0;
+	cfg->swap = 0;
+	cfg->zram = 0;
 }
 
 static int setup_zones(ra_machine *m)
@@ -89,6 +96,7 @@ int ra_machine_create_ex(ra_machine **mp, const struct ra_config *cfg, const cha
 	m->check = RA_CHECK_OP;
 #endif
 	m->slowpath = &slowpath_ops;
+	m->filemap_ops = &filemap_ops;
 	m->user_rt = &um_sim_runtime;
 	ra_knobs_init(m);
 	m->valgrind = RA_RUNNING_ON_VALGRIND();
@@ -139,6 +147,16 @@ int ra_machine_create_ex(ra_machine **mp, const struct ra_config *cfg, const cha
 	ra_knobs_auto(m);
 	ra_recompute_zone_params(m);
 	ra_slab_init(m);
+	/* swapon at boot: the disk first, then zram (as an fstab would) */
+	uint32_t id;
+	if (cfg->swap && ra_swapon(m, cfg->swap, -1, false, 0, &id)) {
+		ra_set_error(m, "swap=%llu: not a usable swap size", (unsigned long long)cfg->swap);
+		return RA_EINVAL;
+	}
+	if (cfg->zram && ra_swapon(m, cfg->zram, -1, true, 3, &id)) {
+		ra_set_error(m, "zram=%llu: not a usable zram size", (unsigned long long)cfg->zram);
+		return RA_EINVAL;
+	}
 	return RA_OK;
 }
 
@@ -147,6 +165,7 @@ void ra_machine_destroy(ra_machine *m)
 	if (!m)
 		return;
 	ra_mm_fini(m);
+	swap_fini(m);
 	ra_filemap_fini(m);
 	ra_vmalloc_fini(m);
 	ra_slab_fini(m);

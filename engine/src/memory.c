@@ -174,15 +174,17 @@ static void count_fault(ra_machine *m, struct ra_task *t, bool major)
  * the new page, or RA_NOPFN. */
 static uint32_t cow_page(ra_machine *m, uint32_t src)
 {
-	uint32_t pfn = mm_alloc_anon_page(m);
+	uint32_t pfn = mm_alloc_user_page(m);
 	if (pfn != RA_NOPFN && src != RA_NOPFN)
 		ra_raw_copy(pfn_host(m, pfn), pfn_host(m, src), RA_PAGE_SIZE);
 	return pfn;
 }
 
-static void map_anon(ra_machine *m, struct ra_mm *mm, uint64_t *pte, uint32_t pfn, const struct ra_vma *v)
+static void map_anon(ra_machine *m, struct ra_mm *mm, uint64_t *pte, uint64_t va, uint32_t pfn,
+                     const struct ra_vma *v)
 {
 	*pte = ((uint64_t)pfn << 12) | PTE_PRESENT | PTE_WRITE | PTE_YOUNG | PTE_DIRTY;
+	rmap_add(m, pfn, mm, va);
 	mm_rss_inc(mm);
 	if (v->flags & VM_LOCKED)
 		mm_mlock_page(m, pfn);
@@ -227,7 +229,7 @@ int mm_file_fault(ra_machine *m, struct ra_task *t, struct ra_vma *v, uint64_t v
 		uint32_t pfn = cow_page(m, old);
 		if (!ra_task_alive(t)) {
 			if (pfn != RA_NOPFN)
-				ra_free_pages_pfn(m, pfn, 0);
+				mm_free_new_user_page(m, pfn);
 			return -2;
 		}
 		if (pfn == RA_NOPFN)
@@ -239,10 +241,10 @@ int mm_file_fault(ra_machine *m, struct ra_task *t, struct ra_vma *v, uint64_t v
 			if (PTE_PFN(e) != old)
 				ra_raw_copy(pfn_host(m, pfn), pfn_host(m, PTE_PFN(e)), RA_PAGE_SIZE);
 		} else if (!(e & PTE_PRESENT)) {
-			ra_free_pages_pfn(m, pfn, 0);   /* the file page went: the access faults again */
+			mm_free_new_user_page(m, pfn);   /* the file page went: the access faults again */
 			return 0;
 		}
-		map_anon(m, mm, pte, pfn, &vv);
+		map_anon(m, mm, pte, va, pfn, &vv);
 		if (!(e & PTE_PRESENT))
 			l->used++;
 		t->min_flt++;
@@ -271,25 +273,25 @@ int mm_file_fault(ra_machine *m, struct ra_task *t, struct ra_vma *v, uint64_t v
 	}
 	if (!(vv.flags & VM_SHARED)) {
 		/* do_cow_fault(): the anonymous page first, then the file's */
-		uint32_t pfn = mm_alloc_anon_page(m);
+		uint32_t pfn = mm_alloc_user_page(m);
 		if (!ra_task_alive(t)) {
 			if (pfn != RA_NOPFN)
-				ra_free_pages_pfn(m, pfn, 0);
+				mm_free_new_user_page(m, pfn);
 			return -2;
 		}
 		if (pfn == RA_NOPFN)
 			return -2;
 		uint32_t src = filemap_fault(m, f, index, &major);
 		if (!ra_task_alive(t) || src == RA_NOPFN) {
-			ra_free_pages_pfn(m, pfn, 0);
+			mm_free_new_user_page(m, pfn);
 			return -2;
 		}
 		ra_raw_copy(pfn_host(m, pfn), pfn_host(m, src), RA_PAGE_SIZE);
 		if (*pte) {
-			ra_free_pages_pfn(m, pfn, 0);   /* mapped meanwhile: the fault is retried */
+			mm_free_new_user_page(m, pfn);   /* mapped meanwhile: the fault is retried */
 			return 0;
 		}
-		map_anon(m, mm, pte, pfn, &vv);
+		map_anon(m, mm, pte, va, pfn, &vv);
 		l->used++;
 		count_fault(m, t, major);
 		return 0;

@@ -101,16 +101,68 @@ uint32_t ra_user_pfn(const struct ra_task *t, uint64_t va)
 	return (uint32_t)PTE_PFN(*pte);
 }
 
-static void put_user_page(ra_machine *m, uint32_t pfn)
+/* The swap state's count of anonymous pages no pte maps. */
+static void unmapped_mod(ra_machine *m, int64_t d)
+{
+	RA_BUG_ON(m, !m->swp);
+	m->swp->unmapped_cache += (uint64_t)d;
+}
+
+static void free_anon_page(ra_machine *m, uint32_t pfn)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	if (p->flags & PGF_MLOCKED)
+		mod_zone_page_state(pfn_zone(m, pfn), NR_MLOCK, -1);
+	if (p->flags & PGF_SWAPCACHE)
+		delete_from_swap_cache(m, pfn);
+	if (p->flags & PGF_LRU)
+		lru_del(m, pfn);
+	p->flags = 0;
+	ra_free_pages_pfn(m, pfn, 0);
+}
+
+/* A pte of mm let go of the page: the last one frees it, unless the swap
+ * cache keeps it for a slot that another pte still holds. */
+static void put_user_page(ra_machine *m, uint32_t pfn, struct ra_mm *mm)
 {
 	struct ra_page *p = pfn_page(m, pfn);
 	RA_BUG_ON(m, p->owner != PO_USER || !p->count);
+	rmap_del(m, pfn, mm);
 	if (--p->count)
 		return;
-	if (p->flags & PGF_MLOCKED)
-		mod_zone_page_state(pfn_zone(m, pfn), NR_MLOCK, -1);
-	p->flags = 0;
-	ra_free_pages_pfn(m, pfn, 0);
+	if ((p->flags & PGF_SWAPCACHE) && swap_count(m, page_swp_entry(p))) {
+		mod_node_page_state(m, NR_ANON_PAGES, -1);
+		unmapped_mod(m, 1);
+		return;
+	}
+	free_anon_page(m, pfn);
+}
+
+void mm_page_unmapped(ra_machine *m, uint32_t pfn)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	RA_BUG_ON(m, !p->count);
+	if (--p->count)
+		return;
+	mod_node_page_state(m, NR_ANON_PAGES, -1);
+	unmapped_mod(m, 1);
+}
+
+void mm_page_mapped(ra_machine *m, uint32_t pfn)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	if (p->count++)
+		return;
+	mod_node_page_state(m, NR_ANON_PAGES, 1);
+	unmapped_mod(m, -1);
+}
+
+void mm_free_unmapped_anon(ra_machine *m, uint32_t pfn)
+{
+	RA_BUG_ON(m, pfn_page(m, pfn)->count);
+	mod_node_page_state(m, NR_ANON_PAGES, 1);     /* the free takes it off again */
+	unmapped_mod(m, -1);
+	free_anon_page(m, pfn);
 }
 
 /* Free the tables below node n (level: 3 PGD's children are PUDs ...). */
@@ -125,8 +177,11 @@ void mm_pt_free_tree(ra_machine *m, struct ra_mm *mm, void *node, int level)
 					mm_file_pte_zap(m, mm, e);
 					continue;
 				}
-				put_user_page(m, PTE_PFN(e));
+				put_user_page(m, PTE_PFN(e), mm);
 				mm->rss--;
+			} else if (e & PTE_SWAP) {
+				free_swap_and_cache(m, pte_swp(e));
+				mm->swapents--;
 			}
 		}
 		ra_free_pages_pfn(m, l->pfn, 0);
@@ -195,12 +250,14 @@ void mm_unaccount_commit(ra_machine *m, struct ra_mm *mm, uint64_t pages)
 bool mm_vm_enough_memory(ra_machine *m, struct ra_task *t, uint64_t pages)
 {
 	struct ra_mm_world *w = m->mmw;
-	w->committed_as += pages;
+	uint64_t no_world = 0, *committed_as = w ? &w->committed_as : &no_world;
+	uint64_t swap_pages = m->swp ? m->swp->total_swap_pages : 0;
+	*committed_as += pages;
 	int64_t mode = KNOB(m, VM_OVERCOMMIT_MEMORY);
 	if (mode == 1)
 		goto ok;
 	if (mode == 0) {
-		if (pages > m->totalram)
+		if (pages > m->totalram + swap_pages)
 			goto refuse;
 		goto ok;
 	}
@@ -208,14 +265,15 @@ bool mm_vm_enough_memory(ra_machine *m, struct ra_task *t, uint64_t pages)
 		int64_t kbytes = KNOB(m, VM_OVERCOMMIT_KBYTES);
 		int64_t allowed = kbytes ? kbytes >> (RA_PAGE_SHIFT - 10)
 		                         : (int64_t)(m->totalram * (uint64_t)KNOB(m, VM_OVERCOMMIT_RATIO) / 100);
+		allowed += (int64_t)swap_pages;
 		allowed -= KNOB(m, VM_ADMIN_RESERVE_KBYTES) >> (RA_PAGE_SHIFT - 10);
 		if (t && t->mm)
 			allowed -= RA_MIN((int64_t)(t->mm->total_vm / 32), KNOB(m, VM_USER_RESERVE_KBYTES) >> (RA_PAGE_SHIFT - 10));
-		if ((int64_t)w->committed_as < allowed)
+		if ((int64_t)*committed_as < allowed)
 			goto ok;
 	}
 refuse:
-	w->committed_as -= pages;
+	*committed_as -= pages;
 	ra_log(m, "__vm_enough_memory: pid: %u, comm: %s, not enough memory for the allocation",
 	       t ? t->pid : 0, t ? t->comm : "?");
 	return false;
@@ -327,13 +385,16 @@ void mm_zap_range(ra_machine *m, struct ra_mm *mm, uint64_t start, uint64_t end)
 		uint64_t lend = RA_MIN(end, (va | ((1ULL << 21) - 1)) + 1);
 		for (; va < lend; va += RA_PAGE_SIZE) {
 			uint64_t e = l->pte[PTE_IDX(va)];
-			if (!(e & PTE_PRESENT))
+			if (e & PTE_SWAP) {
+				free_swap_and_cache(m, pte_swp(e));
+				mm->swapents--;
+			} else if (!(e & PTE_PRESENT)) {
 				continue;
-			if (!(e & PTE_ZERO)) {
+			} else if (!(e & PTE_ZERO)) {
 				if (mm_pfn_is_file(m, PTE_PFN(e))) {
 					mm_file_pte_zap(m, mm, e);
 				} else {
-					put_user_page(m, PTE_PFN(e));
+					put_user_page(m, PTE_PFN(e), mm);
 					mm->rss--;
 				}
 			}
@@ -479,7 +540,8 @@ void mm_mlock_page(ra_machine *m, uint32_t pfn)
 }
 
 static uint32_t alloc_user_page(ra_machine *m);
-uint32_t mm_alloc_anon_page(ra_machine *m) { return alloc_user_page(m); }
+uint32_t mm_alloc_user_page(ra_machine *m) { return alloc_user_page(m); }
+void mm_free_new_user_page(ra_machine *m, uint32_t pfn) { free_anon_page(m, pfn); }
 
 /* A new zeroed user page, or RA_NOPFN (the OOM killer may have run). */
 static uint32_t alloc_user_page(ra_machine *m)
@@ -487,8 +549,27 @@ static uint32_t alloc_user_page(ra_machine *m)
 	if (ra_should_fail(m, FAIL_FAULT, RA_GFP_HIGHUSER_MOVABLE))
 		return RA_NOPFN;
 	uint32_t pfn = ra_alloc_pages_pfn(m, RA_GFP_HIGHUSER_MOVABLE | RA___GFP_ZERO, 0, PO_USER);
-	if (pfn != RA_NOPFN)
-		pfn_page(m, pfn)->count = 1;
+	if (pfn != RA_NOPFN) {
+		/* lru_cache_add_inactive_or_unevictable(): a new anonymous page
+		 * goes on the inactive anon list (a locked vma's moves on to the
+		 * unevictable list when mm_mlock_page marks it) */
+		struct ra_page *p = pfn_page(m, pfn);
+		p->count = 1;
+		p->flags |= PGF_SWAPBACKED | PGF_ANON_EXCLUSIVE;    /* page_add_new_anon_rmap() */
+		lru_add(m, pfn, LRU_INACTIVE_ANON);
+	}
+	return pfn;
+}
+
+uint32_t mm_alloc_anon_page(ra_machine *m, ra_gfp_t gfp)
+{
+	uint32_t pfn = ra_alloc_pages_pfn(m, gfp, 0, PO_USER);
+	if (pfn != RA_NOPFN) {
+		pfn_page(m, pfn)->flags |= PGF_SWAPBACKED;
+		lru_add(m, pfn, LRU_INACTIVE_ANON);
+		mod_node_page_state(m, NR_ANON_PAGES, -1);   /* mapped by no pte yet */
+		unmapped_mod(m, 1);
+	}
 	return pfn;
 }
 
@@ -528,6 +609,8 @@ int mm_handle_fault(ra_machine *m, struct ra_task *t, uint64_t va, bool write)
 		return -2;
 	uint64_t *pte = &l->pte[PTE_IDX(va)];
 	uint64_t e = *pte;
+	if (e & PTE_SWAP)
+		return do_swap_page(m, t, v, va, pte, write);
 	if (!(e & PTE_PRESENT)) {
 		if (!write) {
 			*pte = PTE_PRESENT | PTE_ZERO | PTE_YOUNG;
@@ -538,12 +621,13 @@ int mm_handle_fault(ra_machine *m, struct ra_task *t, uint64_t va, bool write)
 		uint32_t pfn = alloc_user_page(m);
 		if (!ra_task_alive(t)) {
 			if (pfn != RA_NOPFN)
-				put_user_page(m, pfn);
+				free_anon_page(m, pfn);
 			return -2;
 		}
 		if (pfn == RA_NOPFN)
 			return -2;
 		*pte = ((uint64_t)pfn << 12) | PTE_PRESENT | PTE_WRITE | PTE_YOUNG | PTE_DIRTY;
+		rmap_add(m, pfn, mm, va);
 		l->used++;
 		mm_rss_inc(mm);
 		if (locked)
@@ -556,7 +640,8 @@ int mm_handle_fault(ra_machine *m, struct ra_task *t, uint64_t va, bool write)
 	/* write to the zero page or to a write-protected (COW) page */
 	if (!(e & PTE_ZERO)) {
 		uint32_t old = PTE_PFN(e);
-		if (pfn_page(m, old)->count == 1) {      /* wp_page_reuse() */
+		if (pfn_page(m, old)->count == 1 && wp_can_reuse_anon(m, old)) {      /* wp_page_reuse() */
+			pfn_page(m, old)->flags |= PGF_ANON_EXCLUSIVE;
 			*pte |= PTE_WRITE | PTE_YOUNG | PTE_DIRTY;
 			t->min_flt++;
 			mm_tlb_flush(mm);
@@ -566,20 +651,27 @@ int mm_handle_fault(ra_machine *m, struct ra_task *t, uint64_t va, bool write)
 	uint32_t pfn = alloc_user_page(m);
 	if (!ra_task_alive(t)) {
 		if (pfn != RA_NOPFN)
-			put_user_page(m, pfn);
+			free_anon_page(m, pfn);
 		return -2;
 	}
 	if (pfn == RA_NOPFN)
 		return -2;
-	e = *pte;     /* re-read: the allocation may have run the OOM killer */
+	/* re-read: the allocation may have run the OOM killer, or reclaim
+	 * may have swapped the old page out: then the fault starts again */
+	if ((*pte ^ e) & ~(PTE_YOUNG | PTE_DIRTY)) {
+		free_anon_page(m, pfn);
+		return 0;
+	}
+	e = *pte;
 	if (!(e & PTE_ZERO)) {
 		uint32_t old = PTE_PFN(e);
 		ra_raw_copy(pfn_host(m, pfn), pfn_host(m, old), RA_PAGE_SIZE);
-		put_user_page(m, old);
+		put_user_page(m, old, mm);
 	} else {
 		mm_rss_inc(mm);
 	}
 	*pte = ((uint64_t)pfn << 12) | PTE_PRESENT | PTE_WRITE | PTE_YOUNG | PTE_DIRTY;
+	rmap_add(m, pfn, mm, va);
 	if (locked)
 		mm_mlock_page(m, pfn);
 	t->min_flt++;
@@ -619,6 +711,17 @@ uint8_t *mm_translate(ra_machine *m, struct ra_task *t, uint64_t va, bool write,
 	struct ra_tlb *tl = &mm->tlb[vpn & (RA_TLB_SIZE - 1)];
 	if (tl->vpn == vpn && (!write || tl->writable))
 		return tl->host + (va & (RA_PAGE_SIZE - 1));
+	if (by_malloc && !t->busy && !write) {
+		/* a validator reads malloc's memory: no access by the program,
+		 * so no accessed bit, no TLB fill and no swap-in (a swapped page
+		 * is read from its swap cache page or its slot) */
+		uint64_t *pte = mm_pte_lookup(mm, va);
+		uint64_t e = pte ? *pte : 0;
+		if (e & PTE_PRESENT)
+			return ((e & PTE_ZERO) ? (uint8_t *)zero_page : pfn_host(m, PTE_PFN(e))) + (va & (RA_PAGE_SIZE - 1));
+		if (e & PTE_SWAP)
+			return swap_peek_page(m, pte_swp(e)) + (va & (RA_PAGE_SIZE - 1));
+	}
 	for (int tries = 0; tries < 3; tries++) {
 		uint64_t *pte = mm_pte_lookup(mm, va);
 		uint64_t e = pte ? *pte : 0;

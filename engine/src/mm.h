@@ -7,7 +7,7 @@
 #ifndef RA_MM_H
 #define RA_MM_H
 
-#include "filemap.h"
+#include "swapfile.h"
 
 /* x86-64 without ASLR: the layout a program sees under `setarch -R`. */
 #define USER_HEAP_START   0x555555559000ULL
@@ -35,6 +35,13 @@
 #define PTE_YOUNG     0x8ULL          /* accessed: set when the CPU walks to it (TLB fill) */
 #define PTE_DIRTY     0x10ULL         /* written: set when a write walks to it */
 #define PTE_PFN(e)    ((uint32_t)((e) >> 12))
+/* A non-present pte that holds a swap entry (rmap.c): PTE_SWAP, the entry
+ * above bit 12, PTE_SWP_EXCL when the page had one mapper when it was
+ * unmapped (the kernel's pte_swp_exclusive). */
+#define PTE_SWAP      0x40ULL
+#define PTE_SWP_EXCL  0x80ULL
+static inline uint64_t swp_pte(swp_entry_t e, bool excl) { return (e << 12) | PTE_SWAP | (excl ? PTE_SWP_EXCL : 0); }
+static inline swp_entry_t pte_swp(uint64_t pte) { return pte >> 12; }
 
 /* A file mapping names its file (file: id + 1; 0 for anonymous memory)
  * and the file page its start maps (pgoff, the kernel's vm_pgoff). */
@@ -71,6 +78,7 @@ struct ra_mm {
 	uint64_t hiwater_vm, hiwater_rss;
 	uint64_t rss;               /* MM_ANONPAGES */
 	uint64_t rss_file;          /* MM_FILEPAGES and MM_SHMEMPAGES: page-cache pages mapped */
+	uint64_t swapents;          /* MM_SWAPENTS: swap entries in its ptes */
 	uint64_t nr_pt;             /* page-table pages below the PGD */
 	uint64_t committed;         /* pages this mm holds in Committed_AS */
 	uint64_t mlocked;           /* pages mapped in VM_LOCKED vmas (first mapper) */
@@ -124,6 +132,8 @@ struct ra_mm_world {
 	uint32_t nr_kills, cap_kills;
 	bool     panicked;
 	int      in_oom;            /* recursion guard */
+	struct anon_rmap *rmap;     /* [nr_pages]: who maps each anonymous page (rmap.c) */
+	uint64_t rmap_more;         /* pages whose reverse map has a host array (more than one mapper) */
 };
 
 /* === Tasks (mm.c) ======================================================= */
@@ -238,8 +248,11 @@ bool mm_is_data(uint32_t f);
 /* mmap.c */
 uint64_t mm_get_unmapped_area(struct ra_mm *mm, uint64_t len);
 /* mm.c: a new anonymous page as the anonymous fault path makes it (COW of
- * a private file page uses it too) */
-uint32_t mm_alloc_anon_page(ra_machine *m);
+ * a private file page uses it too): mapcount 1, on the inactive anon
+ * list, not yet in the reverse map (the caller's rmap_add); a page it
+ * cannot map after all goes back with mm_free_new_user_page. */
+uint32_t mm_alloc_user_page(ra_machine *m);
+void mm_free_new_user_page(ra_machine *m, uint32_t pfn);
 bool mm_vma_insert_file(ra_machine *m, struct ra_mm *mm, uint64_t start, uint64_t end, uint32_t flags,
                         uint32_t file, uint64_t pgoff);
 
@@ -279,6 +292,40 @@ uint32_t try_to_unmap_file(ra_machine *m, uint32_t pfn);
 /* Register the filemap layer's calls into the rmap (writeback's
  * folio_mkclean, truncation's unmap_mapping_range): once per machine. */
 void mm_file_rmap_register(ra_machine *m);
+
+/* mm.c: anonymous pages that swap (rmap.c) works with. An anon page is in
+ * AnonPages while a pte maps it; a swap-cache page may stay unmapped
+ * (count 0), counted in the swap state's unmapped_cache instead. */
+uint32_t mm_alloc_anon_page(ra_machine *m, ra_gfp_t gfp);   /* unmapped, on the inactive anon list */
+void mm_free_unmapped_anon(ra_machine *m, uint32_t pfn);      /* count 0: out of the swap cache, freed */
+void mm_page_unmapped(ra_machine *m, uint32_t pfn);           /* one pte less (the page stays) */
+void mm_page_mapped(ra_machine *m, uint32_t pfn);             /* one pte more */
+
+/* === rmap.c: the anon reverse map, swap entries in page tables ========= */
+
+void rmap_add(ra_machine *m, uint32_t pfn, struct ra_mm *mm, uint64_t va);
+void rmap_del(ra_machine *m, uint32_t pfn, struct ra_mm *mm);
+void rmap_move(ra_machine *m, uint32_t pfn, struct ra_mm *mm, uint64_t va);
+uint32_t rmap_count(ra_machine *m, uint32_t pfn);
+bool rmap_has(ra_machine *m, uint32_t pfn, struct ra_mm *mm, uint64_t va);
+void rmap_fini(ra_machine *m);
+/* folio_referenced() for an anon page: the mappings whose pte was young
+ * (each cleared, its mm's TLB flushed); *vm_locked when a vma is locked. */
+int  folio_referenced_anon(ra_machine *m, uint32_t pfn, bool *vm_locked);
+/* try_to_unmap() of a swap-cache page: every pte becomes its swap entry. */
+bool try_to_unmap_anon(ra_machine *m, uint32_t pfn);
+/* The swap-in fault on the swap entry at *pte: 0, or -2 (no memory). */
+int  do_swap_page(ra_machine *m, struct ra_task *t, struct ra_vma *v, uint64_t va, uint64_t *pte, bool write);
+/* do_wp_page() on a swap-cache page: false when it must be copied. */
+bool wp_can_reuse_anon(ra_machine *m, uint32_t pfn);
+/* zap, exit, munmap of a swap pte */
+void free_swap_and_cache(ra_machine *m, swp_entry_t e);
+/* swapoff: 0, RA_ENOENT, RA_ENOMEM */
+int  ra_swapoff(ra_machine *m, uint32_t id);
+/* The bytes of [addr, addr + len) of t as they are, resident or swapped
+ * (untouched pages read as zeros), with no fault, no accessed bit and no
+ * swap-in: 0, or -1 when the range leaves its mappings or t is dead. */
+int  mm_peek_user(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len, uint8_t *buf);
 /* fork.c: the task world, created with the first task */
 struct ra_mm_world *mm_world(ra_machine *m);
 /* A fatal signal (the OOM killer's SIGKILL, the SIGBUS or SIGSEGV of a fault

@@ -16,7 +16,8 @@
 
 /* === OOM ================================================================= */
 
-uint64_t ra_oom_totalpages(ra_machine *m) { return m->totalram; }   /* + swap: none */
+/* constrained_alloc(): an unconstrained OOM weighs against RAM and swap */
+uint64_t ra_oom_totalpages(ra_machine *m) { return m->totalram + (m->swp ? m->swp->total_swap_pages : 0); }
 
 /* oom_badness() from the counters it reads. */
 long ra_oom_badness_of(uint64_t rss, uint64_t swapents, uint64_t pgtables_bytes, int oom_score_adj, uint64_t totalpages)
@@ -44,9 +45,9 @@ long ra_oom_badness(ra_machine *m, struct ra_task *t, uint64_t totalpages)
 	(void)m;
 	if (!ra_task_alive(t) || t->pid == 1 || !t->mm)
 		return LONG_MIN;
-	/* get_mm_rss(): anonymous and file pages mapped */
-	return ra_oom_badness_of(t->mm->rss + t->mm->rss_file, 0, t->mm->nr_pt * RA_PAGE_SIZE, t->oom_score_adj,
-	                         totalpages);
+	/* get_mm_rss(): anonymous and file pages mapped; swap entries */
+	return ra_oom_badness_of(t->mm->rss + t->mm->rss_file, t->mm->swapents, t->mm->nr_pt * RA_PAGE_SIZE,
+	                         t->oom_score_adj, totalpages);
 }
 
 unsigned long ra_oom_score(ra_machine *m, struct ra_task *t)
@@ -88,8 +89,9 @@ static void oom_dump(ra_machine *m, ra_gfp_t gfp, unsigned order)
 		if (!ra_task_alive(t) || !t->mm)
 			continue;
 		struct ra_mm *mm = t->mm;
-		fprintf(m->err, "[%7u] %5d %5u %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8d         %5d %s\n",
-		        t->pid, 0, t->pid, mm->total_vm, mm->rss + mm->rss_file, (uint64_t)(mm->nr_pt * RA_PAGE_SIZE), 0,
+		fprintf(m->err, "[%7u] %5d %5u %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 "         %5d %s\n",
+		        t->pid, 0, t->pid, mm->total_vm, mm->rss + mm->rss_file, (uint64_t)(mm->nr_pt * RA_PAGE_SIZE),
+		        mm->swapents,
 		        t->oom_score_adj, t->comm);
 	}
 }

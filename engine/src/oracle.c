@@ -1312,6 +1312,30 @@ void or_end(struct replay *rp)
 			map_check(rp, &end, &or->v[i], 0, or->v[i].size);
 		}
 	ra_machine *m = rp->m;
+	/* nothing is lost: every live user object still holds its pattern,
+	 * wherever reclaim left its pages (RAM, the swap cache, a swap slot,
+	 * zram); read as they are, without faulting them in */
+	for (uint32_t i = 0; i < or->n; i++) {
+		struct sobj *o = &or->v[i];
+		struct ra_task *t = o->as ? task_of(rp, o->as) : NULL;
+		if (!o->as || o->tainted || !ra_task_alive(t))
+			continue;
+		uint8_t buf[SAMPLE];
+		for (int part = 0; part < 2; part++) {
+			uint64_t n = RA_MIN(o->size, (uint64_t)SAMPLE), off = part ? o->size - n : 0;
+			if (mm_peek_user(m, t, o->addr + off, n, buf))
+				break;
+			for (uint64_t k = 0; k < n; k++)
+				if (buf[k] != pattern(o->name, off + k)) {
+					struct ra_op end = { .line = 0 };
+					fail(rp, &end, "%s %s of task %u: byte %" PRIu64 " is %#x, not %#x, at the end",
+					     ra_hkind_names[o->kind], rp->t->names[o->name], o->as, off + k, buf[k],
+					     pattern(o->name, off + k));
+					part = 2;
+					break;
+				}
+		}
+	}
 	uint64_t *want = calloc(m->nr_caches + 1, sizeof(uint64_t));
 	RA_BUG_ON(m, !want);
 	for (uint32_t i = 0; i < or->n; i++) {

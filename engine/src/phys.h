@@ -6,7 +6,7 @@
  * and gfp.c implement it.
  *
  * Layering (engine/src/layers.txt is the one statement of the order,
- * checked in make test): phys <- buddy <- slab <- vmalloc <- filemap <- mm
+ * checked in make test): phys <- buddy <- slab <- vmalloc <- filemap <- swap <- mm
  * <- vmscan <- oom <- user runtime <- the machine, the views, the checkers
  * and the replay. A file includes only the headers of its own layer and the
  * ones below; where the kernel calls upward (the page allocator's slow path
@@ -92,6 +92,7 @@ enum ra_owner {
 	PO_ZEROPAGE,    /* the shared zero page */
 	PO_FILE,        /* a page-cache page (filemap.h); priv = file id, count = index in the file,
 	                   next/prev = links on a file LRU list */
+	PO_ZSPAGE,      /* a page of zram's zsmalloc pool (swapfile.h); priv = zram device */
 	PO_NR
 };
 
@@ -110,6 +111,7 @@ enum ra_owner {
 #define PGF_WORKINGSET  0x200 /* PG_workingset: was active before it was evicted */
 #define PGF_UNEVICTABLE 0x400 /* PG_unevictable: on the unevictable list (mlocked) */
 #define PGF_RECLAIM     0x800 /* PG_reclaim: under writeback for reclaim */
+#define PGF_ANON_EXCLUSIVE 0x1000 /* PageAnonExclusive: an anon page only one mm may use (rmap.c) */
 
 struct ra_page {
 	uint32_t next, prev;  /* list links (free list, pcp list), RA_NOPFN at the ends */
@@ -181,7 +183,8 @@ struct ra_fail_attr {
 	uint8_t  armed;
 };
 
-enum ra_fail_site { FAIL_PAGE_ALLOC, FAIL_SLAB, FAIL_VMALLOC, FAIL_MMAP, FAIL_BRK, FAIL_FAULT, FAIL_WRITEBACK, FAIL_NR };
+enum ra_fail_site { FAIL_PAGE_ALLOC, FAIL_SLAB, FAIL_VMALLOC, FAIL_MMAP, FAIL_BRK, FAIL_FAULT, FAIL_WRITEBACK,
+                    FAIL_SWAP_SLOT, FAIL_SWAP_WRITE, FAIL_NR };
 
 struct ra_machine {
 	struct ra_config cfg;
@@ -274,6 +277,16 @@ struct ra_machine {
 	/* files and the page cache with its LRU lists (filemap.h), opaque
 	 * here; NULL until the first file */
 	struct ra_filemap *fm;
+	/* swap devices, the swap cache, zram (swapfile.h), opaque here;
+	 * NULL until the first swapon. pf_memalloc: reclaim is running
+	 * (current->flags & PF_MEMALLOC): its allocations (zram's) may use
+	 * every free page and never reclaim again. */
+	struct ra_swap *swp;
+	bool     pf_memalloc;
+	/* reclaim's cost model (vmscan.c): the root lruvec's anon_cost and
+	 * file_cost, and the workingset_activate_anon/_file counts at the last
+	 * snapshot_refaults() */
+	struct { uint64_t anon_cost, file_cost, refaults_anon, refaults_file; } lruvec;
 	/* The simulated clock, in ms since boot: only `sleep` moves it
 	 * (operations cost no time). wb_last_flush: when the flusher's
 	 * periodic (kupdate) writeback last ran (page_writeback.c). */
@@ -284,9 +297,11 @@ struct ra_machine {
 	         bool short_sleep; uint64_t short_until; } kswapd;    /* short_*: kswapd_try_to_sleep's HZ/10 nap */
 
 	/* Hooks into the layers above, registered at creation (machine.c):
-	 * the page allocator's slow path (buddy.h) and the C library a new
-	 * task starts (mm.h). */
+	 * the page allocator's slow path (buddy.h), the page cache's question
+	 * to the swap layer (filemap.h) and the C library a new task starts
+	 * (mm.h). */
 	const struct ra_slowpath_ops *slowpath;
+	const struct ra_filemap_ops *filemap_ops;
 	const struct ra_user_runtime *user_rt;
 };
 

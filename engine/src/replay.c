@@ -28,6 +28,7 @@ const char *const ra_hkind_names[HK_NR] = {
 	[HK_CACHE] = "kmem cache", [HK_CACHE_OBJ] = "kmem_cache object", [HK_VMALLOC] = "vmalloc area",
 	[HK_IOREMAP] = "ioremap area", [HK_BALLOON] = "balloon", [HK_TASK] = "task",
 	[HK_UCHUNK] = "malloc block", [HK_UMMAP] = "mapping", [HK_FILE] = "file",
+	[HK_SWAP] = "swap device",
 };
 
 int rp_trace_error(struct replay *rp, const struct ra_op *op, uint32_t col, const char *fmt, ...)
@@ -71,7 +72,7 @@ static int want(struct replay *rp, const struct ra_op *op, int which, unsigned m
 		return rp_trace_error(rp, op, op->hcol[which], "handle '%s' is a %s; %s wants %s",
 		                      rp->t->names[op->h[which]], ra_hkind_names[h->kind], ra_op_names[op->code],
 		                      mask == (1u << HK_CACHE) ? "a kmem cache" : mask == (1u << HK_BALLOON) ? "a balloon" :
-		                      "kernel memory");
+		                      mask == (1u << HK_SWAP) ? "a swap device" : "kernel memory");
 	*out = h;
 	return OUT_OK;
 }
@@ -470,6 +471,22 @@ static int exec_kernel(struct replay *rp, const struct ra_op *op)
 		int rc = ra_balloon_inflate(m, (uint64_t)op->a[0], &id);
 		return kbind(rp, op, RA_NONAME, HK_BALLOON, rc ? 0 : 1, (uint64_t)op->a[0], id, NULL);
 	}
+	case RA_OP_SWAPON: {
+		uint32_t id = 0;
+		int rc = ra_swapon(m, (uint64_t)op->a[0], (op->flags & RA_OPF_HAS_PRIO) ? (int)op->a[1] : -1,
+		                   (op->flags & RA_OPF_ZRAM) != 0, (unsigned)op->a[2], &id);
+		return kbind(rp, op, RA_NONAME, HK_SWAP, rc ? 0 : 1, (uint64_t)op->a[0], id, NULL);
+	}
+	case RA_OP_SWAPOFF:
+		if ((r = want(rp, op, 0, 1u << HK_SWAP, &h)) != OUT_OK)
+			return r;
+		if (h->state == HS_NULL)
+			return OUT_OK;
+		if (ra_swapoff(m, h->aux))
+			return OUT_FAIL;
+		h->state = HS_FREED;
+		rp_twin_gone(rp, h);
+		return OUT_OK;
 	case RA_OP_UNBALLOON:
 		if ((r = want(rp, op, 0, 1u << HK_BALLOON, &h)) != OUT_OK)
 			return r;

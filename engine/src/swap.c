@@ -27,13 +27,28 @@ static void count_lru(ra_machine *m, uint32_t pfn, int lru, int64_t d)
 {
 	ra_node_stat_mod(m, node_lru_stat[lru], d);
 	pfn_zone(m, pfn)->vm_stat[zone_lru_stat[lru]] += (uint64_t)d;
-	if (lru == LRU_UNEVICTABLE && pfn_page(m, pfn)->owner == PO_FILE)
-		m->fm->nr_file_unevictable += (uint64_t)d;
+	if (lru == LRU_UNEVICTABLE && pfn_page(m, pfn)->owner == PO_FILE &&
+	    !(pfn_page(m, pfn)->flags & PGF_SWAPBACKED))
+		m->fm->nr_file_unevictable += (uint64_t)d;   /* disk files' pages: tmpfs pages count as anon */
+}
+
+/* The lists exist from the first page on any of them: an anonymous page
+ * may come before any file. */
+static struct ra_filemap *lru_lists(ra_machine *m)
+{
+	if (unlikely(!m->fm)) {
+		m->fm = calloc(1, sizeof(*m->fm));
+		if (!m->fm)
+			abort();
+		for (int l = 0; l < NR_LRU_LISTS; l++)
+			m->fm->lru[l].head = m->fm->lru[l].tail = RA_NOPFN;
+	}
+	return m->fm;
 }
 
 void lru_add(ra_machine *m, uint32_t pfn, int lru)
 {
-	struct ra_plist *l = &m->fm->lru[lru];
+	struct ra_plist *l = &lru_lists(m)->lru[lru];
 	struct ra_page *p = pfn_page(m, pfn);
 	RA_BUG_ON(m, (p->owner != PO_FILE && p->owner != PO_USER) || (p->flags & PGF_LRU));
 	RA_BUG_ON(m, lru != LRU_UNEVICTABLE && !(p->flags & PGF_SWAPBACKED) != is_file_lru(lru));

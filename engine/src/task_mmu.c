@@ -10,8 +10,8 @@
  * otherwise, and is dirty when the pte or the page is dirty. An anonymous
  * page not in the swap cache has no copy anywhere: it is always dirty (the
  * kernel's anonymous faults map ptes dirty). Referenced: the pte is young
- * or the page has PG_referenced. A non-present pte that is not empty is a
- * swap entry: Swap and SwapPss count it (with a swap count of 1).
+ * or the page has PG_referenced. A swap entry counts in Swap, and in
+ * SwapPss by its share: PAGE_SIZE / the slot's swap count when shared.
  *
  * A file VMA's line names the file: disk files are on device 08:01 as
  * /mnt/NAME, tmpfs files on 00:1a as /dev/shm/NAME, with inode number id +
@@ -86,13 +86,16 @@ static void smap_gather(ra_machine *m, struct ra_mm *mm, const struct ra_vma *v,
 			continue;
 		}
 		uint64_t e = *pte;
-		if (!(e & PTE_PRESENT)) {
-			if (e) {
-				mss->swap += RA_PAGE_SIZE;
-				mss->swap_pss += (uint64_t)RA_PAGE_SIZE << PSS_SHIFT;
-			}
+		if (e & PTE_SWAP) {
+			/* smaps_pte_entry(): a swap entry's share by swp_swapcount() */
+			unsigned n = swap_count(m, pte_swp(e));
+			mss->swap += RA_PAGE_SIZE;
+			mss->swap_pss += n >= 2 ? ((uint64_t)RA_PAGE_SIZE << PSS_SHIFT) / n
+			                        : (uint64_t)RA_PAGE_SIZE << PSS_SHIFT;
 			continue;
 		}
+		if (!(e & PTE_PRESENT))
+			continue;
 		if (!(e & PTE_ZERO))
 			account_page(m, mss, PTE_PFN(e), e, locked);
 	}

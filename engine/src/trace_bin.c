@@ -42,6 +42,8 @@ enum cls {
 	/* files and the page cache: only the pressure profile draws them */
 	C_FILE, C_FREAD, C_FWRITE, C_FSYNC, C_FTRUNCATE, C_FUNLINK, C_FADVISE, C_FPEEK, C_DROP_CACHES,
 	C_FMMAP, C_MSYNC, C_SLEEP, C_PSYSCTL,
+	/* swap devices: the pressure profile */
+	C_SWAPON, C_SWAPOFF,
 	C_NR
 };
 
@@ -84,8 +86,9 @@ static const uint8_t prof_umalloc[] = {
  * synced, truncated, unlinked and dropped at page and readahead-window
  * boundaries, mapped private or shared (touched, read, msync'd,
  * unmapped), among kernel allocations, balloons and tasks touching
- * memory, on 16..64 MiB machines (header), so that direct reclaim, kswapd
- * and the OOM killer run. No misuse: the oracle's shadow of every file
+ * memory, on 16..64 MiB machines (header) with or without swap and zram
+ * (header, swapon, swapoff), so that direct reclaim, swap-out and swap-in,
+ * kswapd and the OOM killer run. No misuse: the oracle's shadow of every file
  * stays exact. */
 static const uint8_t prof_pressure[] = {
 	C_FILE, C_FILE, C_FILE, C_FREAD, C_FREAD, C_FREAD, C_FREAD, C_FWRITE, C_FWRITE, C_FWRITE, C_FWRITE,
@@ -94,7 +97,7 @@ static const uint8_t prof_pressure[] = {
 	C_VMALLOC, C_VMALLOC, C_VFREE, C_BALLOON, C_UNBALLOON, C_TASK, C_TASK, C_SWITCH, C_FORK, C_EXIT,
 	C_MMAP, C_MMAP, C_MUNMAP, C_MALLOC, C_FREE, C_TOUCH, C_TOUCH, C_READ, C_MLOCKALL, C_OOM_SCORE_ADJ,
 	C_SYSCTL, C_CPU, C_FAIL, C_CHECK, C_FMMAP, C_FMMAP, C_FMMAP, C_MSYNC, C_DUMP, C_SLEEP, C_SLEEP, C_PSYSCTL,
-	C_PSYSCTL,
+	C_PSYSCTL, C_SWAPON, C_SWAPOFF,
 };
 
 struct profile { const char *name; const uint8_t *cls; unsigned n; };
@@ -168,7 +171,11 @@ static const uint64_t mems[8] = { 16ULL << 20, 32ULL << 20, 48ULL << 20, 64ULL <
 /* sysctl knobs the fuzzer turns, with values worth trying */
 static const int knob_ids[] = { K_VM_MIN_FREE_KBYTES, K_VM_WATERMARK_SCALE_FACTOR, K_VM_LOWMEM_RESERVE_RATIO,
                                 K_VM_PERCPU_PAGELIST_HIGH_FRACTION, K_VM_OVERCOMMIT_MEMORY, K_VM_OVERCOMMIT_RATIO,
-                                K_VM_PANIC_ON_OOM, K_VM_OOM_KILL_ALLOCATING_TASK };
+                                K_VM_PANIC_ON_OOM, K_VM_OOM_KILL_ALLOCATING_TASK, K_VM_SWAPPINESS };
+/* Swap device sizes (swapon; the header's devices are mem-sized) and the
+ * largest one decoded: more costs host memory, not coverage. */
+static const uint64_t swsizes[8] = { 8192, 65536, 1 << 20, 4 << 20, 8 << 20, 16 << 20, 32 << 20, 64 << 20 };
+#define SWAP_DECODE_MAX (64ULL << 20)
 static const int64_t knob_vals[16] = { 0, 1, 2, 8, 10, 32, 50, 100, 128, 256, 1000, 1024, 3000, 4096, 65536, 262144 };
 
 /* The pressure profile's own sysctls (class C_PSYSCTL): the dirty limits,
@@ -213,8 +220,8 @@ static const uint64_t flens[32] = {
 
 struct list { uint32_t *v; uint32_t n, cap; };
 
-enum kkind { KK_PAGES, KK_KM, KK_CACHE, KK_COBJ, KK_VM, KK_IO, KK_BAL, KK_NR };
-static const char *const kprefix[KK_NR] = { "p", "k", "c", "o", "v", "io", "b" };
+enum kkind { KK_PAGES, KK_KM, KK_CACHE, KK_COBJ, KK_VM, KK_IO, KK_BAL, KK_SWAP, KK_NR };
+static const char *const kprefix[KK_NR] = { "p", "k", "c", "o", "v", "io", "b", "sw" };
 
 struct rec { uint8_t kind, order, prot, flags; uint32_t cache; uint64_t size; };
 
@@ -473,6 +480,7 @@ static void expect_any(struct walker *w)
 static const uint8_t kfree_op[KK_NR] = {
 	[KK_PAGES] = RA_OP_FREE_PAGES, [KK_KM] = RA_OP_KFREE, [KK_COBJ] = RA_OP_KFREE, [KK_VM] = RA_OP_VFREE,
 	[KK_IO] = RA_OP_IOUNMAP, [KK_CACHE] = RA_OP_CACHE_DESTROY, [KK_BAL] = RA_OP_UNBALLOON,
+	[KK_SWAP] = RA_OP_SWAPOFF,
 };
 
 /* Kinds of kernel memory, for pokes and misuse */
@@ -505,11 +513,11 @@ static int k_alloc(struct walker *w, enum cls c, const struct ra_op *in)
 {
 	static const uint8_t kinds[] = { [C_ALLOC_PAGES] = KK_PAGES, [C_KMALLOC] = KK_KM, [C_KZALLOC] = KK_KM,
 	                                 [C_VMALLOC] = KK_VM, [C_VZALLOC] = KK_VM, [C_IOREMAP] = KK_IO,
-	                                 [C_BALLOON] = KK_BAL };
+	                                 [C_BALLOON] = KK_BAL, [C_SWAPON] = KK_SWAP };
 	static const uint8_t codes[] = { [C_ALLOC_PAGES] = RA_OP_ALLOC_PAGES, [C_KMALLOC] = RA_OP_KMALLOC,
 	                                 [C_KZALLOC] = RA_OP_KZALLOC, [C_VMALLOC] = RA_OP_VMALLOC,
 	                                 [C_VZALLOC] = RA_OP_VZALLOC, [C_IOREMAP] = RA_OP_IOREMAP,
-	                                 [C_BALLOON] = RA_OP_BALLOON };
+	                                 [C_BALLOON] = RA_OP_BALLOON, [C_SWAPON] = RA_OP_SWAPON };
 	int k = kinds[c];
 	struct ra_op *op = emit(w, codes[c], in);
 	if (c == C_ALLOC_PAGES) {
@@ -520,6 +528,21 @@ static int k_alloc(struct walker *w, enum cls c, const struct ra_op *in)
 		op->a[1] = (int64_t)c_tab(w, ksizes, 64, (uint64_t)op->a[1]);
 	} else if (c == C_BALLOON) {
 		op->a[0] = (int64_t)c_tab(w, bsizes, 8, (uint64_t)op->a[0]);
+	} else if (c == C_SWAPON) {
+		/* size; then zram (with a ratio 1..4, 0 the default) and a
+		 * priority 0..3 (equal ones are likely: round robin) */
+		op->a[0] = (int64_t)c_tab(w, swsizes, 8, (uint64_t)op->a[0]);
+		if (!w->enc)
+			op->a[0] = (int64_t)RA_MIN(RA_MAX((uint64_t)op->a[0], (uint64_t)RA_SWAP_MIN), SWAP_DECODE_MAX);
+		unsigned f = c_sel(w, 4, ((op->flags & RA_OPF_ZRAM) ? 1u : 0) | ((op->flags & RA_OPF_HAS_PRIO) ? 2u : 0));
+		if (f & 1) {
+			op->flags |= RA_OPF_ZRAM;
+			op->a[2] = c_sel(w, 5, (unsigned)op->a[2]);
+		}
+		if (f & 2) {
+			op->flags |= RA_OPF_HAS_PRIO;
+			op->a[1] = c_sel(w, 4, (unsigned)op->a[1]);
+		}
 	} else {
 		op->a[0] = (int64_t)c_tab(w, ksizes, 64, (uint64_t)op->a[0]);
 		if (c == C_KMALLOC || c == C_KZALLOC)
@@ -538,7 +561,8 @@ static int k_alloc(struct walker *w, enum cls c, const struct ra_op *in)
 static int k_free(struct walker *w, enum cls c, const struct ra_op *in)
 {
 	static const uint8_t kinds[] = { [C_FREE_PAGES] = KK_PAGES, [C_KFREE] = KK_KM, [C_VFREE] = KK_VM,
-	                                 [C_IOUNMAP] = KK_IO, [C_UNBALLOON] = KK_BAL, [C_CACHE_SHRINK] = KK_CACHE,
+	                                 [C_IOUNMAP] = KK_IO, [C_UNBALLOON] = KK_BAL, [C_SWAPOFF] = KK_SWAP,
+	                                 [C_CACHE_SHRINK] = KK_CACHE,
 	                                 [C_CACHE_DESTROY] = KK_CACHE };
 	int k = kinds[c];
 	uint32_t i;
@@ -1436,10 +1460,10 @@ static int walk_class(struct walker *w, enum cls c, const struct ra_op *in)
 {
 	switch (c) {
 	case C_ALLOC_PAGES: case C_KMALLOC: case C_KZALLOC: case C_VMALLOC: case C_VZALLOC: case C_IOREMAP:
-	case C_BALLOON:
+	case C_BALLOON: case C_SWAPON:
 		return k_alloc(w, c, in);
 	case C_FREE_PAGES: case C_KFREE: case C_VFREE: case C_IOUNMAP: case C_UNBALLOON: case C_CACHE_SHRINK:
-	case C_CACHE_DESTROY:
+	case C_CACHE_DESTROY: case C_SWAPOFF:
 		return k_free(w, c, in);
 	case C_KREALLOC: return k_krealloc(w, in);
 	case C_CACHE_CREATE: return k_cache_create(w, in);
@@ -1495,6 +1519,10 @@ static void header(struct walker *w, uint8_t b0, uint8_t b1)
 	cfg->cma = (b0 & 0x20) ? cfg->mem / 8 : 0;
 	if ((b1 & 4) && cfg->mem >= (64ULL << 20))
 		cfg->dma32 = cfg->mem / 2;
+	/* bits 3-4: swap at boot: none, a disk of mem, zram of mem, both of mem/2 */
+	static const uint8_t swap_mode[4][2] = { { 0, 0 }, { 1, 0 }, { 0, 1 }, { 2, 2 } };
+	cfg->swap = swap_mode[(b1 >> 3) & 3][0] ? cfg->mem / swap_mode[(b1 >> 3) & 3][0] : 0;
+	cfg->zram = swap_mode[(b1 >> 3) & 3][1] ? cfg->mem / swap_mode[(b1 >> 3) & 3][1] : 0;
 	w->t->has_machine = 1;
 	struct ra_op *m = ra_trace_add(w->t, RA_OP_MACHINE);
 	m->line = 1;
@@ -1547,6 +1575,7 @@ static int classify(struct walker *w, const struct ra_op *op, const struct ra_op
 	case RA_OP_VZALLOC: return C_VZALLOC;
 	case RA_OP_IOREMAP: return C_IOREMAP;
 	case RA_OP_BALLOON: return C_BALLOON;
+	case RA_OP_SWAPON: return C_SWAPON;
 	case RA_OP_CACHE_CREATE: return C_CACHE_CREATE;
 	case RA_OP_CACHE_ALLOC: return C_CACHE_ALLOC;
 	case RA_OP_CACHE_SHRINK: return C_CACHE_SHRINK;
@@ -1606,10 +1635,11 @@ static int classify(struct walker *w, const struct ra_op *op, const struct ra_op
 		return lfind(&w->live[KK_COBJ], op->h[1]) >= 0 ? C_M_WRONG_CACHE : C_M_DOUBLE_FREE;
 	case RA_OP_CACHE_DESTROY:
 		return misuse ? C_M_BUSY_DESTROY : C_CACHE_DESTROY;
-	case RA_OP_FREE_PAGES: case RA_OP_KFREE: case RA_OP_VFREE: case RA_OP_IOUNMAP: case RA_OP_UNBALLOON: {
+	case RA_OP_FREE_PAGES: case RA_OP_KFREE: case RA_OP_VFREE: case RA_OP_IOUNMAP: case RA_OP_UNBALLOON:
+	case RA_OP_SWAPOFF: {
 		static const uint8_t cls_of[] = { [RA_OP_FREE_PAGES] = C_FREE_PAGES, [RA_OP_KFREE] = C_KFREE,
 		                                  [RA_OP_VFREE] = C_VFREE, [RA_OP_IOUNMAP] = C_IOUNMAP,
-		                                  [RA_OP_UNBALLOON] = C_UNBALLOON };
+		                                  [RA_OP_UNBALLOON] = C_UNBALLOON, [RA_OP_SWAPOFF] = C_SWAPOFF };
 		if (!misuse) {
 			if (op->code == RA_OP_KFREE && lfind(&w->live[KK_COBJ], op->h[0]) >= 0)
 				return -1;    /* kfree of a cache object: not in the canonical form */
@@ -1651,6 +1681,15 @@ int ra_trace_encode(const struct ra_trace *t, int profile, uint8_t **out, size_t
 	b0 |= (uint8_t)((t->cfg.cpus - 1) << 3) | (t->cfg.cma ? 0x20 : 0);
 	if (half)
 		b1 |= 4;
+	uint64_t mem = t->cfg.mem, sw = t->cfg.swap, zr = t->cfg.zram;
+	int smode = !sw && !zr ? 0 : sw == mem && !zr ? 1 : !sw && zr == mem ? 2 : sw == mem / 2 && zr == mem / 2 ? 3 : -1;
+	if (smode < 0) {
+		snprintf(err->msg, sizeof(err->msg), "machine swap=/zram= not expressible in the binary header (none, "
+		         "swap=mem, zram=mem, or both mem/2)");
+		err->line = 1;
+		return -1;
+	}
+	b1 |= (uint8_t)(smode << 3);
 	uint32_t i = 0;
 	if (i < t->nops && t->ops[i].code == RA_OP_MACHINE)
 		i++;

@@ -455,7 +455,7 @@ static int parse_op(struct pctx *c, struct ra_op *op)
 		c->t->has_machine = 1;
 		for (int i = 1; i < c->ntok; i++) {
 			if (!kv(&tk[i], &key, &val))
-				return perr(c, tk[i].col, "expected key=value (mem= cpus= dma= dma32= cma=), got '%s'", TOK(&tk[i]));
+				return perr(c, tk[i].col, "expected key=value (mem= cpus= dma= dma32= cma= swap= zram=), got '%s'", TOK(&tk[i]));
 			if (tok_is(&key, "cpus")) {
 				if (parse_int(c, &val, false, false, &v))
 					return -1;
@@ -480,6 +480,10 @@ static int parse_op(struct pctx *c, struct ra_op *op)
 				c->t->cfg.dma32 = (uint64_t)v;
 			} else if (tok_is(&key, "cma")) {
 				c->t->cfg.cma = (uint64_t)v;
+			} else if (tok_is(&key, "swap") || tok_is(&key, "zram")) {
+				if (v && (v < RA_SWAP_MIN || v > RA_SWAP_MAX))
+					return perr(c, val.col, "%s=%s: a swap device must be 8K .. 64G", TOK(&key), TOK(&val));
+				*(tok_is(&key, "swap") ? &c->t->cfg.swap : &c->t->cfg.zram) = (uint64_t)v;
 			} else
 				return perr(c, key.col, "unknown machine option '%s'", TOK(&key));
 		}
@@ -762,7 +766,7 @@ static int parse_op(struct pctx *c, struct ra_op *op)
 			return -1;
 		int site = ra_fail_site_parse(tk[1].s, tk[1].len);
 		if (site < 0)
-			return perr(c, tk[1].col, "unknown fail site '%s' (page_alloc slab vmalloc mmap brk fault writeback)", TOK(&tk[1]));
+			return perr(c, tk[1].col, "unknown fail site '%s' (page_alloc slab vmalloc mmap brk fault writeback swap_slot swap_write)", TOK(&tk[1]));
 		op->a[0] = site;
 		op->a[1] = 0;     /* nth */
 		op->a[2] = 1;     /* times */
@@ -885,6 +889,39 @@ static int parse_op(struct pctx *c, struct ra_op *op)
 		if (!tok_is(&tk[2], "dontneed"))
 			return perr(c, tk[2].col, "fadvise takes dontneed, got '%s'", TOK(&tk[2]));
 		return 0;
+	case RA_OP_SWAPON:
+		if (take_binding(c, op, 0) || nargs(c, 1, 4) || parse_size(c, &tk[1], &op->a[0]))
+			return -1;
+		if (op->a[0] < RA_SWAP_MIN || op->a[0] > RA_SWAP_MAX)
+			return perr(c, tk[1].col, "swapon %s: a swap device must be 8K .. 64G", TOK(&tk[1]));
+		for (int i = 2; i < c->ntok; i++) {
+			if (tok_is(&tk[i], "zram")) {
+				op->flags |= RA_OPF_ZRAM;
+				continue;
+			}
+			if (!kv(&tk[i], &key, &val))
+				return perr(c, tk[i].col, "expected prio=N, zram or ratio=R, got '%s'", TOK(&tk[i]));
+			if (tok_is(&key, "prio")) {
+				if (parse_int(c, &val, false, false, &op->a[1]))
+					return -1;
+				if (op->a[1] > 32767)
+					return perr(c, val.col, "prio=%s: must be 0 .. 32767", TOK(&val));
+				op->flags |= RA_OPF_HAS_PRIO;
+			} else if (tok_is(&key, "ratio")) {
+				if (parse_int(c, &val, false, false, &op->a[2]))
+					return -1;
+				if (op->a[2] < 1 || op->a[2] > 64)
+					return perr(c, val.col, "ratio=%s: must be 1 .. 64", TOK(&val));
+			} else
+				return perr(c, key.col, "unknown swapon option '%s'", TOK(&key));
+		}
+		if (op->a[2] && !(op->flags & RA_OPF_ZRAM))
+			return perr(c, tk[0].col, "ratio= is for a zram device");
+		return 0;
+	case RA_OP_SWAPOFF:
+		if (take_binding(c, op, -1) || nargs(c, 1, 1))
+			return -1;
+		return parse_use(c, &tk[1], &op->h[0], &op->hcol[0]);
 	default:
 		return perr(c, tk[0].col, "internal: operation without a parser");
 	}
@@ -1056,6 +1093,8 @@ void ra_op_print(const struct ra_trace *t, const struct ra_op *op, FILE *f)
 		fprintf(f, " cpus=%u dma=", t->cfg.cpus); print_size(f, (int64_t)t->cfg.dma);
 		fprintf(f, " dma32="); print_size(f, (int64_t)t->cfg.dma32);
 		fprintf(f, " cma="); print_size(f, (int64_t)t->cfg.cma);
+		if (t->cfg.swap) { fprintf(f, " swap="); print_size(f, (int64_t)t->cfg.swap); }
+		if (t->cfg.zram) { fprintf(f, " zram="); print_size(f, (int64_t)t->cfg.zram); }
 		break;
 	case RA_OP_SYSCTL: case RA_OP_DUMP: fprintf(f, " %s", str); break;
 	case RA_OP_SLUB_DEBUG: if (*str) fprintf(f, " %s", str); break;
@@ -1151,6 +1190,13 @@ void ra_op_print(const struct ra_trace *t, const struct ra_op *op, FILE *f)
 	case RA_OP_FSYNC: case RA_OP_FUNLINK: fprintf(f, " %s", h0); break;
 	case RA_OP_FTRUNCATE: fprintf(f, " %s ", h0); print_size(f, op->a[0]); break;
 	case RA_OP_FADVISE: fprintf(f, " %s dontneed", h0); break;
+	case RA_OP_SWAPON:
+		fputc(' ', f); print_size(f, op->a[0]);
+		if (op->flags & RA_OPF_HAS_PRIO) fprintf(f, " prio=%" PRId64, op->a[1]);
+		if (op->flags & RA_OPF_ZRAM) fputs(" zram", f);
+		if (op->a[2]) fprintf(f, " ratio=%" PRId64, op->a[2]);
+		break;
+	case RA_OP_SWAPOFF: fprintf(f, " %s", h0); break;
 	case RA_OP_EXPECT:
 		if (op->a[0] == RA_EXPECT_OOM_KILL) fprintf(f, " oom_kill %s", str);
 		else fputs(op->a[0] == RA_EXPECT_OK ? " ok" : op->a[0] == RA_EXPECT_FAIL ? " fail" : " any", f);

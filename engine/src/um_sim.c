@@ -132,9 +132,12 @@ static struct pt_leaf *leaf_of(uint64_t *pe, uint64_t va)
 
 /* Move the entry at from (of address fva) to leaf l's slot for va; the
  * source leaf loses the entry without freeing the page. */
-static void move_pte(struct pt_leaf *l, uint64_t va, uint64_t *from, uint64_t fva)
+static void move_pte(ra_machine *m, struct ra_mm *mm, struct pt_leaf *l, uint64_t va, uint64_t *from, uint64_t fva)
 {
-	l->pte[PTE_IDX(va)] = *from;
+	uint64_t e = *from;
+	if ((e & PTE_PRESENT) && !(e & PTE_ZERO))
+		rmap_move(m, PTE_PFN(e), mm, va);    /* the anon page's address changes with it */
+	l->pte[PTE_IDX(va)] = e;
 	l->used++;
 	*from = 0;
 	leaf_of(from, fva)->used--;
@@ -181,7 +184,7 @@ um_addr um_os_mremap(struct um_os *os, um_addr addr, size_t oldlen, size_t newle
 	bool failed = false;
 	for (uint64_t off = 0; off < oldlen; off += RA_PAGE_SIZE) {
 		uint64_t *pe = mm_pte_lookup(mm, addr + off);
-		if (!pe || !(*pe & PTE_PRESENT))
+		if (!pe || !(*pe & (PTE_PRESENT | PTE_SWAP)))
 			continue;
 		struct pt_leaf *l = mm_pt_walk(m, t, mm, na + off, true);
 		if (!ra_task_alive(t))
@@ -191,7 +194,7 @@ um_addr um_os_mremap(struct um_os *os, um_addr addr, size_t oldlen, size_t newle
 			failed = true;      /* no page table for it */
 			break;
 		}
-		move_pte(l, na + off, pe, addr + off);
+		move_pte(m, mm, l, na + off, pe, addr + off);
 		moved = off + RA_PAGE_SIZE;
 	}
 	mm_tlb_flush(mm);
@@ -201,10 +204,10 @@ um_addr um_os_mremap(struct um_os *os, um_addr addr, size_t oldlen, size_t newle
 		 * with ENOMEM: the old mapping is as it was */
 		for (uint64_t off = 0; off < moved; off += RA_PAGE_SIZE) {
 			uint64_t *np = mm_pte_lookup(mm, na + off), *op = mm_pte_lookup(mm, addr + off);
-			if (!np || !(*np & PTE_PRESENT))
+			if (!np || !(*np & (PTE_PRESENT | PTE_SWAP)))
 				continue;
 			RA_BUG_ON(m, !op);
-			move_pte(leaf_of(op, addr + off), addr + off, np, na + off);
+			move_pte(m, mm, leaf_of(op, addr + off), addr + off, np, na + off);
 		}
 		mm_tlb_flush(mm);
 		mm_unmap_range(m, mm, na, na + newlen);

@@ -266,6 +266,16 @@ void ra_meminfo_compute(ra_machine *m, struct ra_meminfo *mi)
 	mi->dirty = node_page_state(m, NR_FILE_DIRTY);
 	mi->writeback = node_page_state(m, NR_WRITEBACK);
 	mi->shmem = node_page_state(m, NR_SHMEM);
+	mi->active_anon = node_page_state(m, NR_ACTIVE_ANON);
+	mi->inactive_anon = node_page_state(m, NR_INACTIVE_ANON);
+	mi->unevictable = node_page_state(m, NR_UNEVICTABLE);
+	/* Cached = NR_FILE_PAGES - SwapCached - Buffers */
+	mi->swapcached = node_page_state(m, NR_SWAPCACHE);
+	mi->file -= mi->swapcached;
+	if (m->swp) {     /* si_swapinfo() */
+		mi->swap_total = m->swp->total_swap_pages;
+		mi->swap_free = m->swp->nr_swap_pages;
+	}
 	/* si_mem_available() */
 	int64_t avail = (int64_t)mi->free - (int64_t)m->totalreserve;
 	int64_t pagecache = (int64_t)(mi->active_file + mi->inactive_file);
@@ -278,6 +288,7 @@ void ra_meminfo_compute(ra_machine *m, struct ra_meminfo *mi)
 	int64_t ratio = KNOB(m, VM_OVERCOMMIT_RATIO);
 	int64_t kbytes = KNOB(m, VM_OVERCOMMIT_KBYTES);
 	mi->commit_limit = kbytes ? (uint64_t)kbytes >> (RA_PAGE_SHIFT - 10) : m->totalram * (uint64_t)ratio / 100;
+	mi->commit_limit += mi->swap_total;    /* vm_commit_limit() + total_swap_pages */
 	mm_meminfo(m, mi);
 }
 
@@ -295,17 +306,17 @@ static void view_meminfo(ra_machine *m)
 	kb(m, "MemAvailable:", mi.available);
 	kb(m, "Buffers:", 0);
 	kb(m, "Cached:", mi.file);
-	kb(m, "SwapCached:", 0);
-	kb(m, "Active:", mi.anon + mi.active_file);
-	kb(m, "Inactive:", mi.inactive_file);
-	kb(m, "Active(anon):", mi.anon);
-	kb(m, "Inactive(anon):", 0);
+	kb(m, "SwapCached:", mi.swapcached);
+	kb(m, "Active:", mi.active_anon + mi.active_file);
+	kb(m, "Inactive:", mi.inactive_anon + mi.inactive_file);
+	kb(m, "Active(anon):", mi.active_anon);
+	kb(m, "Inactive(anon):", mi.inactive_anon);
 	kb(m, "Active(file):", mi.active_file);
 	kb(m, "Inactive(file):", mi.inactive_file);
-	kb(m, "Unevictable:", mi.mlocked);
+	kb(m, "Unevictable:", mi.unevictable);
 	kb(m, "Mlocked:", mi.mlocked);
-	kb(m, "SwapTotal:", 0);
-	kb(m, "SwapFree:", 0);
+	kb(m, "SwapTotal:", mi.swap_total);
+	kb(m, "SwapFree:", mi.swap_free);
 	kb(m, "Dirty:", mi.dirty);
 	kb(m, "Writeback:", mi.writeback);
 	kb(m, "AnonPages:", mi.anon);
@@ -362,7 +373,9 @@ static void view_free(ra_machine *m)
 	fprintf(OUT, "               total        used        free      shared  buff/cache   available\n");
 	fprintf(OUT, "Mem:     %11" PRIu64 " %11" PRIu64 " %11" PRIu64 " %11" PRIu64 " %11" PRIu64 " %11" PRIu64 "\n",
 	        total, used, freekb, mi.shmem << 2, cache, avail);
-	fprintf(OUT, "Swap:    %11d %11d %11d\n", 0, 0, 0);
+	uint64_t stotal = mi.swap_total << 2, sfree = mi.swap_free << 2;
+	fprintf(OUT, "Swap:    %11" PRIu64 " %11" PRIu64 " %11" PRIu64 "\n", stotal, sfree >= stotal ? 0 : stotal - sfree,
+	        sfree);
 }
 
 /* === vmstat ============================================================= */
@@ -396,6 +409,30 @@ static void view_vmstat(ra_machine *m)
 	fprintf(OUT, "nr_unstable 0\n");
 }
 
+/* === swaps, zram ======================================================= */
+
+/* /proc/swaps */
+static void view_swaps(ra_machine *m) { swap_show(m, OUT); }
+
+/* /sys/block/zramN/mm_stat of every zram device, the lowest N first, each
+ * line after a "zramN:" line when there are several. */
+static void view_zram(ra_machine *m)
+{
+	struct ra_swap *sw = m->swp;
+	unsigned n = 0;
+	for (unsigned t = 0; sw && t < sw->nr_types; t++)
+		n += sw->si[t] && sw->si[t]->zram;
+	for (uint32_t dev = 0; sw && dev < sw->zram_next; dev++)
+		for (unsigned t = 0; t < sw->nr_types; t++) {
+			struct ra_swap_info *si = sw->si[t];
+			if (!si || !si->zram || zram_devno(si->zram) != dev)
+				continue;
+			if (n > 1)
+				fprintf(OUT, "zram%u:\n", dev);
+			zram_mm_stat(m, si->zram, OUT);
+		}
+}
+
 /* === vmstat1 ============================================================ */
 
 /* The first row of procps-ng 4.0.2's `vmstat 1` (src/vmstat.c) with its two
@@ -403,8 +440,8 @@ static void view_vmstat(ra_machine *m)
  * Div, Div the cpu ticks of all cpus (USER_HZ 100). The model's cpus are
  * idle all the time, so Div = now_ms / 10 × cpus (1 at boot, as vmstat
  * makes a Div of 0 into 1 with one idle tick), and us/sy/wa/st are 0, id
- * 100. r counts the reader (vmstat itself runs), b 0; no swap: swpd, si,
- * so 0; no Buffers; cache = Cached + SReclaimable; bi, bo from pgpgin,
+ * 100. r counts the reader (vmstat itself runs), b 0; swpd = SwapTotal -
+ * SwapFree, si and so from pswpin and pswpout (pages, shown in KiB); no Buffers; cache = Cached + SReclaimable; bi, bo from pgpgin,
  * pgpgout (KiB); in, cs 0. */
 static void view_vmstat1(ra_machine *m)
 {
@@ -415,10 +452,14 @@ static void view_vmstat1(ra_machine *m)
 		div = 1;
 	uint64_t bi = (vm_event(m, PGPGIN) * 100 + div / 2) / div;
 	uint64_t bo = (vm_event(m, PGPGOUT) * 100 + div / 2) / div;
+	uint64_t si = (vm_event(m, PSWPIN) * (RA_PAGE_SIZE / 1024) * 100 + div / 2) / div;
+	uint64_t so = (vm_event(m, PSWPOUT) * (RA_PAGE_SIZE / 1024) * 100 + div / 2) / div;
+	uint64_t swpd = (mi.swap_total - mi.swap_free) << 2;
 	fprintf(OUT, "procs -----------memory---------- ---swap-- -----io---- -system-- ------cpu-----\n");
 	fprintf(OUT, " r  b   swpd   free   buff  cache   si   so    bi    bo   in   cs us sy id wa st\n");
-	fprintf(OUT, "%2u %2u %6u %6" PRIu64 " %6u %6" PRIu64 " %4u %4u %5" PRIu64 " %5" PRIu64 " %4u %4u %2u %2u %2u %2u %2u\n",
-	        1, 0, 0, mi.free << 2, 0, (mi.file + mi.slab_rcl) << 2, 0, 0, bi, bo, 0, 0, 0, 0, 100, 0, 0);
+	fprintf(OUT, "%2u %2u %6" PRIu64 " %6" PRIu64 " %6u %6" PRIu64 " %4" PRIu64 " %4" PRIu64 " %5" PRIu64 " %5" PRIu64
+	        " %4u %4u %2u %2u %2u %2u %2u\n",
+	        1, 0, swpd, mi.free << 2, 0, (mi.file + mi.slab_rcl) << 2, si, so, bi, bo, 0, 0, 0, 0, 100, 0, 0);
 }
 
 /* === extfrag_index, unusable_index ====================================== */
@@ -508,7 +549,7 @@ static void view_status(ra_machine *m, struct ra_task *t)
 		fprintf(f, "VmExe:\t%8d kB\n", 0);
 		fprintf(f, "VmLib:\t%8d kB\n", 0);
 		fprintf(f, "VmPTE:\t%8" PRIu64 " kB\n", K(mm->nr_pt));
-		fprintf(f, "VmSwap:\t%8d kB\n", 0);
+		fprintf(f, "VmSwap:\t%8" PRIu64 " kB\n", K(mm->swapents));
 		fprintf(f, "HugetlbPages:\t%8d kB\n", 0);
 	}
 	fprintf(f, "Threads:\t%u\n", t->nr_threads);
@@ -562,6 +603,8 @@ static const struct view kernel_views[] = {
 	{ "vmstat", view_vmstat },
 	{ "free", view_free },
 	{ "vmstat1", view_vmstat1 },
+	{ "swaps", view_swaps },
+	{ "zram", view_zram },
 	{ "extfrag_index", view_extfrag },
 	{ "unusable_index", view_unusable },
 	{ "procrank", ra_view_procrank },
@@ -569,8 +612,8 @@ static const struct view kernel_views[] = {
 
 static const char *const all_view_names[] = {
 	"buddyinfo", "pagetypeinfo", "zoneinfo", "slabinfo", "slabtop", "vmallocinfo", "meminfo", "vmstat",
-	"free", "vmstat1", "extfrag_index", "unusable_index", "status", "maps", "smaps_rollup", "oom_score", "oom_score_adj",
-	"oom_adj", "malloc_stats", "malloc_info", "leaks", "smaps", "procrank", NULL
+	"free", "vmstat1", "swaps", "zram", "extfrag_index", "unusable_index", "status", "maps", "smaps_rollup", "oom_score",
+	"oom_score_adj", "oom_adj", "malloc_stats", "malloc_info", "leaks", "smaps", "procrank", NULL
 };
 
 const char *const *ra_view_names(void) { return all_view_names; }

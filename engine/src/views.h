@@ -26,6 +26,7 @@ struct ra_meminfo {
 	         anon, mlocked, kernel_stack, percpu, commit_limit, committed_as,
 	         balloon, cma_total, cma_free, other_kernel, pcp,
 	         file, active_file, inactive_file, dirty, writeback, shmem;
+	uint64_t active_anon, inactive_anon, unevictable, swapcached, swap_total, swap_free;
 };
 void ra_meminfo_compute(ra_machine *m, struct ra_meminfo *mi);
 /* task_mmu.c: a VMA's maps line; smaps and smaps_rollup of a task;

@@ -1,31 +1,49 @@
 /*
- * vmscan.c — reclaim of the page cache, as mm/vmscan.c does it for the
- * classic two-list LRU (docs/kernel-model.md, "Reclaim"), and drop_caches.
+ * vmscan.c — reclaim of the LRU lists, as mm/vmscan.c does it for the
+ * classic two-list LRU (docs/kernel-model.md, "Reclaim", "Anon reclaim"
+ * and "get_scan_count"), and drop_caches.
  *
  * Direct reclaim (try_to_free_pages): SWAP_CLUSTER_MAX (32) pages wanted,
- * priority 12 down to 0, one node. Each pass (shrink_node) scans the file
- * lists only, as the kernel does without swap (get_scan_count's
- * SCAN_FILE): list size >> priority of each list, in batches of 32,
- * inactive before active; the active list is aged only while
- * inactive_is_low() says the inactive list is too small (or, when a whole
- * run reclaimed nothing because of that, on a second run with
- * force_deactivate). At priority 12 direct reclaim scans its whole target
- * (proportional reclaim); below, a pass stops once 32 pages are freed.
+ * priority 12 down to 0, one node. Each pass (shrink_node) asks
+ * get_scan_count() how much of each list to scan: list size >> priority,
+ * balanced between anon and file by vm.swappiness and the cost model
+ * (SCAN_FILE without free swap, SCAN_EQUAL at priority 0, SCAN_ANON when
+ * file is tiny, SCAN_FILE in cache-trim mode, else SCAN_FRACT), exactly
+ * as 6.1 computes it; then shrink_lruvec() scans the lists in batches of
+ * 32 (inactive anon, active anon, inactive file, active file), an active
+ * list only when its type may be deactivated (recent refaults or
+ * inactive_is_low()), or on a second run with force_deactivate when a
+ * whole run reclaimed nothing because of that. At priority 12 direct
+ * reclaim scans its whole target (proportional reclaim); otherwise, once
+ * 32 pages are freed, the smaller type stops and the other is cut to the
+ * same share of its target. Afterwards the active anon list is aged when
+ * swap exists and inactive anon is low.
  *
- * shrink_folio_list for an unmapped file page: PG_referenced is tested and
+ * shrink_folio_list: an unmapped file page: PG_referenced is tested and
  * cleared; a clean page is freed whatever it said; a dirty page that was
  * referenced is kept (FOLIOREF_RECLAIM_CLEAN), as is a dirty page when the
- * allocation may not enter the filesystem (no __GFP_FS).
+ * allocation may not enter the filesystem (no __GFP_FS). An anonymous
+ * page: folio_check_references() with the young bits of its ptes (rmap.c)
+ * and PG_referenced (activate when referenced twice or by two mappings,
+ * keep when referenced once); then add_to_swap (a slot, the swap cache,
+ * dirty: a failure activates it), try_to_unmap (its ptes become swap
+ * entries), pageout (the write to the device) and the free. tmpfs pages
+ * on the anon lists are kept: the model does not swap shmem.
  *
- * The model's deterministic rule for dirty pages: it has no flusher
- * threads yet, so reclaim stands in for them: a dirty page reclaim may
- * write is written back at once (pageout with synchronous completion:
- * nr_vmscan_write, nr_written, pgpgout) and freed in the same pass. The
- * kernel's direct reclaim would instead tag it PG_reclaim, activate it and
- * wake the flusher, whose write completion rotates it to the inactive
- * tail for the next pass; the pages freed are the same, sooner. So no
- * amount of written data can fill memory past reclaim and reach the OOM
- * killer.
+ * The model's deterministic rule for writes: its I/O is synchronous, so a
+ * dirty page reclaim may write (a file page, as the flusher would, or an
+ * anonymous page to a disk swap device) is written at once and freed in
+ * the same pass (nr_vmscan_write, nr_written, pgpgout). The kernel would
+ * free it in a later pass, once writeback ended and moved it to the
+ * inactive tail (pgrotated); zram writes are synchronous in the kernel
+ * too. A write that fails (the swap_write fault site, zram without
+ * memory) leaves the page dirty in the swap cache, on the inactive list,
+ * as end_swap_bio_write() redirties it; the kernel's fallback bio still
+ * counts pswpout and pgpgout.
+ *
+ * The cost model (lru_note_cost of 6.1): each batch adds the pages it
+ * wrote out to anon_cost or file_cost; when the two exceed a quarter of
+ * the LRU pages, both halve.
  *
  * kswapd: an allocation that enters the slow path with
  * __GFP_KSWAPD_RECLAIM records a wake-up (the highest order and zone
@@ -35,43 +53,75 @@
  * priority 12 down to 1 until a zone up to the highest one asked meets
  * its high watermark for the order asked. A kswapd that found nothing
  * to reclaim 16 times in a row is not woken again until any reclaim
- * succeeds (kswapd_failures), and with nothing on the file lists and
- * nothing for a shrinker it does not run at all (so a machine without
- * files sees no kswapd).
+ * succeeds (kswapd_failures), and with nothing reclaimable (on the lists,
+ * or for a shrinker) it does not run at all (so a machine without page
+ * cache, swap or files sees no kswapd).
  *
  * Mapped file pages (see "Mapped file pages" below): the young bits of
  * their ptes decide with PG_referenced whether a page is activated, kept
- * or reclaimed, and a page that goes is unmapped first. An evicted page
- * leaves a workingset shadow entry (workingset.c).
+ * or reclaimed, and a page that goes is unmapped first. An evicted file
+ * page leaves a workingset shadow entry (workingset.c).
  *
  * Slab shrinkers (the superblock's, dcache.c) run in every shrink_node
  * after the LRU lists, and in drop_caches (drop_slab), with
  * do_shrink_slab's arithmetic.
  *
- * Not modelled yet: reclaim throttling.
+ * Reclaim runs with PF_MEMALLOC (m->pf_memalloc): zram's allocations
+ * inside it may use every free page and never recurse into reclaim.
+ *
+ * Not modelled yet: reclaim throttling, swap readahead, shadow entries
+ * of anonymous pages.
  */
 #include "vmscan.h"
 #include "slab.h"
+
+enum scan_balance { SCAN_EQUAL, SCAN_FRACT, SCAN_ANON, SCAN_FILE };
+#define DEACTIVATE_ANON 1
+#define DEACTIVATE_FILE 2
 
 struct scan_control {
 	ra_gfp_t gfp;
 	bool     kswapd;
 	bool     may_writepage;
+	bool     may_swap;
 	int      reclaim_idx;
 	int      priority;
-	bool     may_deactivate;
+	unsigned may_deactivate;
 	bool     force_deactivate;
 	bool     skipped_deactivate;
+	bool     cache_trim_mode, file_is_tiny;
+	uint64_t anon_cost, file_cost;
 	uint64_t nr_to_reclaim, nr_reclaimed, nr_scanned;
 };
 
-/* inactive_is_low() for the file lists of the node. */
-static bool inactive_is_low(ra_machine *m)
+/* inactive_is_low() for one type of the node's lists. */
+static bool inactive_is_low(ra_machine *m, int inactive_lru)
 {
-	uint64_t inactive = node_page_state(m, NR_INACTIVE_FILE), active = node_page_state(m, NR_ACTIVE_FILE);
+	uint64_t inactive = lru_size(m, inactive_lru, RA_NR_REAL_ZONES - 1);
+	uint64_t active = lru_size(m, inactive_lru + LRU_ACTIVE, RA_NR_REAL_ZONES - 1);
 	uint64_t gb = (inactive + active) >> (30 - RA_PAGE_SHIFT);
 	uint64_t ratio = gb ? ra_int_sqrt(10 * gb) : 1;
 	return inactive * ratio < active;
+}
+
+/* can_reclaim_anon_pages(): free swap; can_age_anon_pages(): any swap. */
+static bool can_reclaim_anon(ra_machine *m) { return swap_available(m); }
+static bool can_age_anon(ra_machine *m) { return m->swp && m->swp->total_swap_pages; }
+
+/* lru_note_cost() */
+static void lru_note_cost(ra_machine *m, bool file, uint64_t nr)
+{
+	if (file)
+		m->lruvec.file_cost += nr;
+	else
+		m->lruvec.anon_cost += nr;
+	uint64_t lrusize = 0;
+	for (int l = 0; l < LRU_UNEVICTABLE; l++)
+		lrusize += lru_size(m, l, RA_NR_REAL_ZONES - 1);
+	if (m->lruvec.file_cost + m->lruvec.anon_cost > lrusize / 4) {
+		m->lruvec.file_cost /= 2;
+		m->lruvec.anon_cost /= 2;
+	}
 }
 
 /* isolate_lru_folios(): up to nr pages from the tail of list lru, skipping
@@ -153,21 +203,130 @@ static bool file_page_stays_active(ra_machine *m, uint32_t pfn)
 	return false;
 }
 
-/* shrink_inactive_list() + shrink_folio_list() for file pages. */
-static uint64_t shrink_inactive_list(ra_machine *m, struct scan_control *sc, uint64_t nr)
+/* Put a page back on its type's list: activated (pgactivate) or kept. */
+static void putback(ra_machine *m, uint32_t pfn, bool activate)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	int lru = (p->flags & PGF_SWAPBACKED) ? LRU_INACTIVE_ANON : LRU_INACTIVE_FILE;
+	if (p->flags & PGF_MLOCKED) {
+		lru_add(m, pfn, LRU_UNEVICTABLE);
+		return;
+	}
+	if (activate) {
+		lru_add(m, pfn, lru + LRU_ACTIVE);
+		count_vm_event(m, PGACTIVATE);
+		workingset_age_nonresident(m, 1);         /* move_folios_to_lru() */
+		return;
+	}
+	lru_add(m, pfn, lru);
+}
+
+enum folioref { FOLIOREF_RECLAIM, FOLIOREF_RECLAIM_CLEAN, FOLIOREF_KEEP, FOLIOREF_ACTIVATE };
+
+/* folio_check_references() for an anonymous page. */
+static enum folioref check_references_anon(ra_machine *m, uint32_t pfn)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	bool locked = false;
+	int refs = p->count ? folio_referenced_anon(m, pfn, &locked) : 0;
+	bool ref_flag = p->flags & PGF_REFERENCED;
+	p->flags &= (uint16_t)~PGF_REFERENCED;
+	if (locked)
+		return FOLIOREF_ACTIVATE;
+	if (refs > 0) {
+		p->flags |= PGF_REFERENCED;
+		if (ref_flag || refs > 1)
+			return FOLIOREF_ACTIVATE;
+		return FOLIOREF_KEEP;
+	}
+	return FOLIOREF_RECLAIM;
+}
+
+/* shrink_folio_list() for one anonymous page: true when it was freed;
+ * *pageout when it was written. */
+static bool shrink_anon_folio(ra_machine *m, struct scan_control *sc, uint32_t pfn, bool *pageout)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	*pageout = false;
+	if (p->owner != PO_USER) {      /* tmpfs: not swapped by the model */
+		putback(m, pfn, false);
+		return false;
+	}
+	enum folioref ref = check_references_anon(m, pfn);
+	if (ref == FOLIOREF_ACTIVATE || ref == FOLIOREF_KEEP)
+		goto keep;
+	if (!(p->flags & PGF_SWAPCACHE)) {
+		if (!(sc->gfp & RA___GFP_IO))
+			goto keep;
+		/* add_to_swap() */
+		swp_entry_t e = swap_alloc_slot(m);
+		if (!e) {
+			ref = FOLIOREF_ACTIVATE;
+			goto keep;
+		}
+		add_to_swap_cache(m, pfn, e);
+		p->flags |= PGF_DIRTY;
+	}
+	if (p->count)
+		try_to_unmap_anon(m, pfn);
+	if (p->flags & PGF_DIRTY) {
+		if (!(sc->gfp & RA___GFP_IO) || !sc->may_writepage)
+			goto keep;
+		/* pageout() */
+		mod_node_page_state(m, NR_VMSCAN_WRITE, 1);
+		*pageout = true;
+		if (swap_writepage(m, pfn)) {
+			/* the kernel's fallback bio is counted, then fails:
+			 * end_swap_bio_write() redirties the page */
+			struct ra_swap_info *si = swp_info(m, page_swp_entry(p));
+			count_vm_event(m, PSWPOUT);
+			count_vm_events(m, PGPGOUT, RA_PAGE_SIZE >> 10);
+			ra_log(m, "Write-error on swap-device (%u:%u:%u)", si->zram ? 252u : 0u,
+			       si->zram ? zram_devno(si->zram) : si->type, swp_offset(page_swp_entry(p)) << 3);
+			putback(m, pfn, false);
+			return false;
+		}
+		p->flags &= (uint16_t)~PGF_DIRTY;
+	}
+	/* __remove_mapping(): out of the swap cache and freed */
+	lru_add(m, pfn, LRU_INACTIVE_ANON);     /* the free takes it off again */
+	mm_free_unmapped_anon(m, pfn);
+	return true;
+keep:
+	if (ref == FOLIOREF_ACTIVATE && (p->flags & PGF_SWAPCACHE) && vm_swap_full(m) &&
+	    !swap_count(m, page_swp_entry(p)) && p->count)
+		delete_from_swap_cache(m, pfn);     /* folio_free_swap() */
+	putback(m, pfn, ref == FOLIOREF_ACTIVATE);
+	return false;
+}
+
+/* shrink_inactive_list() + shrink_folio_list(). */
+static uint64_t shrink_inactive_list(ra_machine *m, struct scan_control *sc, int lru, uint64_t nr)
 {
 	uint32_t taken[SWAP_CLUSTER_MAX];
-	uint64_t nr_taken, reclaimed = 0;
-	uint64_t scanned = isolate(m, sc, LRU_INACTIVE_FILE, nr, taken, &nr_taken);
+	uint64_t nr_taken, reclaimed = 0, nr_pageout = 0;
+	bool file = is_file_lru(lru);
+	uint64_t scanned = isolate(m, sc, lru, nr, taken, &nr_taken);
 	sc->nr_scanned += scanned;
 	if (sc->kswapd)
 		count_vm_events(m, PGSCAN_KSWAPD, scanned);
 	else
 		count_vm_events(m, PGSCAN_DIRECT, scanned);
-	count_vm_events(m, PGSCAN_FILE, scanned);
+	if (file)
+		count_vm_events(m, PGSCAN_FILE, scanned);
+	else
+		count_vm_events(m, PGSCAN_ANON, scanned);
+	bool saved = m->pf_memalloc;
+	m->pf_memalloc = true;
 	for (uint64_t i = 0; i < nr_taken; i++) {
 		uint32_t pfn = taken[i];
 		struct ra_page *p = pfn_page(m, pfn);
+		if (!file) {
+			bool wrote;
+			reclaimed += shrink_anon_folio(m, sc, pfn, &wrote);
+			nr_pageout += wrote;
+			continue;
+		}
 		enum pageref ref = folio_check_references_file(m, pfn);
 		if (ref == PAGEREF_ACTIVATE) {
 			lru_add(m, pfn, LRU_ACTIVE_FILE);         /* activate_locked */
@@ -188,6 +347,7 @@ static uint64_t shrink_inactive_list(ra_machine *m, struct scan_control *sc, uin
 			}
 			filemap_writeback_page(m, pfn);            /* pageout(), completed at once */
 			mod_node_page_state(m, NR_VMSCAN_WRITE, 1);
+			nr_pageout++;
 		}
 		/* __remove_mapping(): out of the cache with a shadow entry left,
 		 * freed; the page is off the LRU already, filemap_remove_page
@@ -196,29 +356,45 @@ static uint64_t shrink_inactive_list(ra_machine *m, struct scan_control *sc, uin
 		filemap_evict_page(m, pfn);
 		reclaimed++;
 	}
+	m->pf_memalloc = saved;
+	lru_note_cost(m, file, nr_pageout);
 	if (sc->kswapd)
 		count_vm_events(m, PGSTEAL_KSWAPD, reclaimed);
 	else
 		count_vm_events(m, PGSTEAL_DIRECT, reclaimed);
-	count_vm_events(m, PGSTEAL_FILE, reclaimed);
+	if (file)
+		count_vm_events(m, PGSTEAL_FILE, reclaimed);
+	else
+		count_vm_events(m, PGSTEAL_ANON, reclaimed);
 	return reclaimed;
 }
 
-/* shrink_active_list(): a page is deactivated whatever its references,
- * to the inactive head with PG_workingset (file_page_stays_active). */
-static void shrink_active_list(ra_machine *m, struct scan_control *sc, uint64_t nr)
+/* shrink_active_list(): every page goes to the inactive list with
+ * PG_workingset whatever its references, except a file page with young
+ * ptes in a VM_EXEC mapping (file_page_stays_active). The young bits of
+ * anonymous pages are tested (and so cleared) all the same. */
+static void shrink_active_list(ra_machine *m, struct scan_control *sc, int lru, uint64_t nr)
 {
 	uint32_t taken[SWAP_CLUSTER_MAX];
 	uint64_t nr_taken;
-	uint64_t scanned = isolate(m, sc, LRU_ACTIVE_FILE, nr, taken, &nr_taken), deactivated = 0;
+	uint64_t scanned = isolate(m, sc, lru, nr, taken, &nr_taken), deactivated = 0;
 	count_vm_events(m, PGREFILL, scanned);
 	for (uint64_t i = 0; i < nr_taken; i++) {
-		if (file_page_stays_active(m, taken[i])) {
-			lru_add(m, taken[i], LRU_ACTIVE_FILE);
-			workingset_age_nonresident(m, 1);      /* move_folios_to_lru() */
-			continue;
+		struct ra_page *p = pfn_page(m, taken[i]);
+		if (is_file_lru(lru)) {
+			if (file_page_stays_active(m, taken[i])) {
+				lru_add(m, taken[i], lru);
+				workingset_age_nonresident(m, 1);      /* move_folios_to_lru() */
+				continue;
+			}
+		} else {
+			if (p->owner == PO_USER && p->count) {
+				bool locked;
+				folio_referenced_anon(m, taken[i], &locked);
+			}
+			p->flags |= PGF_WORKINGSET;
 		}
-		lru_add(m, taken[i], LRU_INACTIVE_FILE);
+		lru_add(m, taken[i], lru - LRU_ACTIVE);
 		deactivated++;
 	}
 	count_vm_events(m, PGDEACTIVATE, deactivated);
@@ -297,49 +473,161 @@ uint64_t ra_shrink_slab(ra_machine *m, ra_gfp_t gfp, int priority)
 	return shrink_slab(m, gfp, priority, NULL);
 }
 
-/* Anything for reclaim to do: file LRU pages, or objects a shrinker may free. */
+/* Anything reclaim could take: the file lists, the anon lists while free
+ * swap exists, or objects a shrinker may free. */
 static bool reclaimable(ra_machine *m)
 {
 	if (!m->fm)
 		return false;
 	if (node_page_state(m, NR_INACTIVE_FILE) + node_page_state(m, NR_ACTIVE_FILE))
 		return true;
+	if (can_reclaim_anon(m) && node_page_state(m, NR_INACTIVE_ANON) + node_page_state(m, NR_ACTIVE_ANON))
+		return true;
 	uint64_t n = super_cache_count(m);
 	return n && n != SHRINK_EMPTY;
 }
 
-/* shrink_node() -> shrink_lruvec() with get_scan_count()'s SCAN_FILE. */
+void vmscan_fraction(uint64_t swappiness, uint64_t anon_cost, uint64_t file_cost, uint64_t *ap, uint64_t *fp)
+{
+	uint64_t total_cost = anon_cost + file_cost;
+	uint64_t a = total_cost + anon_cost, f = total_cost + file_cost;
+	total_cost = a + f;
+	*ap = swappiness * (total_cost + 1) / (a + 1);
+	*fp = (200 - swappiness) * (total_cost + 1) / (f + 1);
+}
+
+/* prepare_scan_count() + get_scan_count(): the pages to scan per list. */
+static void get_scan_count(ra_machine *m, struct scan_control *sc, uint64_t nr[NR_LRU_LISTS])
+{
+	/* prepare_scan_count() */
+	sc->anon_cost = m->lruvec.anon_cost;
+	sc->file_cost = m->lruvec.file_cost;
+	if (sc->force_deactivate) {
+		sc->may_deactivate = DEACTIVATE_ANON | DEACTIVATE_FILE;
+	} else {
+		sc->may_deactivate = 0;
+		if (vm_event(m, WORKINGSET_ACTIVATE_ANON) != m->lruvec.refaults_anon ||
+		    inactive_is_low(m, LRU_INACTIVE_ANON))
+			sc->may_deactivate |= DEACTIVATE_ANON;
+		if (vm_event(m, WORKINGSET_ACTIVATE_FILE) != m->lruvec.refaults_file ||
+		    inactive_is_low(m, LRU_INACTIVE_FILE))
+			sc->may_deactivate |= DEACTIVATE_FILE;
+	}
+	sc->cache_trim_mode = (node_page_state(m, NR_INACTIVE_FILE) >> sc->priority) &&
+	                      !(sc->may_deactivate & DEACTIVATE_FILE);
+	uint64_t free = 0, high = 0;
+	for (int zi = 0; zi < RA_NR_REAL_ZONES; zi++)
+		if (m->populated[zi]) {
+			free += zone_page_state(&m->zones[zi], NR_FREE_PAGES);
+			high += m->zones[zi].wmark[2];
+		}
+	uint64_t filepages = node_page_state(m, NR_ACTIVE_FILE) + node_page_state(m, NR_INACTIVE_FILE);
+	sc->file_is_tiny = filepages + free <= high && !(sc->may_deactivate & DEACTIVATE_ANON) &&
+	                   (node_page_state(m, NR_INACTIVE_ANON) >> sc->priority);
+
+	/* get_scan_count() */
+	uint64_t swappiness = (uint64_t)KNOB(m, VM_SWAPPINESS);
+	uint64_t fraction[2] = { 0, 0 }, denominator = 1;
+	enum scan_balance balance;
+	if (!sc->may_swap || !can_reclaim_anon(m))
+		balance = SCAN_FILE;
+	else if (!sc->priority && swappiness)
+		balance = SCAN_EQUAL;
+	else if (sc->file_is_tiny)
+		balance = SCAN_ANON;
+	else if (sc->cache_trim_mode)
+		balance = SCAN_FILE;
+	else {
+		balance = SCAN_FRACT;
+		vmscan_fraction(swappiness, sc->anon_cost, sc->file_cost, &fraction[0], &fraction[1]);
+		denominator = fraction[0] + fraction[1];
+	}
+	for (int l = 0; l < LRU_UNEVICTABLE; l++) {
+		bool file = is_file_lru(l);
+		uint64_t scan = lru_size(m, l, sc->reclaim_idx) >> sc->priority;
+		switch (balance) {
+		case SCAN_EQUAL:
+			break;
+		case SCAN_FRACT:
+			scan = scan * fraction[file] / denominator;
+			break;
+		case SCAN_FILE:
+		case SCAN_ANON:
+			if ((balance == SCAN_FILE) != file)
+				scan = 0;
+			break;
+		}
+		nr[l] = scan;
+	}
+}
+
+static uint64_t shrink_list(ra_machine *m, struct scan_control *sc, int lru, uint64_t n)
+{
+	if (is_active_lru(lru)) {
+		if (sc->may_deactivate & (is_file_lru(lru) ? DEACTIVATE_FILE : DEACTIVATE_ANON))
+			shrink_active_list(m, sc, lru, n);
+		else
+			sc->skipped_deactivate = true;
+		return 0;
+	}
+	return shrink_inactive_list(m, sc, lru, n);
+}
+
+/* shrink_node() -> shrink_lruvec(). */
 static void shrink_node(ra_machine *m, struct scan_control *sc)
 {
-	sc->may_deactivate = sc->force_deactivate || inactive_is_low(m);
-	uint64_t nr[NR_LRU_LISTS] = { 0 };
-	for (int l = LRU_INACTIVE_FILE; l <= LRU_ACTIVE_FILE; l++)
-		nr[l] = lru_size(m, l, sc->reclaim_idx) >> sc->priority;
+	uint64_t nr[NR_LRU_LISTS] = { 0 }, targets[NR_LRU_LISTS];
+	get_scan_count(m, sc, nr);
+	memcpy(targets, nr, sizeof(targets));
 	bool proportional = !sc->kswapd && sc->priority == DEF_PRIORITY;
 	uint64_t reclaimed = 0;    /* shrink_lruvec()'s own count decides when it stops */
-	while (nr[LRU_INACTIVE_FILE] || nr[LRU_ACTIVE_FILE]) {
-		for (int l = LRU_INACTIVE_FILE; l <= LRU_ACTIVE_FILE; l++) {
+	while (nr[LRU_INACTIVE_ANON] || nr[LRU_INACTIVE_FILE] || nr[LRU_ACTIVE_FILE]) {
+		for (int l = 0; l < LRU_UNEVICTABLE; l++) {
 			if (!nr[l])
 				continue;
 			uint64_t n = RA_MIN(nr[l], (uint64_t)SWAP_CLUSTER_MAX);
 			nr[l] -= n;
-			if (l == LRU_ACTIVE_FILE) {
-				if (sc->may_deactivate)
-					shrink_active_list(m, sc, n);
-				else
-					sc->skipped_deactivate = true;
-			} else {
-				reclaimed += shrink_inactive_list(m, sc, n);
-			}
+			reclaimed += shrink_list(m, sc, l, n);
 		}
 		if (reclaimed < sc->nr_to_reclaim || proportional)
 			continue;
-		break;    /* no anon to balance against: stop at the target */
+		uint64_t nr_file = nr[LRU_INACTIVE_FILE] + nr[LRU_ACTIVE_FILE];
+		uint64_t nr_anon = nr[LRU_INACTIVE_ANON] + nr[LRU_ACTIVE_ANON];
+		if (!nr_file || !nr_anon)
+			break;
+		int lru;
+		uint64_t percentage;
+		if (nr_file > nr_anon) {
+			percentage = nr_anon * 100 / (targets[LRU_INACTIVE_ANON] + targets[LRU_ACTIVE_ANON] + 1);
+			lru = LRU_INACTIVE_ANON;
+		} else {
+			percentage = nr_file * 100 / (targets[LRU_INACTIVE_FILE] + targets[LRU_ACTIVE_FILE] + 1);
+			lru = LRU_INACTIVE_FILE;
+		}
+		/* stop the smaller type; cut the other to the same share */
+		nr[lru] = nr[lru + LRU_ACTIVE] = 0;
+		lru = lru == LRU_INACTIVE_FILE ? LRU_INACTIVE_ANON : LRU_INACTIVE_FILE;
+		for (int k = 0; k < 2; k++, lru += LRU_ACTIVE) {
+			uint64_t scanned = targets[lru] - nr[lru];
+			nr[lru] = targets[lru] * (100 - percentage) / 100;
+			nr[lru] -= RA_MIN(nr[lru], scanned);
+		}
 	}
 	sc->nr_reclaimed += reclaimed;
+	/* shrink_lruvec()'s last step: even when no anon page was evicted,
+	 * the anon lists' active/inactive balance is kept */
+	if (can_age_anon(m) && inactive_is_low(m, LRU_INACTIVE_ANON))
+		shrink_active_list(m, sc, LRU_ACTIVE_ANON, SWAP_CLUSTER_MAX);
 	/* shrink_slab() after the LRU lists; the slab pages freed count as
 	 * reclaimed (reclaim_state) */
 	shrink_slab(m, sc->gfp, sc->priority, &sc->nr_reclaimed);
+}
+
+/* snapshot_refaults() */
+static void snapshot_refaults(ra_machine *m)
+{
+	m->lruvec.refaults_anon = vm_event(m, WORKINGSET_ACTIVATE_ANON);
+	m->lruvec.refaults_file = vm_event(m, WORKINGSET_ACTIVATE_FILE);
 }
 
 uint64_t ra_try_to_free_pages(ra_machine *m, ra_gfp_t gfp, unsigned order, int classzone)
@@ -348,7 +636,7 @@ uint64_t ra_try_to_free_pages(ra_machine *m, ra_gfp_t gfp, unsigned order, int c
 	if (!reclaimable(m))
 		return 0;
 	struct scan_control sc = {
-		.gfp = gfp, .reclaim_idx = classzone, .nr_to_reclaim = SWAP_CLUSTER_MAX,
+		.gfp = gfp, .reclaim_idx = classzone, .nr_to_reclaim = SWAP_CLUSTER_MAX, .may_swap = true,
 		.may_writepage = true,    /* !laptop_mode */
 	};
 retry:
@@ -357,6 +645,7 @@ retry:
 		if (sc.nr_reclaimed >= sc.nr_to_reclaim)
 			break;
 	}
+	snapshot_refaults(m);
 	if (sc.nr_reclaimed) {
 		m->kswapd.failures = 0;   /* a successful shrink_node by anyone */
 		return sc.nr_reclaimed;
@@ -430,7 +719,7 @@ static unsigned balance_pgdat(ra_machine *m, unsigned order, int classzone)
 		zone_boosts[zi] = m->zones[zi].watermark_boost;
 	}
 	bool boosted = nr_boost_reclaim != 0;
-	struct scan_control sc = { .gfp = RA_GFP_KERNEL, .kswapd = true, .reclaim_idx = classzone };
+	struct scan_control sc = { .gfp = RA_GFP_KERNEL, .kswapd = true, .reclaim_idx = classzone, .may_swap = true };
 	uint64_t total = 0;
 restart:
 	sc.priority = DEF_PRIORITY;
@@ -449,6 +738,10 @@ restart:
 		if (nr_boost_reclaim && sc.priority == DEF_PRIORITY - 2)
 			raise_priority = false;
 		sc.may_writepage = !nr_boost_reclaim;
+		sc.may_swap = !nr_boost_reclaim;
+		/* kswapd_age_node(): age the anon lists when swap exists */
+		if (can_age_anon(m) && inactive_is_low(m, LRU_INACTIVE_ANON))
+			shrink_active_list(m, &sc, LRU_ACTIVE_ANON, SWAP_CLUSTER_MAX);
 		if (sc.priority < DEF_PRIORITY - 2)
 			sc.may_writepage = true;
 		/* kswapd_shrink_node() */
@@ -479,6 +772,7 @@ out:
 	if (boosted)
 		for (int zi = 0; zi <= classzone && zi < RA_NR_REAL_ZONES; zi++)
 			m->zones[zi].watermark_boost -= RA_MIN(m->zones[zi].watermark_boost, zone_boosts[zi]);
+	snapshot_refaults(m);
 	return order;
 }
 

@@ -1,6 +1,6 @@
 /*
  * vmscan.h — reclaim (vmscan.c, the kernel's mm/vmscan.c and
- * fs/drop_caches.c): direct reclaim of the file LRU lists and the slab
+ * fs/drop_caches.c): direct reclaim of the LRU lists and the slab
  * shrinkers, which the page allocator's slow path enters through
  * buddy.h's hook, kswapd, and drop_caches.
  * It is policy above mm; the lists themselves are filemap.h's.
@@ -24,6 +24,10 @@ void ra_kswapd_run(ra_machine *m);
 /* shrink_slab(): every shrinker once at this priority (do_shrink_slab's
  * arithmetic, deferred work carried over); returns the objects freed. */
 uint64_t ra_shrink_slab(ra_machine *m, ra_gfp_t gfp, int priority);
+/* get_scan_count()'s SCAN_FRACT weights: anon ap and file fp from
+ * vm.swappiness and the lruvec's anon_cost and file_cost (pure
+ * arithmetic, for unit tests). */
+void vmscan_fraction(uint64_t swappiness, uint64_t anon_cost, uint64_t file_cost, uint64_t *ap, uint64_t *fp);
 
 /* echo mode > /proc/sys/vm/drop_caches (mode 1 .. 4): bit 1 drops the
  * clean page cache, bit 2 shrinks the slab caches, bit 4 only silences

@@ -947,6 +947,127 @@ static void engine_dcache(void)
 	tm_free(&t);
 }
 
+/* Swap: a task's 64 populated pages (young from their faults: each is
+ * kept on its first scan and goes on the next) and its stack page go to
+ * a disk device and a zram device by direct reclaim; then each damage, repaired before the next, is counted
+ * exactly: slot counts against the ptes, the totals, MM_SWAPENTS, the
+ * reverse map, anon LRU membership, the swap cache and zram's pool. */
+static void engine_swap(void)
+{
+	struct tm t;
+	ra_machine *m = mk_debug(&t, NULL);
+	uint32_t disk, zr;
+	CHECK_EQ(ra_swapon(m, 1 << 20, 5, false, 0, &disk), RA_OK);   /* 255 slots, prio 5: used first */
+	struct ra_task *tk = ra_task_create(m, "victim", 0);
+	CHECK(tk != NULL);
+	uint64_t a = ra_mmap(m, tk, 64 << 12, 3, RA_MMAP_POPULATE);
+	CHECK(a != 0);
+	uint8_t buf[64];
+	memset(buf, 0x5a, sizeof(buf));
+	CHECK_EQ(ra_uaccess(m, tk, a + (5 << 12) + 100, sizeof(buf), true, buf), 0);   /* page 5: data */
+	uint64_t got = 0;
+	for (int k = 0; k < 8; k++)
+		got += ra_try_to_free_pages(m, RA_GFP_KERNEL, 0, ZONE_NORMAL);
+	CHECK(got >= 65);
+	unsigned lines;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	struct ra_swap *sw = m->swp;
+	struct ra_swap_info *si = swap_info_by_id(m, disk);
+	CHECK(si && si->inuse > 0 && tk->mm->swapents > 0);
+	/* the pte of the first page holds a swap entry of the disk */
+	uint64_t *pte = mm_pte_lookup(tk->mm, a);
+	CHECK(pte && (*pte & PTE_SWAP));
+	swp_entry_t e = pte_swp(*pte);
+	uint32_t off = swp_offset(e);
+	/* one pte count too many on a slot: the slot (1) */
+	si->map[off]++;
+	CHECK_EQ(ra_check(m, RA_CHECK_OP), 0);
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	si->map[off]--;
+	/* SwapFree one page over: the totals, in both tiers (1) */
+	sw->nr_swap_pages++;
+	CHECK_EQ(ra_check(m, RA_CHECK_OP), 1);
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	sw->nr_swap_pages--;
+	/* the pte names a slot that is free: that slot has a pte but no
+	 * count (1), the one it named has a count but no pte (1) */
+	uint32_t freeoff = si->pages;
+	CHECK_EQ(si->map[freeoff], 0);
+	*pte = swp_pte(swp_entry(si->type, freeoff), false);
+	CHECK_EQ(problems(&t, m, &lines), 2);
+	CHECK_EQ(lines, 2);
+	*pte = swp_pte(e, true);
+	/* MM_SWAPENTS one short (1) */
+	tk->mm->swapents--;
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	tk->mm->swapents++;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	/* a resident anon page: the stack page's reverse map names another
+	 * address (1) */
+	uint32_t stack = RA_NOPFN;
+	uint64_t sva = 0;
+	for (uint64_t va = USER_STACK_TOP - RA_PAGE_SIZE; va >= USER_STACK_TOP - USER_STACK_SIZE; va -= RA_PAGE_SIZE)
+		if ((stack = ra_user_pfn(tk, va)) != RA_NOPFN) {
+			sva = va;
+			break;
+		}
+	if (stack == RA_NOPFN) {   /* the stack page went too: take a page of the mapping back */
+		CHECK_EQ(ra_uaccess(m, tk, a + (7 << 12), 1, true, buf), 0);
+		sva = a + (7 << 12);
+		stack = ra_user_pfn(tk, sva);
+	}
+	CHECK(stack != RA_NOPFN);
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	rmap_move(m, stack, tk->mm, sva + RA_PAGE_SIZE);
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	rmap_move(m, stack, tk->mm, sva);
+	/* PG_swapbacked cleared: the page is on no list its flags name: the
+	 * anon-list census (1) and the LRU walk (1) */
+	struct ra_page *pg = pfn_page(m, stack);
+	pg->flags &= (uint16_t)~PGF_SWAPBACKED;
+	CHECK_EQ(problems(&t, m, &lines), 2);
+	pg->flags |= PGF_SWAPBACKED;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	/* zram: page 5's data (not same-filled) goes to zram when it is
+	 * swapped again; the disk goes first */
+	CHECK_EQ(ra_swapon(m, 1 << 20, 9, true, 2, &zr), RA_OK);
+	CHECK_EQ(ra_uaccess(m, tk, a + (5 << 12) + 100, sizeof(buf), false, buf), 0);    /* swap-in */
+	CHECK_EQ(buf[0], 0x5a);
+	CHECK_EQ(ra_swapoff(m, disk), RA_OK);
+	CHECK_EQ(sw->total_swap_pages, 255);
+	for (int i = 0; i < 4; i++)
+		ra_try_to_free_pages(m, RA_GFP_KERNEL, 0, ZONE_NORMAL);
+	struct ra_swap_info *zi = swap_info_by_id(m, zr);
+	CHECK(zi && zi->zram);
+	/* page 5 is the one page that is not same-filled: one object of
+	 * 4096 / 2 = 2048 bytes, class 2064 (4 pages, 7 objects): one zspage */
+	pte = mm_pte_lookup(tk->mm, a + (5 << 12));
+	CHECK(pte && (*pte & PTE_SWAP) && swp_type(pte_swp(*pte)) == zi->type);
+	CHECK_EQ(zram_pool_pages(zi->zram), 4);
+	CHECK_EQ(ra_stat(m, RA_STAT_NR_ZSPAGES), 4);
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	/* a pool page that says it is alloc_pages': the frame census (zsmalloc
+	 * one short, alloc_pages one over: 2) and the pool's own walk (1) */
+	uint32_t zp = RA_NOPFN;
+	for (uint32_t pfn = 0; pfn < m->nr_pages && zp == RA_NOPFN; pfn++)
+		if (pfn_page(m, pfn)->owner == PO_ZSPAGE)
+			zp = pfn;
+	CHECK(zp != RA_NOPFN);
+	pfn_page(m, zp)->owner = PO_PAGES;
+	CHECK_EQ(problems(&t, m, &lines), 3);
+	pfn_page(m, zp)->owner = PO_ZSPAGE;
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	/* swap-in from zram with the entry held by this pte alone bypasses the
+	 * swap cache and frees the slot's object (into the slot cache's
+	 * return buffer: the object goes when the slot is released) */
+	CHECK_EQ(ra_uaccess(m, tk, a + (5 << 12) + 100, sizeof(buf), false, buf), 0);
+	CHECK_EQ(buf[0], 0x5a);
+	CHECK_EQ(node_page_state(m, NR_SWAPCACHE), 0);
+	CHECK_EQ(problems(&t, m, &lines), 0);
+	CHECK_EQ(ra_reports(m), 0);
+	tm_free(&t);
+}
+
 static const struct unit_test tests[] = {
 	{ "redzone_right", redzone_right },
 	{ "redzone_left", redzone_left },
@@ -971,5 +1092,6 @@ static const struct unit_test tests[] = {
 	{ "engine_page_cache", engine_page_cache },
 	{ "engine_writeback_error", engine_writeback_error },
 	{ "engine_dcache", engine_dcache },
+	{ "engine_swap", engine_swap },
 };
 UNIT_MAIN("corrupt", tests)

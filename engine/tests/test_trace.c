@@ -124,6 +124,11 @@ static void round_trip_every_op(void)
 		"ftruncate f 100\n"
 		"funlink f\n"
 		"sleep 1000\n"
+		"swapon 64M prio=5 -> sw\n"
+		"swapon 16M zram ratio=4 -> z\n"
+		"swapon 1M -> d\n"
+		"swapoff sw\n"
+		"dump swaps\n"
 		"expect ok\n"
 		"expect fail\n"
 		"expect any\n"
@@ -230,8 +235,20 @@ static void error_table(void)
 		  "t.trace:1:1: error: cma= may take at most half of mem=" },
 		{ "machine dma=1000\n",
 		  "t.trace:1:13: error: dma=1000: not a multiple of 4K" },
-		{ "machine swap=1G\n",
-		  "t.trace:1:9: error: unknown machine option 'swap'" },
+		{ "machine swap=4K\n",
+		  "t.trace:1:14: error: swap=4K: a swap device must be 8K .. 64G" },
+		{ "machine zswap=1G\n",
+		  "t.trace:1:9: error: unknown machine option 'zswap'" },
+		{ "swapon 1M ratio=2 -> s\n",
+		  "t.trace:1:1: error: ratio= is for a zram device" },
+		{ "swapon 1M zram ratio=0 -> s\n",
+		  "t.trace:1:22: error: ratio=0: must be 1 .. 64" },
+		{ "swapon 1M prio=40000 -> s\n",
+		  "t.trace:1:16: error: prio=40000: must be 0 .. 32767" },
+		{ "swapon -1M -> s\n",
+		  "t.trace:1:8: error: negative number '-1M' not allowed here" },
+		{ "swapoff nosuch\n",
+		  "t.trace:1:9: error: unknown handle 'nosuch' (no earlier line binds it with '-> nosuch')" },
 		{ "kmalloc 8 GFP_KERNEL -> a\nmachine mem=16M\n",
 		  "t.trace:2:1: error: 'machine' must be the first operation" },
 		{ "machine mem=16M\nmachine mem=32M\n",
@@ -245,7 +262,7 @@ static void error_table(void)
 		{ "fail slab nth=0\n",
 		  "t.trace:1:15: error: nth= counts from 1" },
 		{ "fail swap nth=1\n",
-		  "t.trace:1:6: error: unknown fail site 'swap' (page_alloc slab vmalloc mmap brk fault writeback)" },
+		  "t.trace:1:6: error: unknown fail site 'swap' (page_alloc slab vmalloc mmap brk fault writeback swap_slot swap_write)" },
 		{ "sysctl vm.nosuch=1\n",
 		  "t.trace:1:8: error: unknown knob 'vm.nosuch' (see `refalloc knobs`)" },
 		{ "dump procinfo\n",

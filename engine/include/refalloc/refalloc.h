@@ -35,12 +35,16 @@ struct ra_config {
 	uint64_t dma;        /* end of ZONE_DMA (bytes), default 16 MiB */
 	uint64_t dma32;      /* end of ZONE_DMA32 (bytes), default 4 GiB */
 	uint64_t cma;        /* size of the CMA area at the top of memory, 0 = none */
+	uint64_t swap;       /* bytes of the disk swap device swapped on at boot, 0 = none */
+	uint64_t zram;       /* bytes of the zram swap device swapped on at boot, 0 = none */
 };
 
 #define RA_MEM_MIN   (16ULL << 20)
 #define RA_MEM_MAX   (64ULL << 30)
 #define RA_FILE_MAX  (16LL << 40)   /* bytes of one file (a page index fits in 32 bits) */
 #define RA_CPUS_MAX  64
+#define RA_SWAP_MIN  (8LL << 10)    /* a swap device: a header page and one slot */
+#define RA_SWAP_MAX  (64LL << 30)
 
 void ra_config_default(struct ra_config *cfg);
 

@@ -34,7 +34,7 @@ extern "C" {
 	X(CHECK, "check", 'C') X(DUMP, "dump", 'C') X(EXPECT, "expect", 'C') \
 	X(FILE, "file", 'K') X(FREAD, "fread", 'K') X(FWRITE, "fwrite", 'K') X(FSYNC, "fsync", 'K') \
 	X(FTRUNCATE, "ftruncate", 'K') X(FUNLINK, "funlink", 'K') X(FADVISE, "fadvise", 'K') \
-	X(SLEEP, "sleep", 'C') X(MSYNC, "msync", 'U')
+	X(SLEEP, "sleep", 'C') X(MSYNC, "msync", 'U') X(SWAPON, "swapon", 'K') X(SWAPOFF, "swapoff", 'K')
 
 enum ra_opcode {
 #define RA_OP_ENUM(code, name, side) RA_OP_##code,
@@ -64,6 +64,8 @@ extern const char ra_op_side[RA_OP_NR];
 #define RA_OPF_TMPFS      0x400  /* file ... tmpfs */
 #define RA_OPF_FILEMAP    0x800  /* mmap file=F (h[0]; offset= in a[2]) */
 #define RA_OPF_SHARED     0x1000 /* mmap ... shared (MAP_SHARED) */
+#define RA_OPF_ZRAM       0x2000 /* swapon ... zram */
+#define RA_OPF_HAS_PRIO   0x4000 /* swapon prio= */
 
 /* expect kinds (a[0]) */
 /* expect any (extension): the previous operation is deliberate misuse; a
