@@ -676,6 +676,9 @@ static void sf_check_tail(struct replay *rp, const struct ra_op *op, uint32_t na
 		}
 }
 
+static void own_forget(struct sown *w);
+static void own_truncated(struct replay *rp, uint32_t id, uint64_t size);
+
 static void files_after(struct replay *rp, const struct ra_op *op, int outcome)
 {
 	struct oracle *or = rp->oracle;
@@ -706,6 +709,8 @@ static void files_after(struct replay *rp, const struct ra_op *op, int outcome)
 		return;
 	case RA_OP_FTRUNCATE:
 		if (outcome == OUT_OK) {
+			if ((uint64_t)op->a[0] < s->size)
+				own_truncated(rp, id, (uint64_t)op->a[0]);
 			sf_cut(rp, s, (uint64_t)op->a[0], UINT64_MAX);
 			st_forget(s, (uint64_t)op->a[0], UINT64_MAX);
 			s->size = (uint64_t)op->a[0];
@@ -772,6 +777,24 @@ static void own_forget(struct sown *w)
 {
 	w->pages.n = 0;
 	w->bytes.n = 0;
+}
+
+/* A truncation of file id to size unmaps the private mappings' copies of
+ * the pages it cuts (unmap_mapping_range with even_cows): they are no
+ * longer the mappings' own. */
+static void own_truncated(struct replay *rp, uint32_t id, uint64_t size)
+{
+	struct oracle *or = rp->oracle;
+	uint64_t keep = PAGE_ALIGN(size);
+	for (uint32_t i = 0; i < or->n; i++) {
+		struct sobj *o = &or->v[i];
+		struct sown *w;
+		if (o->file != id + 1 || o->shared || !(w = own_of(rp, o->as, o->addr, false)))
+			continue;
+		uint64_t from = keep > o->foff ? keep - o->foff : 0;
+		sf_cut(rp, &w->pages, from, UINT64_MAX);
+		sf_cut(rp, &w->bytes, from, UINT64_MAX);
+	}
 }
 
 /* The page at mapping offset off (page aligned) of private mapping o has
