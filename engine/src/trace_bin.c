@@ -1071,7 +1071,8 @@ static int x_control(struct walker *w, enum cls c, const struct ra_op *in)
 		op = emit(w, RA_OP_SLEEP, in);
 		if (w->enc && (in->a[0] < 0 || in->a[0] > SLEEP_MAX))
 			return -1;
-		op->a[0] = (int64_t)RA_MIN(c_tab(w, sleeps, 8, in ? (uint64_t)in->a[0] : 0), (uint64_t)SLEEP_MAX);
+		uint64_t ms = c_tab(w, sleeps, 8, in ? (uint64_t)in->a[0] : 0);   /* once: RA_MIN evaluates twice */
+		op->a[0] = (int64_t)RA_MIN(ms, (uint64_t)SLEEP_MAX);
 		return 0;
 	}
 	case C_PSYSCTL: {
