@@ -139,17 +139,7 @@ static void pcm_free(struct pc_map *h)
 
 /* === Files ============================================================== */
 
-static struct ra_filemap *filemap(ra_machine *m)
-{
-	if (!m->fm) {
-		m->fm = calloc(1, sizeof(*m->fm));
-		if (!m->fm)
-			abort();
-		for (int l = 0; l < NR_LRU_LISTS; l++)
-			m->fm->lru[l].head = m->fm->lru[l].tail = RA_NOPFN;
-	}
-	return m->fm;
-}
+static struct ra_filemap *filemap(ra_machine *m) { return filemap_state(m); }
 
 static void file_free(struct ra_file *f);
 

@@ -291,6 +291,10 @@ uint64_t *pcm_sorted_keys(const struct pc_map *h, uint32_t *n);
 
 /* === swap.c: the LRU lists ============================================== */
 
+/* The page cache's and the LRU lists' state, made with the first page on
+ * any list or the first file (an anonymous page may come before any file). */
+struct ra_filemap *filemap_state(ra_machine *m);
+
 /* On the list's head (PG_lru set; PG_active for an active list,
  * PG_unevictable for the unevictable one). The page's PG_swapbacked must
  * agree with the list (anon lists: set; file lists: clear). */

@@ -32,9 +32,7 @@ static void count_lru(ra_machine *m, uint32_t pfn, int lru, int64_t d)
 		m->fm->nr_file_unevictable += (uint64_t)d;   /* disk files' pages: tmpfs pages count as anon */
 }
 
-/* The lists exist from the first page on any of them: an anonymous page
- * may come before any file. */
-static struct ra_filemap *lru_lists(ra_machine *m)
+struct ra_filemap *filemap_state(ra_machine *m)
 {
 	if (unlikely(!m->fm)) {
 		m->fm = calloc(1, sizeof(*m->fm));
@@ -48,7 +46,7 @@ static struct ra_filemap *lru_lists(ra_machine *m)
 
 void lru_add(ra_machine *m, uint32_t pfn, int lru)
 {
-	struct ra_plist *l = &lru_lists(m)->lru[lru];
+	struct ra_plist *l = &filemap_state(m)->lru[lru];
 	struct ra_page *p = pfn_page(m, pfn);
 	RA_BUG_ON(m, (p->owner != PO_FILE && p->owner != PO_USER) || (p->flags & PGF_LRU));
 	RA_BUG_ON(m, lru != LRU_UNEVICTABLE && !(p->flags & PGF_SWAPBACKED) != is_file_lru(lru));
