@@ -63,6 +63,11 @@ struct sobj {
 	uint32_t file;        /* a file mapping: the engine's file id + 1 (0: anonymous memory) */
 	uint64_t foff;        /* a file mapping: the file offset its start maps */
 	bool     shared;      /* a file mapping: MAP_SHARED */
+	/* anonymous memory madvise'd (offsets in the object; empty when
+	 * a == b): [za, zb) was zapped (MADV_DONTNEED) and reads zeros;
+	 * [la, lb) was lazily freed (MADV_FREE), or zapped beside another
+	 * zapped range: each byte reads as it was or as zero, until freed */
+	uint64_t za, zb, la, lb;
 };
 
 /* A file's shadow: sorted disjoint extents of one byte value (-1:
@@ -239,7 +244,8 @@ static void fill(struct replay *rp, const struct sobj *o)
 	}
 }
 
-/* The first byte that differs from the pattern, or -1. */
+/* The first byte that differs from the pattern (or from what madvise
+ * left there, see struct sobj), or -1. */
 static int64_t verify(struct replay *rp, const struct sobj *o)
 {
 	uint8_t buf[SAMPLE];
@@ -248,11 +254,39 @@ static int64_t verify(struct replay *rp, const struct sobj *o)
 		uint64_t off = part ? o->size - n : 0;
 		if (mem_io(rp, o->as, o->addr + off, buf, (size_t)n, false))
 			return -1;
-		for (uint64_t i = 0; i < n; i++)
-			if (buf[i] != pattern(o->name, off + i))
-				return (int64_t)(off + i);
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t at = off + i;
+			uint8_t want = pattern(o->name, at);
+			if (at >= o->za && at < o->zb)
+				want = 0;
+			else if (at >= o->la && at < o->lb && !buf[i])
+				continue;
+			if (buf[i] != want)
+				return (int64_t)at;
+		}
 	}
 	return -1;
+}
+
+/* madvise of [a, b) of anonymous object o (offsets): a zap (zeros), or
+ * a lazy free (old bytes or zeros). Two zapped ranges apart widen into
+ * a lazy one over both. */
+static void madvised(struct sobj *o, uint64_t a, uint64_t b, bool zap)
+{
+	if (a >= b)
+		return;
+	if (zap && (o->za == o->zb || (a <= o->zb && o->za <= b))) {
+		o->za = o->za == o->zb ? a : RA_MIN(o->za, a);
+		o->zb = RA_MAX(o->zb, b);
+		return;
+	}
+	if (zap) {
+		a = RA_MIN(a, o->za);
+		b = RA_MAX(b, o->zb);
+		o->za = o->zb = 0;
+	}
+	o->la = o->la == o->lb ? a : RA_MIN(o->la, a);
+	o->lb = RA_MAX(o->lb, b);
 }
 
 /* === Registering and checking objects =================================== */
@@ -1246,6 +1280,33 @@ void or_after(struct replay *rp, const struct ra_op *op, int outcome, unsigned l
 					own_scan(rp, o, off, RA_MIN(len, (uint64_t)1 << 30));
 			}
 			map_check(rp, op, o, off, RA_MIN(len, (uint64_t)1 << 30));
+		}
+		break;
+	case RA_OP_MADVISE:
+		/* dontneed zaps anonymous memory (zeros) and drops a private
+		 * file mapping's copies; free discards lazily (each byte old or
+		 * zero); the rest change no byte. A failed call may have
+		 * advised a part of the range: old or zero. */
+		as = cur_as(rp, &t);
+		if (as == UINT32_MAX || (op->a[0] != RA_MADV_DONTNEED && op->a[0] != RA_MADV_FREE) ||
+		    !(h = rp_user_handle(rp, op->h[0], &t)) || h->state != HS_LIVE)
+			break;
+		{
+			struct sobj *o = find(or, as, h->val);
+			uint64_t a = (op->flags & RA_OPF_HAS_OFF) ? (uint64_t)op->a[1] : 0;
+			if (!o || a >= o->size)
+				break;
+			uint64_t b = (op->flags & RA_OPF_HAS_LEN) ? RA_MIN(o->size, a + PAGE_ALIGN((uint64_t)op->a[2])) : o->size;
+			if (!o->file) {
+				madvised(o, a, b, op->a[0] == RA_MADV_DONTNEED && outcome == OUT_OK);
+				break;
+			}
+			struct sown *w = o->shared ? NULL : own_of(rp, as, o->addr, false);
+			if (w && op->a[0] == RA_MADV_DONTNEED) {
+				sf_cut(rp, &w->pages, a & ~(uint64_t)(RA_PAGE_SIZE - 1), PAGE_ALIGN(b));
+				sf_cut(rp, &w->bytes, a & ~(uint64_t)(RA_PAGE_SIZE - 1), PAGE_ALIGN(b));
+			}
+			map_check(rp, op, o, 0, RA_MIN(o->size, (uint64_t)1 << 30));
 		}
 		break;
 	case RA_OP_FREE: case RA_OP_MUNMAP:
