@@ -125,13 +125,15 @@ static double b_fullcheck(ra_machine *m, ra_cache *c, long n)
  * taken on the replay's hook, from BEFORE to AFTER (what kswapd does
  * after an operation is charged to it). */
 
-struct timing { uint32_t from; double total; long n; };
+struct timing { uint32_t from; int only; double total; long n; };
 
 static int time_hook(ra_machine *m, const struct ra_replay_event *ev, void *arg)
 {
 	(void)m;
 	struct timing *tm = arg;
 	static double t0;
+	if (tm->only >= 0 && ev->op && ev->op->code != tm->only)
+		return 0;
 	if (ev->point == RA_REPLAY_BEFORE && ev->index >= tm->from)
 		t0 = now_ns();
 	else if (ev->point == RA_REPLAY_AFTER && ev->index >= tm->from) {
@@ -141,8 +143,9 @@ static int time_hook(ra_machine *m, const struct ra_replay_event *ev, void *arg)
 	return 0;
 }
 
-/* Replay text, timing the operations from index `from` on: ns per op. */
-static double replay_timed(const char *text, uint32_t from, long *nops)
+/* Replay text, timing the operations from index `from` on (only those of
+ * code `only` when it is not -1): ns per op. */
+static double replay_timed_only(const char *text, uint32_t from, int only, long *nops)
 {
 	struct ra_trace *t;
 	struct ra_trace_error err;
@@ -150,7 +153,7 @@ static double replay_timed(const char *text, uint32_t from, long *nops)
 		fprintf(stderr, "micro: %s\n", err.msg);
 		exit(70);
 	}
-	struct timing tm = { .from = from };
+	struct timing tm = { .from = from, .only = only };
 	struct ra_replay_opts o;
 	ra_replay_opts_default(&o);
 	o.check = RA_CHECK_OFF;
@@ -164,6 +167,36 @@ static double replay_timed(const char *text, uint32_t from, long *nops)
 	if (nops)
 		*nops = tm.n;
 	return tm.n ? tm.total / (double)tm.n : 0;
+}
+
+static double replay_timed(const char *text, uint32_t from, long *nops)
+{
+	return replay_timed_only(text, from, -1, nops);
+}
+
+/* A minor fault on a file mapping: a 64 MiB file, all in the page cache,
+ * mapped private and read one byte per 64 KiB: each read is one read
+ * fault on a cached page, with the kernel's fault-around on (it maps the
+ * 16 cached pages of the 64 KiB window, so the next 15 pages would not
+ * fault). The mapping is unmapped and mapped again every round; only the
+ * reads are timed: ns per fault. rounds x 1024 faults. */
+static double b_file_minor_fault(long rounds)
+{
+	size_t cap = (size_t)rounds * 1024 * 24 + 256, len = 0;
+	char *text = malloc(cap);
+	if (!text)
+		exit(70);
+	len += (size_t)snprintf(text + len, cap - len,
+	                        "machine mem=1G cpus=1\nfile data 64M -> f\nfread f\ntask a -> t\n");
+	for (long r = 0; r < rounds; r++) {
+		len += (size_t)snprintf(text + len, cap - len, "mmap 64M file=f -> m\n");
+		for (long i = 0; i < 1024; i++)
+			len += (size_t)snprintf(text + len, cap - len, "read m %ld 1\n", i * 65536);
+		len += (size_t)snprintf(text + len, cap - len, "munmap m\n");
+	}
+	double v = replay_timed_only(text, 4, RA_OP_READ, NULL);
+	free(text);
+	return v;
 }
 
 /* A page-cache read hit: fread of one cached 4 KiB page, the pages of a
@@ -267,6 +300,15 @@ int main(int argc, char **argv)
 		       v[runs - 1], "");
 		if (jf)
 			fprintf(jf, "  ,\"page-cache read hit (4K fread)\": %.3f\n", v[runs / 2]);
+		long fr = quick ? 4 : 40;
+		b_file_minor_fault(1);
+		for (int r = 0; r < runs; r++)
+			v[r] = b_file_minor_fault(fr);
+		qsort(v, (size_t)runs, sizeof(double), cmp_d);
+		printf("%-32s %9.1f ns %9.1f ns %9.1f ns  %s\n", "minor fault, file mapping", v[runs / 2], v[0],
+		       v[runs - 1], "");
+		if (jf)
+			fprintf(jf, "  ,\"minor fault, file mapping\": %.3f\n", v[runs / 2]);
 		int kr = quick ? 3 : 5;
 		for (int r = 0; r < kr; r++)
 			v[r] = b_kswapd_pass();

@@ -20,6 +20,7 @@ static long check_page_cache(ra_machine *m);
 static long check_file_maps(ra_machine *m);
 static long check_file_mapcounts(ra_machine *m, const uint32_t *mapcount, uint64_t *mlocked);
 static long check_swap(ra_machine *m, bool full);
+static long check_lazyfree(ra_machine *m);
 
 static long check_counters(ra_machine *m)
 {
@@ -102,11 +103,14 @@ static long check_lru_counters(ra_machine *m)
 		ra_problem(m, &problems, "file LRU: the zones count %" PRIu64 " inactive and %" PRIu64 " active pages, the node %"
 		           PRIu64 " and %" PRIu64, zin, zact, in, act);
 	uint64_t unevictable = m->fm ? m->fm->nr_file_unevictable : 0;
-	if (in + act + unevictable + node_page_state(m, NR_SHMEM) + node_page_state(m, NR_SWAPCACHE) !=
-	    node_page_state(m, NR_FILE_PAGES))
-		ra_problem(m, &problems, "file LRU: %" PRIu64 " pages on the lists, %" PRIu64 " unevictable, %" PRIu64
-		           " shmem and %" PRIu64 " swap-cache pages but %" PRIu64 " page-cache pages", in + act, unevictable,
-		           node_page_state(m, NR_SHMEM), node_page_state(m, NR_SWAPCACHE), node_page_state(m, NR_FILE_PAGES));
+	/* lazily freed anonymous pages are on the file lists, in AnonPages */
+	uint64_t lazy = m->fm ? m->fm->nr_lazyfree : 0;
+	if (in + act - lazy + unevictable + node_page_state(m, NR_SHMEM) + node_page_state(m, NR_SWAPCACHE) !=
+	    node_page_state(m, NR_FILE_PAGES) || lazy > in + act)
+		ra_problem(m, &problems, "file LRU: %" PRIu64 " pages on the lists (%" PRIu64 " lazyfree), %" PRIu64
+		           " unevictable, %" PRIu64 " shmem and %" PRIu64 " swap-cache pages but %" PRIu64 " page-cache pages",
+		           in + act, lazy, unevictable, node_page_state(m, NR_SHMEM), node_page_state(m, NR_SWAPCACHE),
+		           node_page_state(m, NR_FILE_PAGES));
 	/* every anonymous and tmpfs page is on an anon list or the unevictable
 	 * one, where the disk files' mlocked pages are too */
 	uint64_t zanon = 0, anon = node_page_state(m, NR_INACTIVE_ANON) + node_page_state(m, NR_ACTIVE_ANON) +
@@ -115,7 +119,7 @@ static long check_lru_counters(ra_machine *m)
 		zanon += zone_page_state(&m->zones[zi], NR_ZONE_INACTIVE_ANON) +
 		         zone_page_state(&m->zones[zi], NR_ZONE_ACTIVE_ANON) + zone_page_state(&m->zones[zi], NR_ZONE_UNEVICTABLE);
 	uint64_t owners = node_page_state(m, NR_ANON_PAGES) + (m->swp ? m->swp->unmapped_cache : 0) +
-	                  node_page_state(m, NR_SHMEM) + unevictable;
+	                  node_page_state(m, NR_SHMEM) + unevictable - lazy;
 	if (zanon != anon || anon != owners)
 		ra_problem(m, &problems, "anon LRU: the zones count %" PRIu64 " pages, the node %" PRIu64 ", for %" PRIu64
 		           " anonymous and tmpfs pages and %" PRIu64 " unevictable file pages", zanon, anon, owners - unevictable,
@@ -390,7 +394,7 @@ long ra_check(ra_machine *m, enum ra_check_level lvl)
 	n += check_user_side(m, full);
 	n += check_swap(m, full);
 	if (full)
-		n += check_page_cache(m) + check_file_maps(m);
+		n += check_page_cache(m) + check_file_maps(m) + check_lazyfree(m);
 	return n;
 }
 
@@ -403,6 +407,7 @@ long ra_check_structures(ra_machine *m)
 	n += check_swap(m, true);
 	n += check_page_cache(m);
 	n += check_file_maps(m);
+	n += check_lazyfree(m);
 	return n;
 }
 
@@ -680,6 +685,34 @@ static long check_user_side(ra_machine *m, bool full)
 }
 
 
+/* === Lazily freed anonymous pages (MADV_FREE) =========================== */
+
+/* Every anonymous page without PG_swapbacked is a lazyfree page: mapped,
+ * clean (PG_dirty cleared; a written pte is seen by reclaim), outside
+ * the swap cache, on a file list (or the unevictable one when mlocked);
+ * those on the file lists are the lists' count of them. */
+static long check_lazyfree(ra_machine *m)
+{
+	long problems = 0;
+	uint64_t on_lists = 0;
+	for (uint32_t pfn = 0; pfn < m->nr_pages; pfn++) {
+		struct ra_page *p = &m->pages[pfn];
+		if (p->owner != PO_USER || (p->flags & PGF_SWAPBACKED))
+			continue;
+		int lru = page_lru(p);
+		bool listed = (p->flags & PGF_LRU) && (is_file_lru(lru) || lru == LRU_UNEVICTABLE);
+		if (!listed || (p->flags & (PGF_SWAPCACHE | PGF_DIRTY)) || !p->count)
+			ra_problem(m, &problems, "lazyfree page %#x: flags %#x, mapcount %u: not a clean mapped page on a "
+			           "file list", pfn, p->flags, p->count);
+		on_lists += listed && lru != LRU_UNEVICTABLE;
+	}
+	uint64_t counted = m->fm ? m->fm->nr_lazyfree : 0;
+	if (on_lists != counted)
+		ra_problem(m, &problems, "lazyfree pages: %" PRIu64 " on the file lists, %" PRIu64 " counted", on_lists,
+		           counted);
+	return problems;
+}
+
 /* === Swap: slots, ptes, the swap cache, the anon lists, zram ============ */
 
 /* The op tier: the totals against the devices. The full tier: every
@@ -774,7 +807,9 @@ static long check_swap(ra_machine *m, bool full)
 		if (p->owner == PO_USER) {
 			unmapped += !p->count;
 			int want = (p->flags & PGF_MLOCKED) ? LRU_UNEVICTABLE : -1;
-			if (!(p->flags & PGF_LRU) || !(p->flags & PGF_SWAPBACKED) || (want >= 0 && page_lru(p) != want) ||
+			if (!(p->flags & PGF_SWAPBACKED) && !(p->flags & PGF_SWAPCACHE))
+				;     /* lazily freed: check_lazyfree() */
+			else if (!(p->flags & PGF_LRU) || !(p->flags & PGF_SWAPBACKED) || (want >= 0 && page_lru(p) != want) ||
 			    (want < 0 && page_lru(p) != LRU_INACTIVE_ANON && page_lru(p) != LRU_ACTIVE_ANON))
 				ra_problem(m, &problems, "anon page %#x is not on an anon list (flags %#x)", pfn, p->flags);
 			if (m->mmw && rmap_count(m, pfn) != p->count)

@@ -311,6 +311,15 @@ static void do_page_cache_ra(ra_machine *m, struct ra_file *f, uint64_t start, u
 	}
 }
 
+void force_page_cache_ra(ra_machine *m, struct ra_file *f, uint64_t index, uint64_t nr)
+{
+	/* tmpfs has no readahead; the window is at most max(io_pages,
+	 * ra_pages), the model's disk having no io_pages above ra_pages */
+	if (f->shmem)
+		return;
+	do_page_cache_ra(m, f, index, RA_MIN(nr, (uint64_t)RA_RA_PAGES), 0);
+}
+
 static uint64_t roundup_pow2(uint64_t x)
 {
 	return x <= 1 ? 1 : 1ULL << ra_fls(x - 1);

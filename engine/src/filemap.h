@@ -132,6 +132,7 @@ struct ra_filemap {
 	uint32_t nr_files, cap;
 	struct ra_plist lru[NR_LRU_LISTS];
 	uint64_t nr_file_unevictable;   /* page-cache pages on the unevictable list (mlocked) */
+	uint64_t nr_lazyfree;           /* anonymous pages on the file lists (MADV_FREE: no PG_swapbacked) */
 	uint32_t *mapcount;         /* [nr_pages]: ptes mapping each page-cache page (the folio's
 	                               mapcount), NULL until the first file mapping */
 	const struct filemap_rmap_ops *rmap;
@@ -200,6 +201,11 @@ uint32_t filemap_get_page(struct ra_file *f, uint64_t index);
  * pages): the page, read in with the mmap read-around readahead when it
  * is not cached (*major set: a major fault), or RA_NOPFN for no memory. */
 uint32_t filemap_fault(ra_machine *m, struct ra_file *f, uint64_t index, bool *major);
+/* force_page_cache_ra() as fadvise(POSIX_FADV_WILLNEED) and
+ * MADV_WILLNEED call it: up to RA_RA_PAGES pages from index (clipped at
+ * the end of the file) read into the cache, not marked accessed; cached
+ * pages are skipped. tmpfs: nothing. */
+void force_page_cache_ra(ra_machine *m, struct ra_file *f, uint64_t index, uint64_t nr);
 /* folio_mark_dirty() for a page-cache page (shmem: not accounted). */
 void filemap_dirty_page(ra_machine *m, uint32_t pfn);
 /* Write back the dirty pages of [first, last] (vfs_fsync_range); returns

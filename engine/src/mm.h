@@ -314,6 +314,17 @@ void rmap_fini(ra_machine *m);
 int  folio_referenced_anon(ra_machine *m, uint32_t pfn, bool *vm_locked);
 /* try_to_unmap() of a swap-cache page: every pte becomes its swap entry. */
 bool try_to_unmap_anon(ra_machine *m, uint32_t pfn);
+/* try_to_unmap() of a lazily freed page (MADV_FREE): when neither the page
+ * nor any pte of it is dirty, every pte is cleared (the range reads zeros
+ * again) and true returned: the page, still counted in AnonPages, is the
+ * caller's to free at once (mm_free_new_user_page). Else the page is dirty
+ * and swap-backed again and stays mapped (false). */
+bool try_to_unmap_lazyfree(ra_machine *m, uint32_t pfn);
+/* read_swap_cache_async(): the swap-cache page of e, read in from its
+ * slot when not cached (pswpin, pgpgin for a disk; unmapped, on the
+ * inactive anon list); RA_NOPFN when no page can be had or t died in
+ * the allocation. */
+uint32_t read_swap_cache_async(ra_machine *m, struct ra_task *t, swp_entry_t e);
 /* The swap-in fault on the swap entry at *pte: 0, or -2 (no memory). */
 int  do_swap_page(ra_machine *m, struct ra_task *t, struct ra_vma *v, uint64_t va, uint64_t *pte, bool write);
 /* do_wp_page() on a swap-cache page: false when it must be copied. */

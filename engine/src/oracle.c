@@ -36,7 +36,14 @@
  *     of a file mapping reaches, and at the end every page a live file
  *     mapping has present, equal the file's shadow inside i_size: through
  *     writeback, eviction and re-faults alike. A private mapping's page
- *     that holds an anonymous COW copy is its own and is not compared.
+ *     that holds an anonymous COW copy is its own and is not compared;
+ *   - anonymous mappings hold what the trace poked into them (zeros
+ *     elsewhere), checked over the bytes each peek, read, touch, poke and
+ *     madvise reaches (at most 64 KiB, resident or swapped, no fault):
+ *     MADV_DONTNEED zeroes its range; after MADV_FREE each byte may also
+ *     read zero (reclaim discarded its page) until it is written again;
+ *     a misuse or stray kernel write into a mapping makes its bytes
+ *     unknown.
  *
  * Deliberate misuse (a write after free or out of bounds) may damage live
  * objects or in-band metadata: the oracle marks what such a write covers as
@@ -91,7 +98,10 @@ struct sfile {
 /* A private file mapping's own pages (anonymous COW copies): `pages`
  * marks them (byte 1 over each page's offsets in the mapping), `bytes`
  * holds what they hold, by offset in the mapping (holes: zeros; -1:
- * unknown). */
+ * unknown). An anonymous mapping's shadow is one too: `bytes` holds what
+ * the trace wrote (holes: zeros), `pages` marks the ranges MADV_FREE
+ * let go lazily (byte 1), where each byte reads as `bytes` says or as
+ * zero (discarded), until written again. */
 struct sown { uint32_t as; uint64_t addr; struct sfile pages, bytes; };
 
 struct oracle {
@@ -395,6 +405,9 @@ static void expect_free(struct replay *rp, const struct ra_op *op, uint32_t as, 
 	}
 }
 
+static bool anon_map(const struct sobj *o);
+static void anon_unknown(struct replay *rp, const struct sobj *o);
+
 /* Mark objects a misuse write covers (pokes change bytes, kernel or user;
  * user touches write them back unchanged, so they taint nothing). */
 static void taint_range(struct replay *rp, uint32_t as, uint64_t a, uint64_t len)
@@ -405,6 +418,8 @@ static void taint_range(struct replay *rp, uint32_t as, uint64_t a, uint64_t len
 		struct sobj *o = &or->v[i];
 		if (o->addr < a + len && a < o->addr + o->size) {
 			o->tainted = 1;
+			if (anon_map(o))
+				anon_unknown(rp, o);
 			covered += RA_MIN(a + len, o->addr + o->size) - RA_MAX(a, o->addr);
 		}
 		/* a vmalloc area is also its backing pages in the direct map */
@@ -427,12 +442,14 @@ static void taint_range(struct replay *rp, uint32_t as, uint64_t a, uint64_t len
 		for (uint32_t i = lower(or, 1, 0); i < or->n; i++) {
 			struct sobj *o = &or->v[i];
 			struct ra_task *t = task_of(rp, o->as);
-			if (o->tainted || !ra_task_alive(t))
+			if ((o->tainted && !anon_map(o)) || !ra_task_alive(t))
 				continue;
 			for (uint64_t va = o->addr & ~(uint64_t)(RA_PAGE_SIZE - 1); va < o->addr + o->size; va += RA_PAGE_SIZE) {
 				uint32_t pfn = ra_user_pfn(t, va);
 				if (pfn != RA_NOPFN && pfn >= p0 && pfn <= p1) {
 					o->tainted = 1;
+					if (anon_map(o))
+						anon_unknown(rp, o);
 					break;
 				}
 			}
@@ -914,6 +931,61 @@ static void map_poked(struct replay *rp, const struct sobj *o, uint64_t off, uin
 		sf_put(rp, s, RA_MAX(a, s->size), b, -1);
 }
 
+/* === Anonymous mappings' bytes ============================================ */
+
+static bool anon_map(const struct sobj *o) { return o->kind == HK_UMMAP && !o->file; }
+
+/* Misuse or a stray kernel write changed bytes of anonymous mapping o:
+ * what it holds is no longer known. */
+static void anon_unknown(struct replay *rp, const struct sobj *o)
+{
+	struct sown *w = own_of(rp, o->as, o->addr, true);
+	sf_put(rp, &w->bytes, 0, o->size, -1);
+}
+
+/* Compare [off, off + len) of anonymous mapping o (at most 64 KiB of it)
+ * with its shadow, resident or swapped, without a fault: a byte the
+ * shadow knows reads as it says, or as zero inside a lazily freed range. */
+static void anon_check(struct replay *rp, const struct ra_op *op, const struct sobj *o, uint64_t off, uint64_t len)
+{
+	struct ra_task *t = task_of(rp, o->as);
+	struct sown *w = own_of(rp, o->as, o->addr, false);
+	if (!w || !ra_task_alive(t) || off >= o->size)
+		return;
+	len = RA_MIN(RA_MIN(len, o->size - off), (uint64_t)65536);
+	uint8_t *buf = malloc(len ? len : 1);
+	RA_BUG_ON(rp->m, !buf);
+	if (!mm_peek_user(rp->m, t, o->addr + off, len, buf)) {
+		uint32_t hb = 0, hl = 0;
+		for (uint64_t k = 0; k < len; k++) {
+			int want = sf_byte(&w->bytes, off + k, &hb);
+			if (want < 0 || buf[k] == (uint8_t)want || (!buf[k] && sf_byte(&w->pages, off + k, &hl) == 1))
+				continue;
+			fail(rp, op, "anonymous mapping '%s' reads 0x%02x at 0x%" PRIx64 ", 0x%02x was written there%s",
+			     rp->t->names[o->name], buf[k], o->addr + off + k, want,
+			     sf_byte(&w->pages, off + k, &hl) == 1 ? " (or zero: lazily freed)" : "");
+			break;
+		}
+	}
+	free(buf);
+}
+
+/* madvise of [a, b) of anonymous mapping o: dontneed zaps (zeros); free,
+ * or a dontneed that failed (a part of the range may be done), leaves
+ * each byte as it was or zero. */
+static void anon_madvised(struct replay *rp, const struct sobj *o, uint64_t a, uint64_t b, int advice, bool ok)
+{
+	struct sown *w = own_of(rp, o->as, o->addr, false);
+	if (!w || a >= b)
+		return;
+	if (advice == RA_MADV_DONTNEED && ok) {
+		sf_cut(rp, &w->bytes, a, b);
+		sf_cut(rp, &w->pages, a, b);
+	} else if (advice == RA_MADV_DONTNEED || advice == RA_MADV_FREE) {
+		sf_put(rp, &w->pages, a, b, 1);
+	}
+}
+
 /* === Hooks =============================================================== */
 
 void or_init(struct replay *rp)
@@ -1137,6 +1209,8 @@ void or_after(struct replay *rp, const struct ra_op *op, int outcome, unsigned l
 			struct sobj *o = find(or, as, h->val);
 			if (o && o->file)
 				map_check(rp, op, o, (uint64_t)op->a[0], (uint64_t)op->a[1]);
+			else if (o && anon_map(o))
+				anon_check(rp, op, o, (uint64_t)op->a[0], (uint64_t)op->a[1]);
 		}
 		break;
 	case RA_OP_ALLOC_PAGES: case RA_OP_KMALLOC: case RA_OP_KZALLOC: case RA_OP_KREALLOC: case RA_OP_CACHE_ALLOC:
@@ -1197,6 +1271,12 @@ void or_after(struct replay *rp, const struct ra_op *op, int outcome, unsigned l
 		if (h->state != HS_LIVE)
 			break;
 		add(rp, op, as, h, op->out, op->code == RA_OP_CALLOC);
+		if (op->code == RA_OP_MMAP && !(op->flags & RA_OPF_FILEMAP)) {
+			/* anonymous memory: zeros, as the shadow's holes */
+			struct sobj *o = find(or, as, h->val);
+			if (o)
+				own_forget(own_of(rp, as, o->addr, true));
+		}
 		if (op->code == RA_OP_MMAP && (op->flags & RA_OPF_FILEMAP)) {
 			struct sobj *o = find(or, as, h->val);
 			if (o) {
@@ -1220,6 +1300,25 @@ void or_after(struct replay *rp, const struct ra_op *op, int outcome, unsigned l
 			break;
 		{
 			struct sobj *o = find(or, as, h->val);
+			if (o && anon_map(o)) {
+				int64_t o0 = op->code == RA_OP_POKE ? op->a[0] : (op->flags & RA_OPF_HAS_OFF) ? op->a[0] : 0;
+				if (o0 < 0 || (uint64_t)o0 >= o->size)
+					break;
+				uint64_t off = (uint64_t)o0, len = o->size - off;
+				if (op->code == RA_OP_POKE)
+					len = RA_MIN(len, (uint64_t)op->a[1]);
+				else if (op->flags & RA_OPF_HAS_LEN)
+					len = RA_MIN(len, (uint64_t)op->a[1]);
+				struct sown *w = own_of(rp, as, o->addr, false);
+				if (op->code == RA_OP_POKE && w) {
+					/* written again: no longer lazily freed */
+					sf_put(rp, &w->bytes, off, off + len,
+					       outcome == OUT_OK ? (op->flags & RA_OPF_HAS_BYTE ? (int)op->a[2] : 0x41) : -1);
+					sf_cut(rp, &w->pages, off, off + len);
+				}
+				anon_check(rp, op, o, off, len);
+				break;
+			}
 			if (!o || !o->file)
 				break;
 			uint64_t off, len;
@@ -1246,6 +1345,34 @@ void or_after(struct replay *rp, const struct ra_op *op, int outcome, unsigned l
 					own_scan(rp, o, off, RA_MIN(len, (uint64_t)1 << 30));
 			}
 			map_check(rp, op, o, off, RA_MIN(len, (uint64_t)1 << 30));
+		}
+		break;
+	case RA_OP_MADVISE:
+		/* dontneed zaps anonymous memory (zeros) and drops a private
+		 * file mapping's copies; free lets anonymous bytes go lazily
+		 * (each old or zero); the rest change no byte */
+		as = cur_as(rp, &t);
+		if (as == UINT32_MAX || !(h = rp_user_handle(rp, op->h[0], &t)) || h->state != HS_LIVE)
+			break;
+		{
+			struct sobj *o = find(or, as, h->val);
+			uint64_t a = (op->flags & RA_OPF_HAS_OFF) ? (uint64_t)op->a[1] : 0;
+			if (!o || a >= o->size)
+				break;
+			uint64_t b = (op->flags & RA_OPF_HAS_LEN) ? RA_MIN(o->size, a + PAGE_ALIGN((uint64_t)op->a[2])) : o->size;
+			if (anon_map(o)) {
+				anon_madvised(rp, o, a, b, (int)op->a[0], outcome == OUT_OK);
+				anon_check(rp, op, o, a, b - a);
+				break;
+			}
+			if (!o->file)
+				break;
+			struct sown *w = o->shared ? NULL : own_of(rp, as, o->addr, false);
+			if (w && op->a[0] == RA_MADV_DONTNEED) {
+				sf_cut(rp, &w->pages, a & ~(uint64_t)(RA_PAGE_SIZE - 1), PAGE_ALIGN(b));
+				sf_cut(rp, &w->bytes, a & ~(uint64_t)(RA_PAGE_SIZE - 1), PAGE_ALIGN(b));
+			}
+			map_check(rp, op, o, a, b - a);
 		}
 		break;
 	case RA_OP_FREE: case RA_OP_MUNMAP:

@@ -293,7 +293,8 @@ int rp_exec_user(struct replay *rp, const struct ra_op *op)
 	if (!ra_task_alive(t)) {
 		/* still a trace error to name a handle the task never had */
 		if ((op->code == RA_OP_FREE || op->code == RA_OP_REALLOC || op->code == RA_OP_TOUCH ||
-		     op->code == RA_OP_READ || op->code == RA_OP_MUNMAP || op->code == RA_OP_MSYNC) &&
+		     op->code == RA_OP_READ || op->code == RA_OP_MUNMAP || op->code == RA_OP_MSYNC ||
+		     op->code == RA_OP_MADVISE) &&
 		    (r = uwant(rp, op, t, 0, UMEM_MASK, &h)) != OUT_OK)
 			return r;
 		return fail_bind(rp, t, op);
@@ -348,6 +349,22 @@ int rp_exec_user(struct replay *rp, const struct ra_op *op)
 		if (h->state != HS_LIVE)
 			return OUT_FAIL;
 		return ra_msync(m, t, h->val, h->size) ? OUT_FAIL : OUT_OK;
+	case RA_OP_MADVISE: {
+		/* OFFSET and LEN within the mapping, page-aligned OFFSET
+		 * (EINVAL otherwise), default the rest of it; a mapping, not a
+		 * malloc block */
+		if ((r = uwant(rp, op, t, 0, 1u << HK_UMMAP, &h)) != OUT_OK)
+			return r;
+		if (h->state != HS_LIVE)
+			return OUT_FAIL;
+		uint64_t off = (op->flags & RA_OPF_HAS_OFF) ? (uint64_t)op->a[1] : 0;
+		if (off > h->size)
+			return OUT_FAIL;
+		uint64_t len = (op->flags & RA_OPF_HAS_LEN) ? (uint64_t)op->a[2] : h->size - off;
+		if (len > h->size - off)
+			return OUT_FAIL;
+		return ra_madvise(m, t, h->val + off, len, (int)op->a[0]) ? OUT_FAIL : OUT_OK;
+	}
 	case RA_OP_MUNMAP:
 		if ((r = uwant(rp, op, t, 0, UMEM_MASK, &h)) != OUT_OK)
 			return r;

@@ -200,6 +200,41 @@ bool try_to_unmap_anon(ra_machine *m, uint32_t pfn)
 	return true;
 }
 
+/* The kernel checks each pte in turn and may discard the page from the
+ * first mappings before it finds a dirty pte in a later one; the model
+ * looks at every pte first, so a lazyfree page is discarded from all its
+ * mappings or kept in all (docs/kernel-model.md, "madvise"). */
+bool try_to_unmap_lazyfree(ra_machine *m, uint32_t pfn)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	RA_BUG_ON(m, (p->flags & (PGF_SWAPBACKED | PGF_SWAPCACHE)) || p->owner != PO_USER);
+	struct anon_rmap *r = rmap_of(m, pfn);
+	uint32_t n = (r->e.mm != NULL) + r->n_more;
+	for (uint32_t i = 0; i < n; i++) {
+		struct rmap_ent *e = rmap_nth(r, i);
+		uint64_t *pte = mm_pte_lookup(e->mm, e->va);
+		RA_BUG_ON(m, !pte || PTE_PFN(*pte) != pfn);
+		if (*pte & PTE_DIRTY)
+			p->flags |= PGF_DIRTY;     /* folio_mark_dirty() */
+	}
+	if (p->flags & PGF_DIRTY) {
+		p->flags |= PGF_SWAPBACKED;    /* redirtied: not discarded */
+		return false;
+	}
+	while (r->e.mm) {
+		struct rmap_ent ent = r->n_more ? r->more[r->n_more - 1] : r->e;
+		uint64_t *pte = mm_pte_lookup(ent.mm, ent.va);
+		struct pt_leaf *l = (struct pt_leaf *)((char *)(pte - PTE_IDX(ent.va)) - offsetof(struct pt_leaf, pte));
+		*pte = 0;
+		l->used--;
+		mm_tlb_flush(ent.mm);
+		ent.mm->rss--;
+		rmap_del(m, pfn, ent.mm);
+		p->count--;      /* still in AnonPages: the caller frees it now */
+	}
+	return true;
+}
+
 /* === Swap entries in page tables ========================================= */
 
 /* free_swap_and_cache(): a pte let go of e; when nothing else holds the
@@ -241,11 +276,13 @@ static void map_swapped(ra_machine *m, struct ra_mm *mm, uint64_t va, uint64_t *
 }
 
 /* Read slot e into a new page: the page, or RA_NOPFN (no memory, or the
- * allocation killed the task). bypass: zram and a single reference. */
-static uint32_t swapin_page(ra_machine *m, struct ra_task *t, swp_entry_t e, bool *bypass, ra_gfp_t gfp)
+ * allocation killed the task). bypass: zram and a single reference, when
+ * may_bypass (a fault; read_swap_cache_async() always uses the cache). */
+static uint32_t swapin_page(ra_machine *m, struct ra_task *t, swp_entry_t e, bool *bypass, ra_gfp_t gfp,
+                            bool may_bypass)
 {
 	struct ra_swap_info *si = swp_info(m, e);
-	*bypass = swap_synchronous(si) && swap_count(m, e) == 1;
+	*bypass = may_bypass && swap_synchronous(si) && swap_count(m, e) == 1;
 	uint32_t pfn = mm_alloc_anon_page(m, gfp);
 	if (t && !ra_task_alive(t)) {
 		if (pfn != RA_NOPFN)
@@ -264,6 +301,15 @@ static uint32_t swapin_page(ra_machine *m, struct ra_task *t, swp_entry_t e, boo
 	return pfn;
 }
 
+uint32_t read_swap_cache_async(ra_machine *m, struct ra_task *t, swp_entry_t e)
+{
+	uint32_t pfn = swap_cache_lookup(m, e);
+	if (pfn != RA_NOPFN)
+		return pfn;
+	bool bypass;
+	return swapin_page(m, t, e, &bypass, RA_GFP_HIGHUSER_MOVABLE, false);
+}
+
 int do_swap_page(ra_machine *m, struct ra_task *t, struct ra_vma *v, uint64_t va, uint64_t *pte, bool write)
 {
 	struct ra_mm *mm = t->mm;
@@ -273,7 +319,7 @@ int do_swap_page(ra_machine *m, struct ra_task *t, struct ra_vma *v, uint64_t va
 	uint32_t pfn = swap_cache_lookup(m, e);
 	bool bypass = false;
 	if (pfn == RA_NOPFN) {
-		pfn = swapin_page(m, t, e, &bypass, RA_GFP_HIGHUSER_MOVABLE);
+		pfn = swapin_page(m, t, e, &bypass, RA_GFP_HIGHUSER_MOVABLE, true);
 		if (pfn == RA_NOPFN)
 			return -2;
 		/* the allocation may have reclaimed: the pte is the same (this
@@ -339,7 +385,7 @@ static int unuse_mm(ra_machine *m, struct ra_task *t, struct ra_swap_info *si)
 			if (pfn == RA_NOPFN) {
 				/* read_swap_cache_async(): into the swap cache (swapoff
 				 * never bypasses it) */
-				pfn = swapin_page(m, NULL, e, &bypass, RA_GFP_HIGHUSER_MOVABLE | RA___GFP_RETRY_MAYFAIL);
+				pfn = swapin_page(m, NULL, e, &bypass, RA_GFP_HIGHUSER_MOVABLE | RA___GFP_RETRY_MAYFAIL, true);
 				if (pfn == RA_NOPFN)
 					return -1;
 				if (bypass) {

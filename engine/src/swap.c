@@ -30,6 +30,8 @@ static void count_lru(ra_machine *m, uint32_t pfn, int lru, int64_t d)
 	if (lru == LRU_UNEVICTABLE && pfn_page(m, pfn)->owner == PO_FILE &&
 	    !(pfn_page(m, pfn)->flags & PGF_SWAPBACKED))
 		m->fm->nr_file_unevictable += (uint64_t)d;   /* disk files' pages: tmpfs pages count as anon */
+	else if (lru != LRU_UNEVICTABLE && is_file_lru(lru) && pfn_page(m, pfn)->owner == PO_USER)
+		m->fm->nr_lazyfree += (uint64_t)d;           /* lazily freed anonymous pages */
 }
 
 struct ra_filemap *filemap_state(ra_machine *m)

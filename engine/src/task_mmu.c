@@ -30,6 +30,7 @@
 
 struct mem_size_stats {
 	uint64_t resident, shared_clean, shared_dirty, private_clean, private_dirty, referenced, anonymous, swap;
+	uint64_t lazyfree;
 	uint64_t pss, pss_anon, pss_file, pss_shmem, pss_dirty, pss_locked, swap_pss;
 };
 
@@ -46,14 +47,18 @@ static void account_page(ra_machine *m, struct mem_size_stats *mss, uint32_t pfn
 	const uint64_t size = RA_PAGE_SIZE;
 	bool anon = p->owner == PO_USER;
 	bool shmem = !anon && m->fm->files[p->priv]->shmem;
+	/* a lazily freed page (MADV_FREE) not written since is clean */
+	bool lazy = anon && !(p->flags & PGF_SWAPBACKED);
 	if (anon)
 		mss->anonymous += size;
+	if (lazy && !(pte & PTE_DIRTY) && !(p->flags & PGF_DIRTY))
+		mss->lazyfree += size;
 	mss->resident += size;
 	if ((pte & PTE_YOUNG) || (p->flags & PGF_REFERENCED))
 		mss->referenced += size;
 	uint32_t mapcount = RA_MAX(mapcount_of(m, pfn), 1u);
 	uint64_t pss = (size << PSS_SHIFT) / mapcount;
-	bool dirty = (pte & PTE_DIRTY) || (p->flags & PGF_DIRTY) || (anon && !(p->flags & PGF_SWAPCACHE));
+	bool dirty = (pte & PTE_DIRTY) || (p->flags & PGF_DIRTY) || (anon && !lazy && !(p->flags & PGF_SWAPCACHE));
 	mss->pss += pss;
 	if (anon)
 		mss->pss_anon += pss;
@@ -154,7 +159,7 @@ static void show_smap_fields(FILE *f, const struct mem_size_stats *mss, bool rol
 	put_dec(f, "Private_Dirty:  ", mss->private_dirty);
 	put_dec(f, "Referenced:     ", mss->referenced);
 	put_dec(f, "Anonymous:      ", mss->anonymous);
-	put_dec(f, "LazyFree:       ", 0);
+	put_dec(f, "LazyFree:       ", mss->lazyfree);
 	put_dec(f, "AnonHugePages:  ", 0);
 	put_dec(f, "ShmemPmdMapped: ", 0);
 	put_dec(f, "FilePmdMapped:  ", 0);

@@ -44,6 +44,8 @@ enum cls {
 	C_FMMAP, C_MSYNC, C_SLEEP, C_PSYSCTL,
 	/* swap devices: the pressure profile */
 	C_SWAPON, C_SWAPOFF,
+	/* madvise of a mapping: the pressure profile */
+	C_MADVISE,
 	C_NR
 };
 
@@ -97,7 +99,7 @@ static const uint8_t prof_pressure[] = {
 	C_VMALLOC, C_VMALLOC, C_VFREE, C_BALLOON, C_UNBALLOON, C_TASK, C_TASK, C_SWITCH, C_FORK, C_EXIT,
 	C_MMAP, C_MMAP, C_MUNMAP, C_MALLOC, C_FREE, C_TOUCH, C_TOUCH, C_READ, C_MLOCKALL, C_OOM_SCORE_ADJ,
 	C_SYSCTL, C_CPU, C_FAIL, C_CHECK, C_FMMAP, C_FMMAP, C_FMMAP, C_MSYNC, C_DUMP, C_SLEEP, C_SLEEP, C_PSYSCTL,
-	C_PSYSCTL, C_SWAPON, C_SWAPOFF,
+	C_PSYSCTL, C_SWAPON, C_SWAPOFF, C_MADVISE,
 };
 
 struct profile { const char *name; const uint8_t *cls; unsigned n; };
@@ -1411,6 +1413,41 @@ static int f_file(struct walker *w, enum cls c, const struct ra_op *in)
 	}
 }
 
+/* madvise of a mapping of the current task: the advice (selector byte),
+ * then none, OFFSET or OFFSET and LEN, in pages of the mapping (an
+ * OFFSET within it, a LEN up to its end). */
+static int f_madvise(struct walker *w, const struct ra_op *in)
+{
+	struct mtask *t = curtask(w);
+	uint32_t i;
+	if (!t || c_pick(w, &t->maps, in ? in->h[0] : 0, &i))
+		return w->enc ? -1 : 0;
+	uint32_t name = t->maps.v[i];
+	struct ra_op *op = emit(w, RA_OP_MADVISE, in);
+	op->h[0] = name;
+	if (w->enc && (in->a[0] < 0 || in->a[0] >= RA_MADV_NR))
+		return -1;
+	op->a[0] = c_sel(w, RA_MADV_NR, in ? (unsigned)in->a[0] : 0);
+	uint64_t pages = (rec(w, name)->size + RA_PAGE_SIZE - 1) >> RA_PAGE_SHIFT;
+	unsigned mode = c_sel(w, 3, in ? ((in->flags & RA_OPF_HAS_LEN) ? 2 : (in->flags & RA_OPF_HAS_OFF) ? 1 : 0) : 0);
+	if (mode >= 1) {
+		uint64_t pg = c_var(w, in ? (uint64_t)in->a[1] >> RA_PAGE_SHIFT : 0);
+		pg = pages ? pg % pages : 0;
+		op->a[1] = (int64_t)(pg << RA_PAGE_SHIFT);
+		op->flags |= RA_OPF_HAS_OFF;
+		if (w->enc && in->a[1] != op->a[1])
+			return -1;
+		if (mode == 2) {
+			uint64_t n = c_var(w, in ? (uint64_t)in->a[2] >> RA_PAGE_SHIFT : 0) % (pages - pg + 1);
+			op->a[2] = (int64_t)(n << RA_PAGE_SHIFT);
+			op->flags |= RA_OPF_HAS_LEN;
+			if (w->enc && in->a[2] != op->a[2])
+				return -1;
+		}
+	}
+	return 0;
+}
+
 /* mmap SIZE file=F [offset=N] [shared] [prot=r] [populate] [locked] of a
  * live file by the current task (the offset from the file offsets' table:
  * an unaligned one is refused, EINVAL); msync of one of its mappings. */
@@ -1488,6 +1525,8 @@ static int walk_class(struct walker *w, enum cls c, const struct ra_op *in)
 		return f_file(w, c, in);
 	case C_FMMAP: case C_MSYNC:
 		return f_mmap(w, c, in);
+	case C_MADVISE:
+		return f_madvise(w, in);
 	default: return m_misuse(w, c, in);
 	}
 }
@@ -1591,6 +1630,7 @@ static int classify(struct walker *w, const struct ra_op *op, const struct ra_op
 	case RA_OP_MEMALIGN: return C_MEMALIGN;
 	case RA_OP_MMAP: return (op->flags & RA_OPF_FILEMAP) ? C_FMMAP : C_MMAP;
 	case RA_OP_MSYNC: return C_MSYNC;
+	case RA_OP_MADVISE: return C_MADVISE;
 	case RA_OP_REALLOC: return C_REALLOC;
 	case RA_OP_MALLOPT: return C_MALLOPT;
 	case RA_OP_MALLOC_TRIM: return C_MALLOC_TRIM;

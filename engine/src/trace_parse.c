@@ -20,6 +20,8 @@ const char *const ra_op_names[RA_OP_NR] = {
 	RA_OP_LIST(RA_OP_NAME)
 #undef RA_OP_NAME
 };
+const char *const ra_madv_names[RA_MADV_NR] = { "dontneed", "free", "cold", "pageout", "willneed" };
+
 const char ra_op_side[RA_OP_NR] = {
 #define RA_OP_SIDE(code, name, side) side,
 	RA_OP_LIST(RA_OP_SIDE)
@@ -883,6 +885,28 @@ static int parse_op(struct pctx *c, struct ra_op *op)
 		if (op->a[0] > RA_FILE_MAX)
 			return perr(c, tk[2].col, "a file holds at most 16T");
 		return 0;
+	case RA_OP_MADVISE: {
+		if (take_binding(c, op, -1) || nargs(c, 2, 4) || parse_use(c, &tk[1], &op->h[0], &op->hcol[0]))
+			return -1;
+		int a;
+		for (a = 0; a < RA_MADV_NR; a++)
+			if (tok_is(&tk[2], ra_madv_names[a]))
+				break;
+		if (a == RA_MADV_NR)
+			return perr(c, tk[2].col, "madvise takes dontneed, free, cold, pageout or willneed, got '%s'", TOK(&tk[2]));
+		op->a[0] = a;
+		if (c->ntok > 3) {
+			if (parse_size(c, &tk[3], &op->a[1]))
+				return -1;
+			op->flags |= RA_OPF_HAS_OFF;
+		}
+		if (c->ntok > 4) {
+			if (parse_size(c, &tk[4], &op->a[2]))
+				return -1;
+			op->flags |= RA_OPF_HAS_LEN;
+		}
+		return 0;
+	}
 	case RA_OP_FADVISE:
 		if (take_binding(c, op, -1) || nargs(c, 2, 2) || parse_use(c, &tk[1], &op->h[0], &op->hcol[0]))
 			return -1;
@@ -1190,6 +1214,11 @@ void ra_op_print(const struct ra_trace *t, const struct ra_op *op, FILE *f)
 	case RA_OP_FSYNC: case RA_OP_FUNLINK: fprintf(f, " %s", h0); break;
 	case RA_OP_FTRUNCATE: fprintf(f, " %s ", h0); print_size(f, op->a[0]); break;
 	case RA_OP_FADVISE: fprintf(f, " %s dontneed", h0); break;
+	case RA_OP_MADVISE:
+		fprintf(f, " %s %s", h0, ra_madv_names[op->a[0]]);
+		if (op->flags & RA_OPF_HAS_OFF) fprintf(f, " %" PRId64, op->a[1]);
+		if (op->flags & RA_OPF_HAS_LEN) fprintf(f, " %" PRId64, op->a[2]);
+		break;
 	case RA_OP_SWAPON:
 		fputc(' ', f); print_size(f, op->a[0]);
 		if (op->flags & RA_OPF_HAS_PRIO) fprintf(f, " prio=%" PRId64, op->a[1]);

@@ -243,8 +243,11 @@ static enum folioref check_references_anon(ra_machine *m, uint32_t pfn)
 }
 
 /* shrink_folio_list() for one anonymous page: true when it was freed;
- * *pageout when it was written. */
-static bool shrink_anon_folio(ra_machine *m, struct scan_control *sc, uint32_t pfn, bool *pageout)
+ * *pageout when it was written. ignore_refs: reclaim_pages() (MADV_PAGEOUT)
+ * takes the page whatever its references. A lazily freed page (MADV_FREE:
+ * no PG_swapbacked, on the file lists) is discarded when no pte of it was
+ * written since; a written one is swap-backed again and activated. */
+static bool shrink_anon_folio(ra_machine *m, struct scan_control *sc, uint32_t pfn, bool ignore_refs, bool *pageout)
 {
 	struct ra_page *p = pfn_page(m, pfn);
 	*pageout = false;
@@ -252,9 +255,20 @@ static bool shrink_anon_folio(ra_machine *m, struct scan_control *sc, uint32_t p
 		putback(m, pfn, false);
 		return false;
 	}
-	enum folioref ref = check_references_anon(m, pfn);
+	enum folioref ref = ignore_refs ? FOLIOREF_RECLAIM : check_references_anon(m, pfn);
 	if (ref == FOLIOREF_ACTIVATE || ref == FOLIOREF_KEEP)
 		goto keep;
+	if (!(p->flags & PGF_SWAPBACKED)) {
+		/* try_to_unmap_one() on a lazyfree page, then the discard */
+		if (p->count && !try_to_unmap_lazyfree(m, pfn)) {
+			ref = FOLIOREF_ACTIVATE;
+			goto keep;
+		}
+		count_vm_event(m, PGLAZYFREED);
+		lru_add(m, pfn, LRU_INACTIVE_FILE);     /* the free takes it off again */
+		mm_free_new_user_page(m, pfn);
+		return true;
+	}
 	if (!(p->flags & PGF_SWAPCACHE)) {
 		if (!(sc->gfp & RA___GFP_IO))
 			goto keep;
@@ -300,6 +314,68 @@ keep:
 	return false;
 }
 
+/* shrink_folio_list() for one isolated page of any list: true when it
+ * was freed, *pageout when it was written. An anonymous page (on the anon
+ * lists, or lazily freed on the file lists) takes shrink_anon_folio; a
+ * page-cache page is checked for references (unless ignore_refs),
+ * unmapped, written back when dirty and evicted. A page kept goes back
+ * on its list. */
+static bool shrink_folio(ra_machine *m, struct scan_control *sc, uint32_t pfn, bool ignore_refs, bool *pageout)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	if (p->owner == PO_USER || (p->flags & PGF_SWAPBACKED))
+		return shrink_anon_folio(m, sc, pfn, ignore_refs, pageout);
+	*pageout = false;
+	enum pageref ref = ignore_refs ? PAGEREF_RECLAIM : folio_check_references_file(m, pfn);
+	if (ref == PAGEREF_ACTIVATE) {
+		lru_add(m, pfn, LRU_ACTIVE_FILE);         /* activate_locked */
+		count_vm_event(m, PGACTIVATE);
+		workingset_age_nonresident(m, 1);         /* move_folios_to_lru() */
+		return false;
+	}
+	if (ref == PAGEREF_KEEP) {
+		lru_add(m, pfn, LRU_INACTIVE_FILE);
+		return false;
+	}
+	if (page_mapcount(m, pfn))
+		try_to_unmap_file(m, pfn);
+	if (p->flags & PGF_DIRTY) {
+		if (ref == PAGEREF_RECLAIM_CLEAN || !(sc->gfp & RA___GFP_FS) || !sc->may_writepage) {
+			lru_add(m, pfn, LRU_INACTIVE_FILE);    /* keep */
+			return false;
+		}
+		filemap_writeback_page(m, pfn);            /* pageout(), completed at once */
+		mod_node_page_state(m, NR_VMSCAN_WRITE, 1);
+		*pageout = true;
+	}
+	/* __remove_mapping(): out of the cache with a shadow entry left,
+	 * freed; the page is off the LRU already, filemap_remove_page puts it
+	 * back first */
+	lru_add(m, pfn, LRU_INACTIVE_FILE);
+	filemap_evict_page(m, pfn);
+	return true;
+}
+
+/* reclaim_pages() -> reclaim_folio_list(): shrink_folio_list() with
+ * ignore_references over pages the caller isolated (MADV_PAGEOUT): a
+ * scan_control of GFP_KERNEL that may write, unmap and swap. No
+ * pgscan/pgsteal event is counted (neither kswapd nor direct reclaim),
+ * and no cost is noted; pages kept go back on their lists. */
+uint64_t vmscan_reclaim_pages(ra_machine *m, const uint32_t *pfns, uint64_t n)
+{
+	struct scan_control sc = { .gfp = RA_GFP_KERNEL, .may_writepage = true, .may_swap = true,
+	                           .reclaim_idx = RA_NR_REAL_ZONES - 1 };
+	uint64_t reclaimed = 0;
+	bool saved = m->pf_memalloc;
+	m->pf_memalloc = true;
+	for (uint64_t i = 0; i < n; i++) {
+		bool wrote;
+		reclaimed += shrink_folio(m, &sc, pfns[i], true, &wrote);
+	}
+	m->pf_memalloc = saved;
+	return reclaimed;
+}
+
 /* shrink_inactive_list() + shrink_folio_list(). */
 static uint64_t shrink_inactive_list(ra_machine *m, struct scan_control *sc, int lru, uint64_t nr)
 {
@@ -319,42 +395,9 @@ static uint64_t shrink_inactive_list(ra_machine *m, struct scan_control *sc, int
 	bool saved = m->pf_memalloc;
 	m->pf_memalloc = true;
 	for (uint64_t i = 0; i < nr_taken; i++) {
-		uint32_t pfn = taken[i];
-		struct ra_page *p = pfn_page(m, pfn);
-		if (!file) {
-			bool wrote;
-			reclaimed += shrink_anon_folio(m, sc, pfn, &wrote);
-			nr_pageout += wrote;
-			continue;
-		}
-		enum pageref ref = folio_check_references_file(m, pfn);
-		if (ref == PAGEREF_ACTIVATE) {
-			lru_add(m, pfn, LRU_ACTIVE_FILE);         /* activate_locked */
-			count_vm_event(m, PGACTIVATE);
-			workingset_age_nonresident(m, 1);         /* move_folios_to_lru() */
-			continue;
-		}
-		if (ref == PAGEREF_KEEP) {
-			lru_add(m, pfn, LRU_INACTIVE_FILE);
-			continue;
-		}
-		if (page_mapcount(m, pfn))
-			try_to_unmap_file(m, pfn);
-		if (p->flags & PGF_DIRTY) {
-			if (ref == PAGEREF_RECLAIM_CLEAN || !(sc->gfp & RA___GFP_FS) || !sc->may_writepage) {
-				lru_add(m, pfn, LRU_INACTIVE_FILE);    /* keep */
-				continue;
-			}
-			filemap_writeback_page(m, pfn);            /* pageout(), completed at once */
-			mod_node_page_state(m, NR_VMSCAN_WRITE, 1);
-			nr_pageout++;
-		}
-		/* __remove_mapping(): out of the cache with a shadow entry left,
-		 * freed; the page is off the LRU already, filemap_remove_page
-		 * puts it back first */
-		lru_add(m, pfn, LRU_INACTIVE_FILE);
-		filemap_evict_page(m, pfn);
-		reclaimed++;
+		bool wrote;
+		reclaimed += shrink_folio(m, sc, taken[i], false, &wrote);
+		nr_pageout += wrote;
 	}
 	m->pf_memalloc = saved;
 	lru_note_cost(m, file, nr_pageout);
@@ -381,7 +424,7 @@ static void shrink_active_list(ra_machine *m, struct scan_control *sc, int lru, 
 	count_vm_events(m, PGREFILL, scanned);
 	for (uint64_t i = 0; i < nr_taken; i++) {
 		struct ra_page *p = pfn_page(m, taken[i]);
-		if (is_file_lru(lru)) {
+		if (is_file_lru(lru) && p->owner == PO_FILE) {
 			if (file_page_stays_active(m, taken[i])) {
 				lru_add(m, taken[i], lru);
 				workingset_age_nonresident(m, 1);      /* move_folios_to_lru() */

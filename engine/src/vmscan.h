@@ -29,6 +29,17 @@ uint64_t ra_shrink_slab(ra_machine *m, ra_gfp_t gfp, int priority);
  * arithmetic, for unit tests). */
 void vmscan_fraction(uint64_t swappiness, uint64_t anon_cost, uint64_t file_cost, uint64_t *ap, uint64_t *fp);
 
+/* reclaim_pages(): shrink_folio_list() ignoring references over n pages
+ * the caller took off their LRU lists (MADV_PAGEOUT); pages kept go back
+ * on their lists. Returns the pages freed. */
+uint64_t vmscan_reclaim_pages(ra_machine *m, const uint32_t *pfns, uint64_t n);
+
+/* madvise(2) on [addr, addr + len) of t (madvise.c): advice is an
+ * RA_MADV_* of refalloc/trace.h. 0, or -1 for EINVAL (addr not page
+ * aligned, MADV_FREE of a file or locked range, MADV_DONTNEED of a locked
+ * one) or ENOMEM (the range leaves the mappings). */
+int  ra_madvise(ra_machine *m, struct ra_task *t, uint64_t addr, uint64_t len, int advice);
+
 /* echo mode > /proc/sys/vm/drop_caches (mode 1 .. 4): bit 1 drops the
  * clean page cache, bit 2 shrinks the slab caches, bit 4 only silences
  * the kernel's log line. */

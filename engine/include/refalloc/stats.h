@@ -90,8 +90,10 @@ enum ra_stat_kind { RA_SK_ZONE, RA_SK_NODE, RA_SK_EVENT, RA_SK_ZEVENT };
 	X(PGFREE,               "pgfree",               RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGACTIVATE,           "pgactivate",           RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGDEACTIVATE,         "pgdeactivate",         RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(PGLAZYFREE,           "pglazyfree",           RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGFAULT,              "pgfault",              RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGMAJFAULT,           "pgmajfault",           RA_SK_EVENT, RA_SF_VMSTAT) \
+	X(PGLAZYFREED,          "pglazyfreed",          RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGREFILL,             "pgrefill",             RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGSTEAL_KSWAPD,       "pgsteal_kswapd",       RA_SK_EVENT, RA_SF_VMSTAT) \
 	X(PGSTEAL_DIRECT,       "pgsteal_direct",       RA_SK_EVENT, RA_SF_VMSTAT) \

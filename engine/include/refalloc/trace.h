@@ -34,7 +34,8 @@ extern "C" {
 	X(CHECK, "check", 'C') X(DUMP, "dump", 'C') X(EXPECT, "expect", 'C') \
 	X(FILE, "file", 'K') X(FREAD, "fread", 'K') X(FWRITE, "fwrite", 'K') X(FSYNC, "fsync", 'K') \
 	X(FTRUNCATE, "ftruncate", 'K') X(FUNLINK, "funlink", 'K') X(FADVISE, "fadvise", 'K') \
-	X(SLEEP, "sleep", 'C') X(MSYNC, "msync", 'U') X(SWAPON, "swapon", 'K') X(SWAPOFF, "swapoff", 'K')
+	X(SLEEP, "sleep", 'C') X(MSYNC, "msync", 'U') X(SWAPON, "swapon", 'K') X(SWAPOFF, "swapoff", 'K') \
+	X(MADVISE, "madvise", 'U')
 
 enum ra_opcode {
 #define RA_OP_ENUM(code, name, side) RA_OP_##code,
@@ -66,6 +67,11 @@ extern const char ra_op_side[RA_OP_NR];
 #define RA_OPF_SHARED     0x1000 /* mmap ... shared (MAP_SHARED) */
 #define RA_OPF_ZRAM       0x2000 /* swapon ... zram */
 #define RA_OPF_HAS_PRIO   0x4000 /* swapon prio= */
+
+/* madvise advice (a[0]); OFFSET in a[1] and LEN in a[2] with
+ * RA_OPF_HAS_OFF / RA_OPF_HAS_LEN */
+enum { RA_MADV_DONTNEED, RA_MADV_FREE, RA_MADV_COLD, RA_MADV_PAGEOUT, RA_MADV_WILLNEED, RA_MADV_NR };
+extern const char *const ra_madv_names[RA_MADV_NR];
 
 /* expect kinds (a[0]) */
 /* expect any (extension): the previous operation is deliberate misuse; a
