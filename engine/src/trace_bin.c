@@ -1003,6 +1003,41 @@ static int u_misc(struct walker *w, enum cls c, const struct ra_op *in)
 
 /* === Control ============================================================== */
 
+
+/* A sysctl of one of the knobs ids[] (C_SYSCTL: the allocation side's,
+ * C_PSYSCTL: the pressure knobs): a byte for the knob, a value from
+ * vals[] (16 entries) or an exact escape, brought into the knob's range
+ * and to the kernel's minimum where it has one. */
+static int walk_sysctl(struct walker *w, const struct ra_op *in, const int *ids, unsigned nids, const int64_t *vals)
+{
+	unsigned k = 0;
+	int64_t v = 0;
+	if (w->enc) {
+		const char *s = ra_trace_strp(w->t, in->str);
+		const char *eq = strchr(s, '=');
+		int id = ra_knob_lookup(s, (size_t)(eq - s));
+		for (k = 0; k < nids && ids[k] != id; k++)
+			;
+		if (k == nids || strchr(eq + 1, ','))
+			return -1;
+		v = strtoll(eq + 1, NULL, 0);
+	}
+	k = c_sel(w, nids, k);
+	v = c_stab(w, vals, 16, v);
+	if (w->enc)
+		return 0;
+	const struct ra_knob_def *d = &ra_knob_defs[ids[k]];
+	if (ids[k] == K_VM_DIRTY_BYTES) v = RA_MAX(v, 2 * (int64_t)RA_PAGE_SIZE);
+	if (ids[k] == K_VM_DIRTY_BACKGROUND_BYTES) v = RA_MAX(v, (int64_t)1);
+	if (v < d->min) v = d->min;
+	if (v > d->max) v = d->max;
+	if (ids[k] == K_VM_PERCPU_PAGELIST_HIGH_FRACTION && v && v < 8) v = 8;
+	struct ra_op *op = emit(w, RA_OP_SYSCTL, in);
+	char buf[96];
+	int n = snprintf(buf, sizeof(buf), "%s=%" PRId64, d->name, v);
+	op->str = ra_trace_str(w->t, buf, (size_t)n);
+	return 0;
+}
 static int x_control(struct walker *w, enum cls c, const struct ra_op *in)
 {
 	struct ra_op *op;
@@ -1011,33 +1046,8 @@ static int x_control(struct walker *w, enum cls c, const struct ra_op *in)
 		op = emit(w, RA_OP_CPU, in);
 		op->a[0] = c_sel(w, w->ncpus, in ? (unsigned)in->a[0] : 0);
 		return w->enc && in->a[0] >= w->ncpus ? -1 : 0;
-	case C_SYSCTL: {
-		unsigned k = 0;
-		int64_t v = 0;
-		if (w->enc) {
-			const char *s = ra_trace_strp(w->t, in->str);
-			const char *eq = strchr(s, '=');
-			int id = ra_knob_lookup(s, (size_t)(eq - s));
-			for (k = 0; k < RA_ARRAY_SIZE(knob_ids) && knob_ids[k] != id; k++)
-				;
-			if (k == RA_ARRAY_SIZE(knob_ids) || strchr(eq + 1, ','))
-				return -1;
-			v = strtoll(eq + 1, NULL, 0);
-		}
-		k = c_sel(w, RA_ARRAY_SIZE(knob_ids), k);
-		v = c_stab(w, knob_vals, 16, v);
-		if (w->enc)
-			return 0;
-		const struct ra_knob_def *d = &ra_knob_defs[knob_ids[k]];
-		if (v < d->min) v = d->min;
-		if (v > d->max) v = d->max;
-		if (knob_ids[k] == K_VM_PERCPU_PAGELIST_HIGH_FRACTION && v && v < 8) v = 8;
-		op = emit(w, RA_OP_SYSCTL, in);
-		char buf[96];
-		int n = snprintf(buf, sizeof(buf), "%s=%" PRId64, d->name, v);
-		op->str = ra_trace_str(w->t, buf, (size_t)n);
-		return 0;
-	}
+	case C_SYSCTL:
+		return walk_sysctl(w, in, knob_ids, RA_ARRAY_SIZE(knob_ids), knob_vals);
 	case C_FAIL: {
 		op = emit(w, RA_OP_FAIL, in);
 		if (w->prof == &profiles[PROF_PRESSURE]) {
@@ -1077,34 +1087,8 @@ static int x_control(struct walker *w, enum cls c, const struct ra_op *in)
 		op->a[0] = (int64_t)RA_MIN(ms, (uint64_t)SLEEP_MAX);
 		return 0;
 	}
-	case C_PSYSCTL: {
-		unsigned k = 0;
-		int64_t v = 0;
-		if (w->enc) {
-			const char *s = ra_trace_strp(w->t, in->str);
-			const char *eq = strchr(s, '=');
-			int id = ra_knob_lookup(s, (size_t)(eq - s));
-			for (k = 0; k < RA_ARRAY_SIZE(pknob_ids) && pknob_ids[k] != id; k++)
-				;
-			if (k == RA_ARRAY_SIZE(pknob_ids) || strchr(eq + 1, ','))
-				return -1;
-			v = strtoll(eq + 1, NULL, 0);
-		}
-		k = c_sel(w, RA_ARRAY_SIZE(pknob_ids), k);
-		v = c_stab(w, pknob_vals, 16, v);
-		if (w->enc)
-			return 0;
-		const struct ra_knob_def *d = &ra_knob_defs[pknob_ids[k]];
-		if (pknob_ids[k] == K_VM_DIRTY_BYTES) v = RA_MAX(v, 2 * (int64_t)RA_PAGE_SIZE);
-		if (pknob_ids[k] == K_VM_DIRTY_BACKGROUND_BYTES) v = RA_MAX(v, (int64_t)1);
-		if (v < d->min) v = d->min;
-		if (v > d->max) v = d->max;
-		op = emit(w, RA_OP_SYSCTL, in);
-		char buf[96];
-		int n = snprintf(buf, sizeof(buf), "%s=%" PRId64, d->name, v);
-		op->str = ra_trace_str(w->t, buf, (size_t)n);
-		return 0;
-	}
+	case C_PSYSCTL:
+		return walk_sysctl(w, in, pknob_ids, RA_ARRAY_SIZE(pknob_ids), pknob_vals);
 	case C_CHECK: {
 		op = emit(w, RA_OP_CHECK, in);
 		if (c_sel(w, 2, in ? !!(in->flags & RA_OPF_FULL) : 0))
