@@ -53,8 +53,11 @@ void delete_from_swap_cache(ra_machine *m, uint32_t pfn)
 
 int swap_writepage(ra_machine *m, uint32_t pfn)
 {
-	struct ra_page *p = pfn_page(m, pfn);
-	swp_entry_t e = page_swp_entry(p);
+	return swap_writepage_entry(m, pfn, page_swp_entry(pfn_page(m, pfn)));
+}
+
+int swap_writepage_entry(ra_machine *m, uint32_t pfn, swp_entry_t e)
+{
 	struct ra_swap_info *si = swp_info(m, e);
 	uint32_t off = swp_offset(e);
 	RA_BUG_ON(m, !si);

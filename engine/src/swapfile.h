@@ -83,6 +83,18 @@ struct ra_swap {
 
 /* === swapfile.c: devices and slots ===================================== */
 
+/* === shmem.c: tmpfs pages to swap and back ============================= */
+
+/* shmem_writepage() for reclaim: the tmpfs page pfn (unmapped, isolated)
+ * gets a slot and its bytes are written there; the page cache then holds
+ * the entry and the page is freed. */
+enum shmem_wp { SHMEM_WP_DONE, SHMEM_WP_ACTIVATE, SHMEM_WP_ERROR };
+enum shmem_wp shmem_writepage(ra_machine *m, uint32_t pfn);
+/* The page cache's hooks (filemap.h's ra_filemap_ops). */
+void shmem_swapin_page(ra_machine *m, uint32_t pfn, uint64_t entry);
+void shmem_swap_free(ra_machine *m, uint64_t entry);
+void shmem_swap_peek(ra_machine *m, uint64_t entry, uint8_t *buf);
+
 /* swapon: a device of size bytes (pages = size/4096 - 1); prio < 0 for an
  * automatic priority; zram with its compression ratio. RA_OK and *id, or
  * RA_EINVAL (too small, too many devices) / RA_ENOMEM (zram's table). */
@@ -131,6 +143,8 @@ void delete_from_swap_cache(ra_machine *m, uint32_t pfn);
 /* swap_writepage(): copy the page to its slot. 0; -1 when the write
  * fails (swap_write fault, or zram finds no memory). */
 int  swap_writepage(ra_machine *m, uint32_t pfn);
+/* The same write for page pfn to the slot of e, whatever the page is. */
+int  swap_writepage_entry(ra_machine *m, uint32_t pfn, swp_entry_t e);
 /* swap_readpage(): fill the page from slot e (pswpin, pgpgin for a disk). */
 void swap_readpage(ra_machine *m, uint32_t pfn, swp_entry_t e);
 /* The bytes slot e holds (a copy), for the oracle and the validators. */

@@ -27,8 +27,11 @@
  * and PG_referenced (activate when referenced twice or by two mappings,
  * keep when referenced once); then add_to_swap (a slot, the swap cache,
  * dirty: a failure activates it), try_to_unmap (its ptes become swap
- * entries), pageout (the write to the device) and the free. tmpfs pages
- * on the anon lists are kept: the model does not swap shmem.
+ * entries), pageout (the write to the device) and the free. A tmpfs page
+ * on the anon lists: the same reference test with its file ptes, then
+ * try_to_unmap and pageout, which is shmem_writepage (shmem.c): a slot,
+ * the write, the page cache holding the entry, the free; without a slot
+ * the page is activated.
  *
  * The model's deterministic rule for writes: its I/O is synchronous, so a
  * dirty page reclaim may write (a file page, as the flusher would, or an
@@ -242,16 +245,60 @@ static enum folioref check_references_anon(ra_machine *m, uint32_t pfn)
 	return FOLIOREF_RECLAIM;
 }
 
+/* shrink_folio_list() for one tmpfs page (swap-backed, not anonymous: no
+ * add_to_swap; shmem_writepage takes the slot): folio_check_references()
+ * with its ptes' young bits, try_to_unmap when mapped, then pageout()
+ * when the allocation may enter the filesystem. True when it was freed. */
+static bool shrink_shmem_folio(ra_machine *m, struct scan_control *sc, uint32_t pfn, bool *pageout)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	struct rmap_refs r = { 0, 0, 0 };
+	if (page_mapcount(m, pfn))
+		folio_referenced_file(m, pfn, &r);
+	bool ref_flag = p->flags & PGF_REFERENCED;
+	p->flags &= (uint16_t)~PGF_REFERENCED;
+	if (r.vm_flags & VM_LOCKED) {
+		putback(m, pfn, true);
+		return false;
+	}
+	if (r.refs) {
+		p->flags |= PGF_REFERENCED;
+		putback(m, pfn, ref_flag || r.refs > 1);
+		return false;
+	}
+	if (page_mapcount(m, pfn) && (try_to_unmap_file(m, pfn), page_mapcount(m, pfn))) {
+		putback(m, pfn, false);
+		return false;
+	}
+	if (!(sc->gfp & RA___GFP_FS) || !sc->may_writepage) {
+		putback(m, pfn, false);
+		return false;
+	}
+	switch (shmem_writepage(m, pfn)) {
+	case SHMEM_WP_ACTIVATE:
+		putback(m, pfn, true);
+		return false;
+	case SHMEM_WP_ERROR:
+		mod_node_page_state(m, NR_VMSCAN_WRITE, 1);
+		*pageout = true;
+		putback(m, pfn, false);
+		return false;
+	case SHMEM_WP_DONE:
+		break;
+	}
+	mod_node_page_state(m, NR_VMSCAN_WRITE, 1);
+	*pageout = true;
+	return true;
+}
+
 /* shrink_folio_list() for one anonymous page: true when it was freed;
  * *pageout when it was written. */
 static bool shrink_anon_folio(ra_machine *m, struct scan_control *sc, uint32_t pfn, bool *pageout)
 {
 	struct ra_page *p = pfn_page(m, pfn);
 	*pageout = false;
-	if (p->owner != PO_USER) {      /* tmpfs: not swapped by the model */
-		putback(m, pfn, false);
-		return false;
-	}
+	if (p->owner != PO_USER)
+		return shrink_shmem_folio(m, sc, pfn, pageout);
 	enum folioref ref = check_references_anon(m, pfn);
 	if (ref == FOLIOREF_ACTIVATE || ref == FOLIOREF_KEEP)
 		goto keep;
