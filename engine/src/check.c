@@ -859,6 +859,13 @@ static long check_swap(ra_machine *m, bool full)
 		}
 		if (si->map[0])
 			ra_problem(m, &problems, "%s: the header slot is in use", si->name);
+		/* a shadow entry sits only in a slot in use without a cache page */
+		for (uint32_t i = 0; i < si->shadows.cap; i++) {
+			uint64_t off = si->shadows.keys[i] ? si->shadows.keys[i] - 1 : 0;
+			if (si->shadows.keys[i] && (off == 0 || off > si->pages || !si->map[off] || si->cache[off]))
+				ra_problem(m, &problems, "%s: slot %" PRIu64 " holds a shadow entry but is %s", si->name, off,
+				           off == 0 || off > si->pages ? "no slot" : !si->map[off] ? "free" : "cached");
+		}
 		if (inuse != si->inuse)
 			ra_problem(m, &problems, "%s: %u slots in use, counted %u", si->name, inuse, si->inuse);
 		if (si->zram)

@@ -43,8 +43,10 @@ enum shmem_wp shmem_writepage(ra_machine *m, uint32_t pfn)
 		return SHMEM_WP_ERROR;
 	}
 	swap_duplicate(m, e);                 /* swap_shmem_alloc(): the file holds the slot */
+	uint64_t shadow = workingset_eviction(m, pfn);
 	shmem_swapped_out(m, pfn, e);         /* shmem_delete_from_page_cache(), then freed */
-	swap_put_cache(m, e);                 /* __remove_mapping(): out of the swap cache */
+	swap_put_cache(m, e);                 /* __remove_mapping(): out of the swap cache, */
+	swap_store_shadow(m, e, shadow);      /* a shadow left in the slot */
 	return SHMEM_WP_DONE;
 }
 

@@ -57,6 +57,10 @@ struct ra_swap_info {
 	                             lazily by the host: a large device costs what it holds) */
 	uint64_t avail_seq;       /* order among equal priorities (plist requeue) */
 	struct ra_zram *zram;     /* NULL: a disk */
+	/* workingset shadow entries of pages reclaim evicted from the swap
+	 * cache (slot -> shadow, workingset.c's format): only on a slot in
+	 * use that holds no swap-cache page; they go with the slot */
+	struct pc_map shadows;
 };
 
 /* A cpu's swap slot cache (mm/swap_slots.c). */
@@ -145,8 +149,14 @@ void delete_from_swap_cache(ra_machine *m, uint32_t pfn);
 int  swap_writepage(ra_machine *m, uint32_t pfn);
 /* The same write for page pfn to the slot of e, whatever the page is. */
 int  swap_writepage_entry(ra_machine *m, uint32_t pfn, swp_entry_t e);
-/* swap_readpage(): fill the page from slot e (pswpin, pgpgin for a disk). */
+/* swap_readpage(): fill the page from slot e (pswpin, pgpgin for a disk);
+ * a shadow entry in the slot makes it a refault (workingset_refault, anon:
+ * the page may go to the active list). */
 void swap_readpage(ra_machine *m, uint32_t pfn, swp_entry_t e);
+/* __remove_mapping() of a swap-cache page by reclaim: the shadow entry
+ * (workingset_eviction, taken before the page went) stays in the slot of e
+ * while the slot is in use. */
+void swap_store_shadow(ra_machine *m, swp_entry_t e, uint64_t shadow);
 /* The bytes slot e holds (a copy), for the oracle and the validators. */
 void swap_peek(ra_machine *m, swp_entry_t e, uint8_t *buf);
 /* The bytes of the page swapped to e, to read without swapping it in

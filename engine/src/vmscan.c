@@ -335,9 +335,13 @@ static bool shrink_anon_folio(ra_machine *m, struct scan_control *sc, uint32_t p
 		}
 		p->flags &= (uint16_t)~PGF_DIRTY;
 	}
-	/* __remove_mapping(): out of the swap cache and freed */
+	/* __remove_mapping(): out of the swap cache with a shadow entry left
+	 * in the slot, and freed */
+	swp_entry_t e = page_swp_entry(p);
+	uint64_t shadow = workingset_eviction(m, pfn);
 	lru_add(m, pfn, LRU_INACTIVE_ANON);     /* the free takes it off again */
 	mm_free_unmapped_anon(m, pfn);
+	swap_store_shadow(m, e, shadow);
 	return true;
 keep:
 	if (ref == FOLIOREF_ACTIVATE && (p->flags & PGF_SWAPCACHE) && vm_swap_full(m) &&

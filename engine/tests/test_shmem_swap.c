@@ -88,6 +88,11 @@ static void out_and_back(void)
 	CHECK_EQ(node_page_state(m, PGPGIN), 4 * out);
 	CHECK_EQ(node_page_state(m, PGMAJFAULT), 0);
 	CHECK_EQ(node_page_state(m, NR_SHMEM), NPAGES);
+	/* each page left a shadow in its slot: each swap-in is an anon
+	 * refault; with no file pages and no active anon page the workingset
+	 * is empty, so none is activated */
+	CHECK_EQ(node_page_state(m, WORKINGSET_REFAULT_ANON), out);
+	CHECK_EQ(node_page_state(m, WORKINGSET_ACTIVATE_ANON), 0);
 	CHECK(bytes_ok(m, f));
 	CHECK_EQ(problems(&t, m, &lines), 0);
 	/* out again, then truncated: every slot the file held is free */
@@ -148,13 +153,21 @@ static void corrupt(void)
 	uint64_t idx = keys[0], *ent = pcm_find(&f->swapped, idx);
 	swp_entry_t e = *ent;
 	struct ra_swap_info *si = swp_info(m, e);
-	/* the slot lost the file's count, its only one: the slot (1), and the
-	 * device, which counts it in use (1) */
+	/* the slot lost the file's count, its only one: the slot (1), the
+	 * device, which counts it in use (1), and the shadow entry reclaim left
+	 * in it, now in a free slot (1) */
 	CHECK_EQ(si->map[swp_offset(e)], 1);
+	CHECK(pcm_find(&si->shadows, swp_offset(e)) != NULL);
 	si->map[swp_offset(e)]--;
-	CHECK_EQ(problems(&t, m, &lines), 2);
-	CHECK_EQ(lines, 2);
+	CHECK_EQ(problems(&t, m, &lines), 3);
+	CHECK_EQ(lines, 3);
 	si->map[swp_offset(e)]++;
+	/* a shadow entry in a free slot (1) */
+	uint32_t freeoff = si->pages;
+	CHECK_EQ(si->map[freeoff], 0);
+	pcm_put(&si->shadows, freeoff, 1);
+	CHECK_EQ(problems(&t, m, &lines), 1);
+	pcm_del(&si->shadows, freeoff);
 	/* the entry names a slot past the device: the entry (1) and the slot
 	 * it held, counted with no holder (1) */
 	*ent = swp_entry(si->type, si->pages + 1);
