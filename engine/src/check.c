@@ -231,6 +231,18 @@ static long check_page_cache(ra_machine *m)
 		if (f->cache.n != f->nrpages || fdirty != f->nrdirty)
 			ra_problem(m, &problems, "file %s: %u pages cached, %" PRIu64 " dirty; counted %" PRIu64 " and %" PRIu64,
 			           f->name, f->cache.n, fdirty, f->nrpages, f->nrdirty);
+		/* a swapped tmpfs page: a slot of the page cache holds its entry
+		 * or its page, never both; only tmpfs swaps, within i_size */
+		for (uint32_t i = 0; i < f->swapped.cap; i++) {
+			if (!f->swapped.keys[i])
+				continue;
+			uint64_t index = f->swapped.keys[i] - 1;
+			if (!f->shmem || pcm_find(&f->cache, index) || index >= (f->size + RA_PAGE_SIZE - 1) >> RA_PAGE_SHIFT ||
+			    !f->swapped.vals[i])
+				ra_problem(m, &problems, "file %s: index %" PRIu64 " holds swap entry %#" PRIx64 " but is %s",
+				           f->name, index, f->swapped.vals[i],
+				           !f->shmem ? "not tmpfs" : pcm_find(&f->cache, index) ? "cached too" : "past the end or no entry");
+		}
 		cached += f->cache.n;
 		dirty += fdirty;
 		if (f->shmem)
@@ -789,6 +801,25 @@ static long check_swap(ra_machine *m, bool full)
 			ra_problem(m, &problems, "task %s[%u]: %" PRIu64 " swap entries in its ptes, MM_SWAPENTS %" PRIu64, tk->comm,
 			           tk->pid, swapents, mm->swapents);
 	}
+	/* tmpfs files hold the entries of their swapped pages */
+	for (uint32_t id = 0; m->fm && id < m->fm->nr_files; id++) {
+		struct ra_file *f = m->fm->files[id];
+		if (!f || !f->swapped.n)
+			continue;
+		uint32_t n;
+		uint64_t *keys = pcm_sorted_keys(&f->swapped, &n);
+		for (uint32_t k = 0; k < n; k++) {
+			swp_entry_t se = *pcm_find(&f->swapped, keys[k]);
+			struct ra_swap_info *si = swp_info(m, se);
+			if (!si || !swp_offset(se) || swp_offset(se) > si->pages) {
+				ra_problem(m, &problems, "tmpfs file %s: page %" PRIu64 " holds swap entry %u:%u of no slot", f->name,
+				           keys[k], swp_type(se), swp_offset(se));
+				continue;
+			}
+			refs[si->type][swp_offset(se)]++;
+		}
+		free(keys);
+	}
 	for (unsigned c = 0; c < m->ncpus; c++) {
 		struct swap_slots_cache *sc = &sw->cpu[c];
 		for (uint32_t k = 0; k < sc->nr + sc->n_ret; k++) {
@@ -863,6 +894,13 @@ static long check_swap(ra_machine *m, bool full)
 		}
 		if (si->map[0])
 			ra_problem(m, &problems, "%s: the header slot is in use", si->name);
+		/* a shadow entry sits only in a slot in use without a cache page */
+		for (uint32_t i = 0; i < si->shadows.cap; i++) {
+			uint64_t off = si->shadows.keys[i] ? si->shadows.keys[i] - 1 : 0;
+			if (si->shadows.keys[i] && (off == 0 || off > si->pages || !si->map[off] || si->cache[off]))
+				ra_problem(m, &problems, "%s: slot %" PRIu64 " holds a shadow entry but is %s", si->name, off,
+				           off == 0 || off > si->pages ? "no slot" : !si->map[off] ? "free" : "cached");
+		}
 		if (inuse != si->inuse)
 			ra_problem(m, &problems, "%s: %u slots in use, counted %u", si->name, inuse, si->inuse);
 		if (si->zram)

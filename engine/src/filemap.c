@@ -290,6 +290,72 @@ static uint32_t add_page(ra_machine *m, struct ra_file *f, uint64_t index, ra_gf
 #define GFP_PAGECACHE   RA_GFP_HIGHUSER_MOVABLE
 #define GFP_READAHEAD   (RA_GFP_HIGHUSER_MOVABLE | RA___GFP_NORETRY | RA___GFP_NOWARN)
 
+/* shmem_swapin_folio(): the tmpfs page of index, swapped out, comes back
+ * into the page cache (inactive anon list) with the bytes of its slot,
+ * and the slot is freed; RA_NOPFN when no page can be had (the entry
+ * stays). The caller counts the fault, if any. */
+static uint32_t shmem_swapin(ra_machine *m, struct ra_file *f, uint64_t index, ra_gfp_t gfp)
+{
+	uint64_t e = *pcm_find(&f->swapped, index);
+	/* reclaim inside the allocation leaves index alone: only resident
+	 * pages are swapped out */
+	uint32_t pfn = add_page(m, f, index, gfp, false);
+	if (pfn == RA_NOPFN)
+		return pfn;
+	pcm_del(&f->swapped, index);
+	m->filemap_ops->shmem_swapin(m, pfn, e);
+	return pfn;
+}
+
+void shmem_swapped_out(ra_machine *m, uint32_t pfn, uint64_t entry)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	struct ra_file *f = m->fm->files[p->priv];
+	RA_BUG_ON(m, !f->shmem || shmem_is_swapped(f, p->count));
+	uint64_t index = p->count;
+	if (!(p->flags & PGF_LRU))
+		lru_add(m, pfn, page_lru(p));   /* reclaim took it off; the removal takes it off again */
+	filemap_remove_page(m, pfn);
+	pcm_put(&f->swapped, index, entry);
+}
+
+uint64_t shmem_swap_usage(const struct ra_file *f, uint64_t first, uint64_t end)
+{
+	if (!f->swapped.n)
+		return 0;
+	uint64_t n = 0;
+	if (end - first > f->swapped.n) {
+		for (uint32_t i = 0; i < f->swapped.cap; i++)
+			n += f->swapped.keys[i] && f->swapped.keys[i] - 1 >= first && f->swapped.keys[i] - 1 < end;
+		return n;
+	}
+	for (uint64_t i = first; i < end; i++)
+		n += pcm_find(&f->swapped, i) != NULL;
+	return n;
+}
+
+int shmem_unuse(ra_machine *m, unsigned type, ra_gfp_t gfp)
+{
+	struct ra_filemap *fm = m->fm;
+	for (uint32_t id = 0; fm && id < fm->nr_files; id++) {
+		struct ra_file *f = fm->files[id];
+		if (!f || !f->swapped.n)
+			continue;
+		uint32_t n;
+		uint64_t *keys = pcm_sorted_keys(&f->swapped, &n);
+		for (uint32_t i = 0; i < n; i++) {
+			if ((*pcm_find(&f->swapped, keys[i]) >> 32) != type)
+				continue;
+			if (shmem_swapin(m, f, keys[i], gfp) == RA_NOPFN) {
+				free(keys);
+				return RA_ENOMEM;
+			}
+		}
+		free(keys);
+	}
+	return 0;
+}
+
 /* do_page_cache_ra(): read nr pages from start, clipped at the end of the
  * file, skipping cached ones; the page lookahead pages before the end
  * gets PG_readahead. Stops at the first allocation failure. */
@@ -419,9 +485,13 @@ int ra_file_read(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len)
 	 * read ended in it (repeated small reads count once) */
 	bool exempt = f->prev_pos > 0 && first == (uint64_t)(f->prev_pos - 1) >> RA_PAGE_SHIFT;
 	if (f->shmem) {
-		/* shmem_file_read_iter(): holes read as zeros, nothing allocated */
+		/* shmem_file_read_iter(): holes read as zeros, nothing allocated;
+		 * a swapped page comes back (SGP_READ: no fault is counted) */
 		for (uint64_t i = first; i < end; i++) {
 			uint32_t pfn = cache_lookup(f, i);
+			if (pfn == RA_NOPFN && shmem_is_swapped(f, i) &&
+			    (pfn = shmem_swapin(m, f, i, GFP_PAGECACHE)) == RA_NOPFN)
+				return RA_ENOMEM;
 			if (pfn != RA_NOPFN && !(i == first && exempt))
 				folio_mark_accessed(m, pfn);
 		}
@@ -457,13 +527,18 @@ int ra_file_read(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len)
  * ra_pages from index - ra_pages / 2, the last quarter asynchronous,
  * unless the file missed more than MMAP_LOTSAMISS times more than it hit)
  * and reads the page itself alone when readahead could not. A tmpfs page
- * (shmem_fault) is found or made, zeroed, without I/O. */
+ * (shmem_fault) is found or made, zeroed, without I/O, or swapped back in
+ * (a major fault). */
 #define MMAP_LOTSAMISS 100
 uint32_t filemap_fault(ra_machine *m, struct ra_file *f, uint64_t index, bool *major)
 {
 	uint32_t pfn = cache_lookup(f, index);
 	*major = false;
 	if (f->shmem) {
+		if (pfn == RA_NOPFN && shmem_is_swapped(f, index)) {
+			*major = true;
+			return shmem_swapin(m, f, index, GFP_PAGECACHE);
+		}
 		if (pfn == RA_NOPFN) {
 			pfn = add_page(m, f, index, GFP_PAGECACHE, false);
 			if (pfn != RA_NOPFN)
@@ -537,6 +612,14 @@ int ra_file_write(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len, 
 		size_t in = (size_t)(pos & (RA_PAGE_SIZE - 1));
 		size_t n = (size_t)RA_MIN((uint64_t)(RA_PAGE_SIZE - in), len - done);
 		uint32_t pfn = cache_lookup(f, index);
+		if (pfn == RA_NOPFN && f->shmem && shmem_is_swapped(f, index)) {
+			/* shmem_write_begin(): SGP_WRITE swaps the page in and
+			 * marks it accessed */
+			pfn = shmem_swapin(m, f, index, GFP_PAGECACHE);
+			if (pfn == RA_NOPFN)
+				return RA_ENOMEM;
+			folio_mark_accessed(m, pfn);
+		}
 		if (pfn == RA_NOPFN) {
 			/* write_begin: a page not wholly overwritten is read first */
 			bool whole = in == 0 && n == RA_PAGE_SIZE;
@@ -662,7 +745,14 @@ void ra_file_truncate(ra_machine *m, struct ra_file *f, uint64_t size)
 			m->fm->rmap->unmap_range(m, f, keep);
 		shadow_drop_from(m, f, keep);
 		uint32_t n;
-		uint64_t *keys = pcm_sorted_keys(&f->cache, &n);
+		uint64_t *keys = pcm_sorted_keys(&f->swapped, &n);
+		for (uint32_t i = 0; i < n; i++)
+			if (keys[i] >= keep) {     /* shmem_free_swap() */
+				m->filemap_ops->shmem_swap_free(m, *pcm_find(&f->swapped, keys[i]));
+				pcm_del(&f->swapped, keys[i]);
+			}
+		free(keys);
+		keys = pcm_sorted_keys(&f->cache, &n);
 		for (uint32_t i = 0; i < n; i++)
 			if (keys[i] >= keep)
 				filemap_remove_page(m, cache_lookup(f, keys[i]));
@@ -681,6 +771,10 @@ void ra_file_truncate(ra_machine *m, struct ra_file *f, uint64_t size)
 		if (in) {
 			uint64_t last = size >> RA_PAGE_SHIFT;
 			uint32_t pfn = cache_lookup(f, last);
+			/* shmem_get_partial_folio(): a swapped page comes back to be
+			 * cut (without memory it stays as it is, as the kernel skips it) */
+			if (pfn == RA_NOPFN && shmem_is_swapped(f, last))
+				pfn = shmem_swapin(m, f, last, GFP_PAGECACHE);
 			if (pfn != RA_NOPFN)
 				memset(pfn_host(m, pfn) + in, 0, RA_PAGE_SIZE - in);
 			uint64_t *blk = pcm_find(&f->disk, last);
@@ -701,6 +795,7 @@ void ra_file_truncate(ra_machine *m, struct ra_file *f, uint64_t size)
 static void file_free(struct ra_file *f)
 {
 	pcm_free(&f->shadows);
+	pcm_free(&f->swapped);
 	for (uint32_t i = 0; i < f->disk.cap; i++)
 		if (f->disk.keys[i] && !blk_is_uniform(f->disk.vals[i]))
 			free((void *)(uintptr_t)f->disk.vals[i]);
@@ -771,9 +866,14 @@ void ra_file_peek(ra_machine *m, struct ra_file *f, uint64_t off, uint64_t len, 
 		n = (size_t)RA_MIN((uint64_t)n, f->size - pos);
 		uint32_t pfn = cache_lookup(f, index);
 		uint64_t *blk = pcm_find(&f->disk, index);
-		if (pfn != RA_NOPFN)
+		uint64_t *ent = pfn == RA_NOPFN && f->swapped.n ? pcm_find(&f->swapped, index) : NULL;
+		if (pfn != RA_NOPFN) {
 			memcpy(buf + done, m->ram + ((size_t)pfn << RA_PAGE_SHIFT) + in, n);
-		else if (blk)
+		} else if (ent) {
+			uint8_t page[RA_PAGE_SIZE];
+			m->filemap_ops->shmem_swap_peek(m, *ent, page);
+			memcpy(buf + done, page + in, n);
+		} else if (blk)
 			blk_read(*blk, in, buf + done, n);
 		done += n;
 	}

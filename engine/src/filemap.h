@@ -20,11 +20,15 @@
  *
  * A tmpfs file (shmem) has no disk: its pages are its only copy. They
  * count in nr_file_pages and nr_shmem, never in nr_dirty, and sit on the
- * anon LRU lists as the kernel keeps them (PG_swapbacked): reclaim, which
- * scans those lists only to swap, keeps them (the model does not swap
- * tmpfs pages), and fadvise and drop_caches leave them; truncate and
- * unlink free them. A read of a hole
- * allocates nothing (shmem's SGP_READ); there is no readahead.
+ * anon LRU lists as the kernel keeps them (PG_swapbacked): reclaim swaps
+ * them out (shmem_writepage, swapfile.h's shmem.c), and the slot of the
+ * page cache then holds the swap entry instead of the page (the map
+ * `swapped`, whose size is shmem's info->swapped). A read, a write or a
+ * fault of such an index swaps the page back in (shmem_swapin_folio) and
+ * frees the slot; truncate and unlink free the slots with the pages;
+ * fadvise and drop_caches leave both pages and entries (the kernel's
+ * invalidate_exceptional_entry leaves shmem's entries to shmem). A read
+ * of a hole allocates nothing (shmem's SGP_READ); there is no readahead.
  */
 #ifndef RA_FILEMAP_H
 #define RA_FILEMAP_H
@@ -60,6 +64,7 @@ struct ra_file {
 	bool     as_eio;
 	struct pc_map wb_stale;
 	bool     shmem;             /* tmpfs: no disk, pages only in the cache (see filemap.c) */
+	struct pc_map swapped;      /* tmpfs: page index -> swap entry of a page swapped out */
 	/* struct file_ra_state */
 	uint64_t ra_start;
 	uint32_t ra_size, ra_async;
@@ -98,9 +103,21 @@ static inline bool is_active_lru(int lru) { return lru == LRU_ACTIVE_ANON || lru
  *               the COW copies of private mappings too. */
 /* The page cache's way up to the swap layer, registered in machine.c:
  * swap_available — get_nr_swap_pages() > 0, which decides whether a file
- *                  refault's workingset counts the anon lists. */
+ *                  refault's workingset counts the anon lists.
+ * shmem_swapin   — a tmpfs page comes back: fill page pfn from the slot of
+ *                  entry (pswpin; pgpgin for a disk) and let the slot go
+ *                  (shmem_swapin_folio's swap_readpage and swap_free).
+ * shmem_swap_free — a swapped tmpfs page is truncated: its slot goes
+ *                  (shmem_free_swap).
+ * shmem_swap_peek — the bytes the slot of entry holds, without I/O. */
+/* pc_map (filemap.c): find returns a pointer to the value or NULL. */
+uint64_t *pcm_find(const struct pc_map *h, uint64_t key);
+
 struct ra_filemap_ops {
 	bool (*swap_available)(ra_machine *m);
+	void (*shmem_swapin)(ra_machine *m, uint32_t pfn, uint64_t entry);
+	void (*shmem_swap_free)(ra_machine *m, uint64_t entry);
+	void (*shmem_swap_peek)(ra_machine *m, uint64_t entry, uint8_t *buf);
 };
 
 struct filemap_rmap_ops {
@@ -185,6 +202,25 @@ void filemap_remove_page(ra_machine *m, uint32_t pfn);
 /* __remove_mapping() by reclaim: as filemap_remove_page, leaving a
  * workingset shadow entry in the page's slot (workingset_eviction). */
 void filemap_evict_page(ra_machine *m, uint32_t pfn);
+
+/* === filemap.c: tmpfs pages and swap ==================================== */
+
+/* shmem_delete_from_page_cache() by shmem_writepage(): the tmpfs page pfn,
+ * unmapped and written to the slot of entry, leaves the page cache and the
+ * LRU and is freed; its index holds entry from now on (info->swapped + 1,
+ * nr_shmem - 1). */
+void shmem_swapped_out(ra_machine *m, uint32_t pfn, uint64_t entry);
+/* The swap entries of f's pages in [first, end) (shmem_partial_swap_usage). */
+uint64_t shmem_swap_usage(const struct ra_file *f, uint64_t first, uint64_t end);
+/* shmem_unuse(): every tmpfs page swapped to device type comes back
+ * (allocated with gfp): 0, or RA_ENOMEM when a page cannot be had. The
+ * device type is the entry's upper half (swapfile.h's swp_type). */
+int  shmem_unuse(ra_machine *m, unsigned type, ra_gfp_t gfp);
+/* Is index of f swapped out? */
+static inline bool shmem_is_swapped(const struct ra_file *f, uint64_t index)
+{
+	return f->swapped.n && pcm_find(&f->swapped, index);
+}
 
 /* === filemap.c: what file mappings need ================================ */
 
@@ -288,8 +324,6 @@ uint64_t wb_old_data_flush(ra_machine *m);
  * page_writeback.c): counts the writer's throttling, never writes. */
 void balance_dirty_pages(ra_machine *m, uint64_t pages);
 
-/* pc_map (filemap.c): find returns a pointer to the value or NULL. */
-uint64_t *pcm_find(const struct pc_map *h, uint64_t key);
 void pcm_put(struct pc_map *h, uint64_t key, uint64_t val);
 bool pcm_del(struct pc_map *h, uint64_t key);
 /* The keys in increasing order (malloc'd, *n set); NULL when empty. */

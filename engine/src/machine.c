@@ -24,9 +24,12 @@ static const struct ra_slowpath_ops slowpath_ops = {
 	.wakeup_kswapd = ra_wakeup_kswapd,
 };
 
-/* The page cache's question to the swap layer (swapfile.c). */
+/* The page cache's calls to the swap layer (swapfile.c, shmem.c). */
 static const struct ra_filemap_ops filemap_ops = {
 	.swap_available = swap_available,
+	.shmem_swapin = shmem_swapin_page,
+	.shmem_swap_free = shmem_swap_free,
+	.shmem_swap_peek = shmem_swap_peek,
 };
 
 static const char *const zone_names[RA_NR_ZONES] = { "DMA", "DMA32", "Normal", "Movable" };

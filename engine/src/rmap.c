@@ -34,7 +34,9 @@
  * goes on the inactive anon list (the model has no swap readahead: see
  * docs/kernel-model.md).
  *
- * swapoff (try_to_unuse): every pte of every task that holds an entry of
+ * swapoff (try_to_unuse): every tmpfs page swapped to the device comes
+ * back into its file (shmem_unuse: pswpin, no fault), then every pte of
+ * every task that holds an entry of
  * the device gets its page back through the swap cache (pswpin, pgpgin;
  * no fault is counted: unuse_pte is no fault), allocated with
  * __GFP_RETRY_MAYFAIL (the model's rule: swapoff fails with
@@ -426,7 +428,8 @@ int ra_swapoff(ra_machine *m, uint32_t id)
 		m->mmw->committed_as -= si->pages;
 	swap_drain_slots(m);
 	struct ra_mm_world *w = m->mmw;
-	int err = 0;
+	/* shmem_unuse(): the tmpfs pages first, as try_to_unuse() does */
+	int err = shmem_unuse(m, si->type, RA_GFP_HIGHUSER_MOVABLE | RA___GFP_RETRY_MAYFAIL);
 	for (uint32_t i = 0; w && i < w->nr_tasks && !err; i++) {
 		struct ra_task *t = w->tasks[i];
 		if (!ra_task_alive(t) || !t->mm)

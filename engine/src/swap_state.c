@@ -53,8 +53,11 @@ void delete_from_swap_cache(ra_machine *m, uint32_t pfn)
 
 int swap_writepage(ra_machine *m, uint32_t pfn)
 {
-	struct ra_page *p = pfn_page(m, pfn);
-	swp_entry_t e = page_swp_entry(p);
+	return swap_writepage_entry(m, pfn, page_swp_entry(pfn_page(m, pfn)));
+}
+
+int swap_writepage_entry(ra_machine *m, uint32_t pfn, swp_entry_t e)
+{
 	struct ra_swap_info *si = swp_info(m, e);
 	uint32_t off = swp_offset(e);
 	RA_BUG_ON(m, !si);
@@ -101,6 +104,33 @@ uint8_t *swap_peek_page(ra_machine *m, swp_entry_t e)
 	return m->swp->peek;
 }
 
+void swap_store_shadow(ra_machine *m, swp_entry_t e, uint64_t shadow)
+{
+	struct ra_swap_info *si = swp_info(m, e);
+	if (si && si->map[swp_offset(e)] && !si->cache[swp_offset(e)])
+		pcm_put(&si->shadows, swp_offset(e), shadow);
+}
+
+/* The slot's shadow, taken out: add_to_swap_cache() replaces it (or, for
+ * zram's bypass, get_shadow_from_swap_cache() and the slot's free). The
+ * page may be on the LRU already (tmpfs): it moves to the list the
+ * refault says. */
+static void swap_refault(ra_machine *m, uint32_t pfn, struct ra_swap_info *si, uint32_t off)
+{
+	uint64_t *v = pcm_find(&si->shadows, off);
+	if (!v)
+		return;
+	uint64_t shadow = *v;
+	pcm_del(&si->shadows, off);
+	struct ra_page *p = pfn_page(m, pfn);
+	bool on_lru = p->flags & PGF_LRU;
+	if (on_lru)
+		lru_del(m, pfn);
+	workingset_refault(m, pfn, shadow, false, swap_available(m));
+	if (on_lru)
+		lru_add(m, pfn, page_lru(p));
+}
+
 void swap_readpage(ra_machine *m, uint32_t pfn, swp_entry_t e)
 {
 	struct ra_swap_info *si = swp_info(m, e);
@@ -111,6 +141,8 @@ void swap_readpage(ra_machine *m, uint32_t pfn, swp_entry_t e)
 	if (!si->zram)
 		count_vm_events(m, PGPGIN, RA_PAGE_SIZE >> 10);
 	count_vm_event(m, PSWPIN);
+	if (si->shadows.n)
+		swap_refault(m, pfn, si, swp_offset(e));
 }
 
 void swap_slot_discard(ra_machine *m, struct ra_swap_info *si, uint32_t off)

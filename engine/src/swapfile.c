@@ -68,6 +68,8 @@ static void slot_release(ra_machine *m, struct ra_swap_info *si, uint32_t off)
 {
 	si->map[off] = 0;
 	si->inuse--;
+	if (si->shadows.n)
+		pcm_del(&si->shadows, off);     /* clear_shadow_from_swap_cache() */
 	if (si->writeok)
 		m->swp->nr_swap_pages++;
 	swap_slot_discard(m, si, off);
@@ -298,6 +300,8 @@ static void swap_info_free(ra_machine *m, struct ra_swap_info *si)
 			swap_slot_discard(m, si, off);
 	if (si->zram)
 		zram_destroy(m, si->zram);
+	free(si->shadows.keys);
+	free(si->shadows.vals);
 	free(si->cache);
 	free(si->data);
 	free(si->map);

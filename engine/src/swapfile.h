@@ -57,6 +57,10 @@ struct ra_swap_info {
 	                             lazily by the host: a large device costs what it holds) */
 	uint64_t avail_seq;       /* order among equal priorities (plist requeue) */
 	struct ra_zram *zram;     /* NULL: a disk */
+	/* workingset shadow entries of pages reclaim evicted from the swap
+	 * cache (slot -> shadow, workingset.c's format): only on a slot in
+	 * use that holds no swap-cache page; they go with the slot */
+	struct pc_map shadows;
 };
 
 /* A cpu's swap slot cache (mm/swap_slots.c). */
@@ -82,6 +86,18 @@ struct ra_swap {
 };
 
 /* === swapfile.c: devices and slots ===================================== */
+
+/* === shmem.c: tmpfs pages to swap and back ============================= */
+
+/* shmem_writepage() for reclaim: the tmpfs page pfn (unmapped, isolated)
+ * gets a slot and its bytes are written there; the page cache then holds
+ * the entry and the page is freed. */
+enum shmem_wp { SHMEM_WP_DONE, SHMEM_WP_ACTIVATE, SHMEM_WP_ERROR };
+enum shmem_wp shmem_writepage(ra_machine *m, uint32_t pfn);
+/* The page cache's hooks (filemap.h's ra_filemap_ops). */
+void shmem_swapin_page(ra_machine *m, uint32_t pfn, uint64_t entry);
+void shmem_swap_free(ra_machine *m, uint64_t entry);
+void shmem_swap_peek(ra_machine *m, uint64_t entry, uint8_t *buf);
 
 /* swapon: a device of size bytes (pages = size/4096 - 1); prio < 0 for an
  * automatic priority; zram with its compression ratio. RA_OK and *id, or
@@ -131,8 +147,16 @@ void delete_from_swap_cache(ra_machine *m, uint32_t pfn);
 /* swap_writepage(): copy the page to its slot. 0; -1 when the write
  * fails (swap_write fault, or zram finds no memory). */
 int  swap_writepage(ra_machine *m, uint32_t pfn);
-/* swap_readpage(): fill the page from slot e (pswpin, pgpgin for a disk). */
+/* The same write for page pfn to the slot of e, whatever the page is. */
+int  swap_writepage_entry(ra_machine *m, uint32_t pfn, swp_entry_t e);
+/* swap_readpage(): fill the page from slot e (pswpin, pgpgin for a disk);
+ * a shadow entry in the slot makes it a refault (workingset_refault, anon:
+ * the page may go to the active list). */
 void swap_readpage(ra_machine *m, uint32_t pfn, swp_entry_t e);
+/* __remove_mapping() of a swap-cache page by reclaim: the shadow entry
+ * (workingset_eviction, taken before the page went) stays in the slot of e
+ * while the slot is in use. */
+void swap_store_shadow(ra_machine *m, swp_entry_t e, uint64_t shadow);
 /* The bytes slot e holds (a copy), for the oracle and the validators. */
 void swap_peek(ra_machine *m, swp_entry_t e, uint8_t *buf);
 /* The bytes of the page swapped to e, to read without swapping it in

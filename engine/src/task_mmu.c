@@ -12,6 +12,7 @@
  * kernel's anonymous faults map ptes dirty). Referenced: the pte is young
  * or the page has PG_referenced. A swap entry counts in Swap, and in
  * SwapPss by its share: PAGE_SIZE / the slot's swap count when shared.
+ * A tmpfs VMA adds the swapped pages of its file to Swap (smap_gather).
  *
  * A file VMA's line names the file: disk files are on device 08:01 as
  * /mnt/NAME, tmpfs files on 00:1a as /dev/shm/NAME, with inode number id +
@@ -81,13 +82,31 @@ static void account_page(ra_machine *m, struct mem_size_stats *mss, uint32_t pfn
 	}
 }
 
+/* smap_gather_stats(): a tmpfs VMA counts the swapped pages of its file
+ * in Swap (not SwapPss), all of its range at once when it is shared or
+ * read-only (shmem_swap_usage); a private writable one, whose COW copies
+ * stand in front of the file, counts them only where its walk finds no
+ * page table (smaps_pte_hole), as 6.1 does. */
 static void smap_gather(ra_machine *m, struct ra_mm *mm, const struct ra_vma *v, struct mem_size_stats *mss)
 {
 	bool locked = v->flags & VM_LOCKED;
+	const struct ra_file *sf = v->file ? filemap_file(m, v->file - 1) : NULL;
+	bool holes = false;
+	if (sf && sf->shmem && sf->swapped.n) {
+		if ((v->flags & VM_SHARED) || !(v->flags & VM_WRITE))
+			mss->swap += shmem_swap_usage(sf, v->pgoff, v->pgoff + ((v->end - v->start) >> RA_PAGE_SHIFT))
+			             << RA_PAGE_SHIFT;
+		else
+			holes = true;
+	}
 	for (uint64_t va = v->start; va < v->end; va += RA_PAGE_SIZE) {
 		uint64_t *pte = mm_pte_lookup(mm, va);
 		if (!pte) {
-			va = (va | ((1ULL << 21) - 1)) + 1 - RA_PAGE_SIZE;
+			uint64_t next = RA_MIN((va | ((1ULL << 21) - 1)) + 1, v->end);
+			if (holes)
+				mss->swap += shmem_swap_usage(sf, v->pgoff + ((va - v->start) >> RA_PAGE_SHIFT),
+				                              v->pgoff + ((next - v->start) >> RA_PAGE_SHIFT)) << RA_PAGE_SHIFT;
+			va = next - RA_PAGE_SIZE;
 			continue;
 		}
 		uint64_t e = *pte;

@@ -27,8 +27,11 @@
  * and PG_referenced (activate when referenced twice or by two mappings,
  * keep when referenced once); then add_to_swap (a slot, the swap cache,
  * dirty: a failure activates it), try_to_unmap (its ptes become swap
- * entries), pageout (the write to the device) and the free. tmpfs pages
- * on the anon lists are kept: the model does not swap shmem.
+ * entries), pageout (the write to the device) and the free. A tmpfs page
+ * on the anon lists: the same reference test with its file ptes, then
+ * try_to_unmap and pageout, which is shmem_writepage (shmem.c): a slot,
+ * the write, the page cache holding the entry, the free; without a slot
+ * the page is activated.
  *
  * The model's deterministic rule for writes: its I/O is synchronous, so a
  * dirty page reclaim may write (a file page, as the flusher would, or an
@@ -242,6 +245,53 @@ static enum folioref check_references_anon(ra_machine *m, uint32_t pfn)
 	return FOLIOREF_RECLAIM;
 }
 
+/* shrink_folio_list() for one tmpfs page (swap-backed, not anonymous: no
+ * add_to_swap; shmem_writepage takes the slot): folio_check_references()
+ * with its ptes' young bits, try_to_unmap when mapped, then pageout()
+ * when the allocation may enter the filesystem. True when it was freed. */
+static bool shrink_shmem_folio(ra_machine *m, struct scan_control *sc, uint32_t pfn, bool ignore_refs,
+                               bool *pageout)
+{
+	struct ra_page *p = pfn_page(m, pfn);
+	struct rmap_refs r = { 0, 0, 0 };
+	if (page_mapcount(m, pfn) && !ignore_refs)
+		folio_referenced_file(m, pfn, &r);
+	bool ref_flag = p->flags & PGF_REFERENCED;
+	p->flags &= (uint16_t)~PGF_REFERENCED;
+	if (r.vm_flags & VM_LOCKED) {
+		putback(m, pfn, true);
+		return false;
+	}
+	if (r.refs) {
+		p->flags |= PGF_REFERENCED;
+		putback(m, pfn, ref_flag || r.refs > 1);
+		return false;
+	}
+	if (page_mapcount(m, pfn) && (try_to_unmap_file(m, pfn), page_mapcount(m, pfn))) {
+		putback(m, pfn, false);
+		return false;
+	}
+	if (!(sc->gfp & RA___GFP_FS) || !sc->may_writepage) {
+		putback(m, pfn, false);
+		return false;
+	}
+	switch (shmem_writepage(m, pfn)) {
+	case SHMEM_WP_ACTIVATE:
+		putback(m, pfn, true);
+		return false;
+	case SHMEM_WP_ERROR:
+		mod_node_page_state(m, NR_VMSCAN_WRITE, 1);
+		*pageout = true;
+		putback(m, pfn, false);
+		return false;
+	case SHMEM_WP_DONE:
+		break;
+	}
+	mod_node_page_state(m, NR_VMSCAN_WRITE, 1);
+	*pageout = true;
+	return true;
+}
+
 /* shrink_folio_list() for one anonymous page: true when it was freed;
  * *pageout when it was written. ignore_refs: reclaim_pages() (MADV_PAGEOUT)
  * takes the page whatever its references. A lazily freed page (MADV_FREE:
@@ -251,10 +301,8 @@ static bool shrink_anon_folio(ra_machine *m, struct scan_control *sc, uint32_t p
 {
 	struct ra_page *p = pfn_page(m, pfn);
 	*pageout = false;
-	if (p->owner != PO_USER) {      /* tmpfs: not swapped by the model */
-		putback(m, pfn, false);
-		return false;
-	}
+	if (p->owner != PO_USER)
+		return shrink_shmem_folio(m, sc, pfn, ignore_refs, pageout);
 	enum folioref ref = ignore_refs ? FOLIOREF_RECLAIM : check_references_anon(m, pfn);
 	if (ref == FOLIOREF_ACTIVATE || ref == FOLIOREF_KEEP)
 		goto keep;
@@ -302,9 +350,13 @@ static bool shrink_anon_folio(ra_machine *m, struct scan_control *sc, uint32_t p
 		}
 		p->flags &= (uint16_t)~PGF_DIRTY;
 	}
-	/* __remove_mapping(): out of the swap cache and freed */
+	/* __remove_mapping(): out of the swap cache with a shadow entry left
+	 * in the slot, and freed */
+	swp_entry_t e = page_swp_entry(p);
+	uint64_t shadow = workingset_eviction(m, pfn);
 	lru_add(m, pfn, LRU_INACTIVE_ANON);     /* the free takes it off again */
 	mm_free_unmapped_anon(m, pfn);
+	swap_store_shadow(m, e, shadow);
 	return true;
 keep:
 	if (ref == FOLIOREF_ACTIVATE && (p->flags & PGF_SWAPCACHE) && vm_swap_full(m) &&
