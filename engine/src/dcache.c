@@ -156,8 +156,8 @@ int dcache_file_open(ra_machine *m, struct ra_file *f)
 void dcache_file_close(ra_machine *m, struct ra_file *f)
 {
 	struct dc_pool *dp = &m->fm->dc.d;
-	if (f->dentry_id == DC_NONE)
-		return;
+	if (f->dentry_id == DC_NONE || f->nr_mmaps)
+		return;     /* a mapping still holds the file open */
 	struct dc_obj *d = &dp->v[f->dentry_id];
 	d->flags &= (uint8_t)~DC_BUSY;
 	if (d->flags & DC_PINNED)

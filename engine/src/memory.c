@@ -109,8 +109,10 @@ void mm_vma_file_ref(ra_machine *m, uint32_t file, int delta)
 	struct ra_file *f = filemap_file(m, file - 1);
 	RA_BUG_ON(m, !f || (delta < 0 && f->nr_mmaps < (uint32_t)-delta));
 	f->nr_mmaps += (uint32_t)delta;
-	if (!f->nr_mmaps)
+	if (!f->nr_mmaps) {
+		dcache_file_close(m, f);     /* the last mapping's fput() */
 		filemap_file_unmapped(m, f);
+	}
 }
 
 /* do_set_pte(): pfn at va, young; writable (and dirty) for a write. A
@@ -333,11 +335,20 @@ static uint64_t do_mmap_file(ra_machine *m, struct ra_task *t, uint64_t len, int
 		return 0;
 	if ((vf & VM_ACCOUNT) && !mm_vm_enough_memory(m, t, pages))
 		return 0;
+	/* the mapping's struct file: its dentry and inode are held (busy,
+	 * off the shrinker's lists) for as long as a VMA maps the file */
+	if (dcache_file_open(m, f)) {
+		if (vf & VM_ACCOUNT)
+			mm_unaccount_commit(m, mm, pages);
+		return 0;
+	}
 	filemap_mapcount_init(m);
 	mm_file_rmap_register(m);
 	if (!mm_vma_insert_file(m, mm, addr, addr + len, vf, id + 1, pgoff)) {
 		if (vf & VM_ACCOUNT)
 			mm_unaccount_commit(m, mm, pages);
+		if (!f->nr_mmaps)
+			dcache_file_close(m, f);
 		return 0;
 	}
 	if (flags & RA_MMAP_TRACE)
