@@ -91,7 +91,7 @@ struct sfile {
 	struct sext *x;
 	uint32_t n, cap;
 	struct sstale *st;
-	uint32_t nst;
+	uint32_t nst, capst;
 	uint32_t wb_err_seen;              /* the engine file's error count last looked at */
 };
 
@@ -573,9 +573,14 @@ static void st_learn(struct replay *rp, uint32_t id, struct sfile *s)
 		if (t && t->seq == seq)
 			continue;    /* no new failure of this page */
 		if (!t) {
-			struct sstale *v = realloc(s->st, (s->nst + 1) * sizeof(*v));
-			RA_BUG_ON(rp->m, !v);
-			s->st = v;
+			if (s->nst == s->capst) {
+				/* grown by doubling: a page is 8 KiB of state here,
+				 * and a file may have thousands of failed pages */
+				s->capst = s->capst ? s->capst * 2 : 8;
+				struct sstale *v = realloc(s->st, (size_t)s->capst * sizeof(*v));
+				RA_BUG_ON(rp->m, !v);
+				s->st = v;
+			}
 			t = &s->st[s->nst++];
 			t->index = keys[i];
 		}
