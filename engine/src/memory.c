@@ -231,7 +231,7 @@ int mm_file_fault(ra_machine *m, struct ra_task *t, struct ra_vma *v, uint64_t v
 		uint32_t pfn = cow_page(m, old);
 		if (!ra_task_alive(t)) {
 			if (pfn != RA_NOPFN)
-				mm_free_new_user_page(m, pfn);
+				mm_free_anon_page(m, pfn);
 			return -2;
 		}
 		if (pfn == RA_NOPFN)
@@ -243,7 +243,7 @@ int mm_file_fault(ra_machine *m, struct ra_task *t, struct ra_vma *v, uint64_t v
 			if (PTE_PFN(e) != old)
 				ra_raw_copy(pfn_host(m, pfn), pfn_host(m, PTE_PFN(e)), RA_PAGE_SIZE);
 		} else if (!(e & PTE_PRESENT)) {
-			mm_free_new_user_page(m, pfn);   /* the file page went: the access faults again */
+			mm_free_anon_page(m, pfn);   /* the file page went: the access faults again */
 			return 0;
 		}
 		map_anon(m, mm, pte, va, pfn, &vv);
@@ -278,19 +278,19 @@ int mm_file_fault(ra_machine *m, struct ra_task *t, struct ra_vma *v, uint64_t v
 		uint32_t pfn = mm_alloc_user_page(m);
 		if (!ra_task_alive(t)) {
 			if (pfn != RA_NOPFN)
-				mm_free_new_user_page(m, pfn);
+				mm_free_anon_page(m, pfn);
 			return -2;
 		}
 		if (pfn == RA_NOPFN)
 			return -2;
 		uint32_t src = filemap_fault(m, f, index, &major);
 		if (!ra_task_alive(t) || src == RA_NOPFN) {
-			mm_free_new_user_page(m, pfn);
+			mm_free_anon_page(m, pfn);
 			return -2;
 		}
 		ra_raw_copy(pfn_host(m, pfn), pfn_host(m, src), RA_PAGE_SIZE);
 		if (*pte) {
-			mm_free_new_user_page(m, pfn);   /* mapped meanwhile: the fault is retried */
+			mm_free_anon_page(m, pfn);   /* mapped meanwhile: the fault is retried */
 			return 0;
 		}
 		map_anon(m, mm, pte, va, pfn, &vv);

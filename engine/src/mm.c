@@ -108,7 +108,8 @@ static void unmapped_mod(ra_machine *m, int64_t d)
 	m->swp->unmapped_cache += (uint64_t)d;
 }
 
-static void free_anon_page(ra_machine *m, uint32_t pfn)
+/* An anonymous page goes: off its list and the swap cache, freed. */
+void mm_free_anon_page(ra_machine *m, uint32_t pfn)
 {
 	struct ra_page *p = pfn_page(m, pfn);
 	if (p->flags & PGF_MLOCKED)
@@ -135,7 +136,7 @@ static void put_user_page(ra_machine *m, uint32_t pfn, struct ra_mm *mm)
 		unmapped_mod(m, 1);
 		return;
 	}
-	free_anon_page(m, pfn);
+	mm_free_anon_page(m, pfn);
 }
 
 void mm_page_unmapped(ra_machine *m, uint32_t pfn)
@@ -162,7 +163,7 @@ void mm_free_unmapped_anon(ra_machine *m, uint32_t pfn)
 	RA_BUG_ON(m, pfn_page(m, pfn)->count);
 	mod_node_page_state(m, NR_ANON_PAGES, 1);     /* the free takes it off again */
 	unmapped_mod(m, -1);
-	free_anon_page(m, pfn);
+	mm_free_anon_page(m, pfn);
 }
 
 /* Free the tables below node n (level: 3 PGD's children are PUDs ...). */
@@ -539,12 +540,8 @@ void mm_mlock_page(ra_machine *m, uint32_t pfn)
 	}
 }
 
-static uint32_t alloc_user_page(ra_machine *m);
-uint32_t mm_alloc_user_page(ra_machine *m) { return alloc_user_page(m); }
-void mm_free_new_user_page(ra_machine *m, uint32_t pfn) { free_anon_page(m, pfn); }
-
 /* A new zeroed user page, or RA_NOPFN (the OOM killer may have run). */
-static uint32_t alloc_user_page(ra_machine *m)
+uint32_t mm_alloc_user_page(ra_machine *m)
 {
 	if (ra_should_fail(m, FAIL_FAULT, RA_GFP_HIGHUSER_MOVABLE))
 		return RA_NOPFN;
@@ -618,10 +615,10 @@ int mm_handle_fault(ra_machine *m, struct ra_task *t, uint64_t va, bool write)
 			t->min_flt++;
 			return 0;
 		}
-		uint32_t pfn = alloc_user_page(m);
+		uint32_t pfn = mm_alloc_user_page(m);
 		if (!ra_task_alive(t)) {
 			if (pfn != RA_NOPFN)
-				free_anon_page(m, pfn);
+				mm_free_anon_page(m, pfn);
 			return -2;
 		}
 		if (pfn == RA_NOPFN)
@@ -648,10 +645,10 @@ int mm_handle_fault(ra_machine *m, struct ra_task *t, uint64_t va, bool write)
 			return 0;
 		}
 	}
-	uint32_t pfn = alloc_user_page(m);
+	uint32_t pfn = mm_alloc_user_page(m);
 	if (!ra_task_alive(t)) {
 		if (pfn != RA_NOPFN)
-			free_anon_page(m, pfn);
+			mm_free_anon_page(m, pfn);
 		return -2;
 	}
 	if (pfn == RA_NOPFN)
@@ -659,7 +656,7 @@ int mm_handle_fault(ra_machine *m, struct ra_task *t, uint64_t va, bool write)
 	/* re-read: the allocation may have run the OOM killer, or reclaim
 	 * may have swapped the old page out: then the fault starts again */
 	if ((*pte ^ e) & ~(PTE_YOUNG | PTE_DIRTY)) {
-		free_anon_page(m, pfn);
+		mm_free_anon_page(m, pfn);
 		return 0;
 	}
 	e = *pte;

@@ -250,9 +250,10 @@ uint64_t mm_get_unmapped_area(struct ra_mm *mm, uint64_t len);
 /* mm.c: a new anonymous page as the anonymous fault path makes it (COW of
  * a private file page uses it too): mapcount 1, on the inactive anon
  * list, not yet in the reverse map (the caller's rmap_add); a page it
- * cannot map after all goes back with mm_free_new_user_page. */
+ * cannot map after all goes back with mm_free_anon_page (which frees
+ * any anonymous page: off its list and the swap cache). */
 uint32_t mm_alloc_user_page(ra_machine *m);
-void mm_free_new_user_page(ra_machine *m, uint32_t pfn);
+void mm_free_anon_page(ra_machine *m, uint32_t pfn);
 bool mm_vma_insert_file(ra_machine *m, struct ra_mm *mm, uint64_t start, uint64_t end, uint32_t flags,
                         uint32_t file, uint64_t pgoff);
 
@@ -317,7 +318,7 @@ bool try_to_unmap_anon(ra_machine *m, uint32_t pfn);
 /* try_to_unmap() of a lazily freed page (MADV_FREE): when neither the page
  * nor any pte of it is dirty, every pte is cleared (the range reads zeros
  * again) and true returned: the page, still counted in AnonPages, is the
- * caller's to free at once (mm_free_new_user_page). Else the page is dirty
+ * caller's to free at once (mm_free_anon_page). Else the page is dirty
  * and swap-backed again and stays mapped (false). */
 bool try_to_unmap_lazyfree(ra_machine *m, uint32_t pfn);
 /* read_swap_cache_async(): the swap-cache page of e, read in from its

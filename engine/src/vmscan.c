@@ -314,7 +314,7 @@ static bool shrink_anon_folio(ra_machine *m, struct scan_control *sc, uint32_t p
 		}
 		count_vm_event(m, PGLAZYFREED);
 		lru_add(m, pfn, LRU_INACTIVE_FILE);     /* the free takes it off again */
-		mm_free_new_user_page(m, pfn);
+		mm_free_anon_page(m, pfn);
 		return true;
 	}
 	if (!(p->flags & PGF_SWAPCACHE)) {
